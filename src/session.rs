@@ -1,0 +1,391 @@
+//! An IAMPASS authentication session, its status values and authentication methods.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::transport::Transport;
+use crate::{Error, Secret};
+
+/// Where an authentication session stands, as IAMPASS reports it.
+///
+/// Only [`Status::Active`] grants access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The request was sent to the phone and is not answered yet.
+    Pending,
+    /// The phone is collecting authentication data.
+    Identifying,
+    /// The user is authenticated.
+    Active,
+    /// Authenticated, but the phone has left the area where the login happened.
+    Walkaway,
+    /// Authentication failed (denied, or could not start).
+    Failed,
+    /// The user did not answer in time.
+    Timeout,
+    /// The user cancelled the request.
+    Cancelled,
+    /// The session was ended (logout, remote logout, expiry).
+    Closed,
+}
+
+impl Status {
+    /// Every status, in protocol order.
+    pub const ALL: [Status; 8] = [
+        Status::Pending,
+        Status::Identifying,
+        Status::Active,
+        Status::Walkaway,
+        Status::Failed,
+        Status::Timeout,
+        Status::Cancelled,
+        Status::Closed,
+    ];
+
+    /// The wire name (`"active"`, `"walkaway"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Identifying => "identifying",
+            Status::Active => "active",
+            Status::Walkaway => "walkaway",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Cancelled => "cancelled",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// `pending` or `identifying`: the user has not answered yet.
+    pub fn is_in_progress(self) -> bool {
+        matches!(self, Status::Pending | Status::Identifying)
+    }
+
+    /// `failed`, `timeout` or `cancelled` (the reference client's "failed" class).
+    pub fn is_failed(self) -> bool {
+        matches!(self, Status::Failed | Status::Timeout | Status::Cancelled)
+    }
+
+    /// No later status can follow: failed, timeout, cancelled or closed.
+    pub fn is_terminal(self) -> bool {
+        self.is_failed() || self == Status::Closed
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::Protocol(format!("unknown session status {s:?}")))
+    }
+}
+
+/// How the phone authenticates the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthenticationMethod {
+    /// Confirm on the phone.
+    Acceptance,
+    /// Unlock the phone.
+    Device,
+    /// Face recognition.
+    Facial,
+}
+
+impl AuthenticationMethod {
+    /// The wire name (`"acceptance"`, `"device"`, `"facial"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthenticationMethod::Acceptance => "acceptance",
+            AuthenticationMethod::Device => "device",
+            AuthenticationMethod::Facial => "facial",
+        }
+    }
+}
+
+impl fmt::Display for AuthenticationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuthenticationMethod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "acceptance" => Ok(AuthenticationMethod::Acceptance),
+            "device" => Ok(AuthenticationMethod::Device),
+            "facial" => Ok(AuthenticationMethod::Facial),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown authentication method {other:?}"
+            ))),
+        }
+    }
+}
+
+/// One IAMPASS authentication session, as started by
+/// [`AuthenticationApi::authenticate_user`](crate::AuthenticationApi::authenticate_user).
+///
+/// It serialises to exactly the reference client's JSON (both directions), so a session
+/// stored by Python loads here and the other way round. The secret is redacted from `Debug`.
+///
+/// ```
+/// use iampass::{Session, Status};
+/// let json = r#"{"session_token": "tok", "session_secret": "sec",
+///   "logout_url": "http://x/logout", "status_url": "http://x/status",
+///   "failure_reason": null, "session_status": "active"}"#;
+/// let session: Session = serde_json::from_str(json).unwrap();
+/// assert!(session.active());
+/// assert!(!format!("{session:?}").contains("sec\""));
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    session_secret: Option<Secret>,
+    #[serde(default)]
+    logout_url: Option<String>,
+    #[serde(default)]
+    status_url: Option<String>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+    session_status: Status,
+    /// The HTTP settings used for `get_status`/`destroy`; not part of the JSON.
+    #[serde(skip)]
+    transport: Option<Transport>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("session_token", &self.session_token)
+            .field("session_secret", &self.session_secret)
+            .field("logout_url", &self.logout_url)
+            .field("status_url", &self.status_url)
+            .field("failure_reason", &self.failure_reason)
+            .field("session_status", &self.session_status)
+            .finish()
+    }
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        self.session_token == other.session_token
+            && self.session_secret == other.session_secret
+            && self.logout_url == other.logout_url
+            && self.status_url == other.status_url
+            && self.failure_reason == other.failure_reason
+            && self.session_status == other.session_status
+    }
+}
+
+/// The `authentication_status` object of authenticate and status answers.
+#[derive(Deserialize)]
+pub(crate) struct AuthenticationStatus {
+    #[serde(default)]
+    pub(crate) authenticated: Option<bool>,
+    #[serde(default)]
+    pub(crate) session_status: Option<Status>,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+    #[serde(default)]
+    pub(crate) session_token: Option<String>,
+    #[serde(default)]
+    pub(crate) session_secret: Option<Secret>,
+    #[serde(default)]
+    pub(crate) status_url: Option<String>,
+    #[serde(default)]
+    pub(crate) logout_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuthenticationStatusEnvelope {
+    pub(crate) authentication_status: AuthenticationStatus,
+}
+
+impl Session {
+    /// A session with the given parts (for restoring sessions stored elsewhere and for tests).
+    pub fn new(
+        session_token: impl Into<String>,
+        session_secret: impl Into<Secret>,
+        status_url: impl Into<String>,
+        logout_url: impl Into<String>,
+        session_status: Status,
+    ) -> Self {
+        Session {
+            session_token: Some(session_token.into()),
+            session_secret: Some(session_secret.into()),
+            logout_url: Some(logout_url.into()),
+            status_url: Some(status_url.into()),
+            failure_reason: None,
+            session_status,
+            transport: None,
+        }
+    }
+
+    /// A session that could not start, with the reason IAMPASS gave.
+    pub fn failed_to_start(reason: Option<String>) -> Self {
+        Session {
+            session_token: None,
+            session_secret: None,
+            logout_url: None,
+            status_url: None,
+            failure_reason: reason,
+            session_status: Status::Failed,
+            transport: None,
+        }
+    }
+
+    pub(crate) fn from_authenticate(status: AuthenticationStatus, transport: Transport) -> Self {
+        if status.authenticated != Some(true) {
+            let mut s = Session::failed_to_start(status.reason);
+            s.transport = Some(transport);
+            return s;
+        }
+        Session {
+            session_token: status.session_token,
+            session_secret: status.session_secret,
+            logout_url: status.logout_url,
+            status_url: status.status_url,
+            failure_reason: status.reason,
+            session_status: status.session_status.unwrap_or(Status::Pending),
+            transport: Some(transport),
+        }
+    }
+
+    /// Loads a session from the reference client's JSON.
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        serde_json::from_str(json).map_err(|e| Error::Protocol(format!("session JSON: {e}")))
+    }
+
+    /// The reference client's JSON for this session.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a session always serialises")
+    }
+
+    /// The last known status.
+    pub fn session_status(&self) -> Status {
+        self.session_status
+    }
+
+    /// Why the session failed to start, if it did.
+    pub fn failure_reason(&self) -> Option<&str> {
+        self.failure_reason.as_deref()
+    }
+
+    /// The session token (public: it names the session, the secret proves it).
+    pub fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
+
+    /// The session secret.
+    pub fn session_secret(&self) -> Option<&Secret> {
+        self.session_secret.as_ref()
+    }
+
+    /// Where the status is read.
+    pub fn status_url(&self) -> Option<&str> {
+        self.status_url.as_deref()
+    }
+
+    /// Where the session is ended.
+    pub fn logout_url(&self) -> Option<&str> {
+        self.logout_url.as_deref()
+    }
+
+    /// `failed`, `timeout` or `cancelled`.
+    pub fn failed(&self) -> bool {
+        self.session_status.is_failed()
+    }
+
+    /// `pending` or `identifying`.
+    pub fn in_progress(&self) -> bool {
+        self.session_status.is_in_progress()
+    }
+
+    /// `active`: the only status that grants access.
+    pub fn active(&self) -> bool {
+        self.session_status == Status::Active
+    }
+
+    /// Uses `transport`'s HTTP client and timeout for this session's calls.
+    pub(crate) fn attach(&mut self, transport: Transport) {
+        self.transport = Some(transport);
+    }
+
+    fn transport(&self) -> Result<Transport, Error> {
+        match &self.transport {
+            Some(t) => Ok(t.clone()),
+            None => Transport::shared_default(),
+        }
+    }
+
+    fn credentials(&self) -> Result<(&str, &Secret), Error> {
+        match (&self.session_token, &self.session_secret) {
+            (Some(token), Some(secret)) => Ok((token, secret)),
+            _ => Err(Error::InvalidArgument(
+                "the session has no token or secret (it never started)".into(),
+            )),
+        }
+    }
+
+    /// Asks IAMPASS for the current status without changing this value (usable through a
+    /// shared reference, e.g. by many concurrent requests).
+    pub async fn fetch_status(&self) -> Result<Status, Error> {
+        let (token, secret) = self.credentials()?;
+        let url = self
+            .status_url
+            .as_deref()
+            .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
+        let transport = self.transport()?;
+        let envelope: AuthenticationStatusEnvelope =
+            transport.get_json(url, "status", token, secret).await?;
+        envelope
+            .authentication_status
+            .session_status
+            .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+    }
+
+    /// Asks IAMPASS for the current status and stores it. On an error the stored status is
+    /// left as it was and the error is returned (an outage is not a failed login).
+    ///
+    /// ```no_run
+    /// # async fn run(mut session: iampass::Session) -> Result<(), iampass::Error> {
+    /// if session.get_status().await?.is_failed() {
+    ///     println!("denied: {:?}", session.failure_reason());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_status(&mut self) -> Result<Status, Error> {
+        let status = self.fetch_status().await?;
+        self.session_status = status;
+        Ok(status)
+    }
+
+    /// Ends the session at IAMPASS (logout). Afterwards the stored status is `closed`.
+    pub async fn destroy(&mut self) -> Result<(), Error> {
+        let (token, secret) = self.credentials()?;
+        let url = self
+            .logout_url
+            .as_deref()
+            .ok_or_else(|| Error::InvalidArgument("the session has no logout URL".into()))?;
+        let transport = self.transport()?;
+        transport
+            .post_json::<serde_json::Value>(url, "logout", token, secret, None)
+            .await?;
+        self.session_status = Status::Closed;
+        Ok(())
+    }
+}
