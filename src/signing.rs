@@ -220,10 +220,10 @@ pub fn verify(
     window: Duration,
     nonce_is_fresh: impl FnOnce(&str, &str) -> bool,
 ) -> Result<(), VerifyError> {
-    if let Some(version) = request.version {
-        if version.trim() != SIGNATURE_VERSION {
-            return Err(VerifyError::UnsupportedVersion);
-        }
+    if let Some(version) = request.version
+        && version.trim() != SIGNATURE_VERSION
+    {
+        return Err(VerifyError::UnsupportedVersion);
     }
     let ts: u64 = request
         .timestamp

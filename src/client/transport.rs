@@ -65,10 +65,7 @@ impl Transport {
         body: Option<&serde_json::Value>,
     ) -> Result<T, Error> {
         let url = parse_url(url)?;
-        let body = match body {
-            Some(v) => Some(serde_json::to_vec(v).expect("JSON values serialise")),
-            None => None,
-        };
+        let body = body.map(|v| serde_json::to_vec(v).expect("JSON values serialise"));
         let answer = self
             .send(Method::POST, url, route, client_id, secret, body)
             .await?;
