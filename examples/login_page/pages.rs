@@ -1,0 +1,428 @@
+//! The example's own pages: home, dashboard, sign-up (with the registration QR code), errors,
+//! and the stylesheet and icon they share.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use iampass::actix::{IampassIdentity, RequireIampass};
+use iampass::{AddUserResult, ManagementApi};
+
+/// The longest user name or display name the sign-up form accepts, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+const STYLESHEET: &str = include_str!("../../templates/example/app.css");
+const FAVICON: &str = include_str!("../../templates/example/favicon.svg");
+
+/// What every handler needs: the management API (sign-up) and, in demo mode, the emulator's
+/// phone page (linked from the footer).
+pub struct AppState {
+    pub management: ManagementApi,
+    pub phone_url: Option<String>,
+}
+
+/// The example's routes; the crate's `/auth` routes are configured next to them in `main`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/dashboard", web::get().to(dashboard))
+        .route("/register", web::get().to(register_form))
+        .route("/register", web::post().to(register_submit))
+        .route("/static/app.css", web::get().to(stylesheet))
+        .route("/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon));
+}
+
+/// What the shared layout (`base.html`) shows: who is signed in and the demo phone's link.
+struct Layout {
+    user: Option<String>,
+    phone_url: Option<String>,
+}
+
+impl Layout {
+    fn new(state: &AppState, user: Option<String>) -> Self {
+        Layout {
+            user,
+            phone_url: state.phone_url.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "example/home.html")]
+struct HomePage {
+    layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "example/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    user: String,
+    iampass_user_id: String,
+    status: String,
+    issued_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "example/register.html")]
+struct RegisterPage {
+    layout: Layout,
+    user: String,
+    display_name: String,
+    error: Option<String>,
+    max_len: usize,
+}
+
+#[derive(Template)]
+#[template(path = "example/registered.html")]
+struct RegisteredPage {
+    layout: Layout,
+    user: String,
+    link: String,
+    qr_svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "example/error.html")]
+struct ErrorPage {
+    layout: Layout,
+    code: u16,
+    title: String,
+    message: String,
+    back_href: &'static str,
+    back_label: &'static str,
+}
+
+async fn home(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {
+    let user = who.map(|who| who.user().to_owned());
+    html(
+        StatusCode::OK,
+        &HomePage {
+            layout: Layout::new(&state, user),
+        },
+    )
+}
+
+async fn dashboard(who: RequireIampass, state: web::Data<AppState>) -> HttpResponse {
+    let page = DashboardPage {
+        layout: Layout::new(&state, Some(who.user().to_owned())),
+        user: who.user().to_owned(),
+        iampass_user_id: who.iampass_user_id().to_owned(),
+        status: format!("{:?}", who.status()).to_lowercase(),
+        issued_at: format_utc(who.issued_at()),
+    };
+    let mut response = html(StatusCode::OK, &page);
+    // The dashboard is personal: no shared or back-button copies of it.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {
+    let user = who.map(|who| who.user().to_owned());
+    html(
+        StatusCode::OK,
+        &RegisterPage {
+            layout: Layout::new(&state, user),
+            user: String::new(),
+            display_name: String::new(),
+            error: None,
+            max_len: MAX_NAME_CHARS,
+        },
+    )
+}
+
+/// `POST /register`: adds the user at IAMPASS and shows the phone registration link.
+///
+/// The body is parsed by hand so that every malformed submission gets the form back with a
+/// 400 and a message, never actix's bare text answer.
+async fn register_submit(
+    request: HttpRequest,
+    body: web::Bytes,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let signed_in = who.map(|who| who.user().to_owned());
+    if !is_same_origin(&request) {
+        return error_page(
+            &state,
+            signed_in,
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form can only be submitted from Acme Notes itself.",
+        );
+    }
+    let form = SignUp::parse(&body);
+    let refuse = |status: StatusCode, error: String| {
+        html(
+            status,
+            &RegisterPage {
+                layout: Layout::new(&state, signed_in.clone()),
+                user: form.user.clone(),
+                display_name: form.display_name.clone(),
+                error: Some(error),
+                max_len: MAX_NAME_CHARS,
+            },
+        )
+    };
+    let (user, display_name) = match form.validate() {
+        Ok(valid) => valid,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
+    };
+
+    match state.management.add_user(user).await {
+        Ok(AddUserResult::Success) => {}
+        Ok(AddUserResult::UserExists) => {
+            // Handing out a registration link for an existing user would let anyone link
+            // their own phone to someone else's account.
+            return refuse(
+                StatusCode::CONFLICT,
+                format!("The user name \u{201c}{user}\u{201d} is taken. Pick another one, or sign in."),
+            );
+        }
+        Ok(AddUserResult::Failed { reason }) => {
+            let reason = reason.unwrap_or_else(|| "no reason given".to_owned());
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("IAMPASS did not accept this user name ({reason})."),
+            );
+        }
+        Err(error) => return upstream_error(&state, signed_in, &error),
+    }
+    let link = match state
+        .management
+        .get_registration_link(user, display_name)
+        .await
+    {
+        Ok(link) => link,
+        Err(error) => return upstream_error(&state, signed_in, &error),
+    };
+    let qr_svg = match qr_svg(&link) {
+        Some(svg) => svg,
+        None => {
+            return error_page(
+                &state,
+                signed_in,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not draw the code",
+                "The registration link is too long for a QR code.",
+            );
+        }
+    };
+    html(
+        StatusCode::OK,
+        &RegisteredPage {
+            layout: Layout::new(&state, signed_in),
+            user: user.to_owned(),
+            link,
+            qr_svg,
+        },
+    )
+}
+
+/// The sign-up form as submitted (unvalidated; kept to show it again on an error).
+#[derive(Default)]
+struct SignUp {
+    user: String,
+    display_name: String,
+    malformed: bool,
+}
+
+impl SignUp {
+    /// Parses `application/x-www-form-urlencoded`; a value that is not UTF-8 once decoded
+    /// marks the form malformed (rather than being replaced by U+FFFD).
+    fn parse(body: &[u8]) -> SignUp {
+        let mut form = SignUp::default();
+        for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let (Some(key), Some(value)) = (decode(key), decode(value)) else {
+                form.malformed = true;
+                continue;
+            };
+            match key.as_str() {
+                "user" => form.user = value,
+                "display_name" => form.display_name = value,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// The user name and the optional display name, trimmed, or what is wrong with them.
+    fn validate(&self) -> Result<(&str, Option<&str>), String> {
+        if self.malformed {
+            return Err("The form could not be read. Please try again.".to_owned());
+        }
+        let user = self.user.trim();
+        if user.is_empty() {
+            return Err("Please choose a user name.".to_owned());
+        }
+        check_name("The user name", user)?;
+        let display_name = self.display_name.trim();
+        check_name("The display name", display_name)?;
+        Ok((user, Some(display_name).filter(|name| !name.is_empty())))
+    }
+}
+
+/// One form-encoded key or value: `+` is a space, `%XX` a byte; `None` if not UTF-8.
+fn decode(raw: &[u8]) -> Option<String> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(bytes).ok()
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "{what} is too long: at most {MAX_NAME_CHARS} characters, please."
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("{what} cannot contain control characters."));
+    }
+    Ok(())
+}
+
+/// Refuses cross-site form posts (CSRF): a browser says where a request comes from in
+/// `Sec-Fetch-Site` and `Origin`; when it sends either, it must name this site. Clients that
+/// send neither (curl, scripts) are not browsers acting for a user, so they pass.
+fn is_same_origin(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
+            return false;
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+            return false;
+        };
+        let scheme = request.connection_info().scheme().to_owned();
+        return origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"));
+    }
+    true
+}
+
+/// The registration link as an inline SVG QR code, sized by CSS.
+fn qr_svg(link: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .dark_color(qrcode::render::svg::Color("#1b1f2a"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    // Inline SVG needs no XML prolog; give it a role and a name for screen readers.
+    let start = svg.find("<svg")?;
+    Some(svg[start..].replacen(
+        "<svg ",
+        r#"<svg role="img" aria-label="QR code of the registration link" "#,
+        1,
+    ))
+}
+
+fn upstream_error(state: &AppState, user: Option<String>, error: &iampass::Error) -> HttpResponse {
+    eprintln!("login_page: IAMPASS call failed: {error}");
+    error_page(
+        state,
+        user,
+        StatusCode::BAD_GATEWAY,
+        "IAMPASS is not answering",
+        "We could not reach IAMPASS to create your account. Please try again in a moment.",
+    )
+}
+
+fn error_page(
+    state: &AppState,
+    user: Option<String>,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> HttpResponse {
+    html(
+        status,
+        &ErrorPage {
+            layout: Layout::new(state, user),
+            code: status.as_u16(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+            back_href: "/register",
+            back_label: "Back to sign-up",
+        },
+    )
+}
+
+/// Renders a page with the headers every page of the example carries.
+fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
+            .body(body),
+        Err(error) => {
+            eprintln!("login_page: template error: {error}");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("internal error")
+        }
+    }
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(FAVICON)
+}
+
+/// `2025-01-31 14:05 UTC` for a Unix time in seconds (no date crate needed for one line).
+pub fn format_unix_utc(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rem = seconds % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
+fn format_utc(at: std::time::SystemTime) -> String {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => format_unix_utc(since.as_secs()),
+        Err(_) => "unknown".to_owned(),
+    }
+}

@@ -1,0 +1,1 @@
+//! Browser tests of the login_page example (being written).

@@ -1,0 +1,142 @@
+//! HTTP-level checks of the example: no browser needed.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+
+use crate::harness::{ExampleApp, TestResult};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+/// POSTs the sign-up form as a browser on `origin` would.
+async fn post_register(
+    app: &ExampleApp,
+    body: &str,
+    origin: Option<&str>,
+    fetch_site: Option<&str>,
+) -> TestResult<(StatusCode, String)> {
+    let mut request = client()
+        .post(format!("{}/register", app.url))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    if let Some(site) = fetch_site {
+        request = request.header("sec-fetch-site", site);
+    }
+    let response = request.send().await?;
+    Ok((response.status(), response.text().await?))
+}
+
+#[tokio::test]
+async fn anonymous_pages_and_the_protected_dashboard() -> TestResult {
+    let app = ExampleApp::start()?;
+    let http = client();
+
+    let home = http.get(format!("{}/", app.url)).send().await?;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(
+        home.headers()[CONTENT_TYPE]
+            .to_str()?
+            .starts_with("text/html")
+    );
+    let body = home.text().await?;
+    assert!(body.contains("name=\"viewport\""), "{body}");
+    assert!(body.contains("/register"), "{body}");
+    assert!(!body.contains("id=\"home-user\""), "anonymous home shows a user: {body}");
+
+    for asset in ["/static/app.css", "/favicon.svg", "/favicon.ico", "/register"] {
+        let response = http.get(format!("{}{asset}", app.url)).send().await?;
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+
+    let dashboard = http
+        .get(format!("{}/dashboard", app.url))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await?;
+    assert_eq!(dashboard.status(), StatusCode::SEE_OTHER);
+    let location = dashboard.headers()[LOCATION].to_str()?;
+    assert!(
+        location.starts_with("/auth/login") || location.contains("/auth/login?"),
+        "{location}"
+    );
+    assert!(location.contains("next="), "{location}");
+
+    // The login page it points at exists.
+    let login = http.get(format!("{}/auth/login", app.url)).send().await?;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(login.text().await?.contains("iampass-user"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn register_rejects_bad_input_with_400() -> TestResult {
+    let app = ExampleApp::start()?;
+    let origin = app.url.clone();
+    let cases: Vec<(String, &str)> = vec![
+        ("user=".into(), "empty"),
+        ("user=++%20".into(), "blank"),
+        (String::new(), "missing field"),
+        (format!("user={}", "x".repeat(65)), "too long"),
+        (format!("user=bob&display_name={}", "y".repeat(65)), "long display name"),
+        ("user=a%00b".into(), "control character"),
+        ("user=%FF%FE".into(), "not UTF-8"),
+    ];
+    for (body, why) in cases {
+        let (status, page) =
+            post_register(&app, &body, Some(&origin), Some("same-origin")).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {page}");
+        assert!(page.contains("id=\"register-error\""), "{why}: {page}");
+        assert!(page.contains("<form"), "{why}: the form is shown again");
+    }
+    // 64 characters (not bytes) are fine.
+    let (status, page) = post_register(
+        &app,
+        &format!("user={}", "é".repeat(64)),
+        Some(&origin),
+        Some("same-origin"),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn register_refuses_cross_site_posts_with_403() -> TestResult {
+    let app = ExampleApp::start()?;
+    let body = "user=mallory";
+    for (origin, site, why) in [
+        (Some("https://evil.example"), Some("cross-site"), "cross-site"),
+        (Some("https://evil.example"), None, "foreign origin"),
+        (None, Some("cross-site"), "cross-site without origin"),
+        (None, Some("same-site"), "sibling site"),
+        (Some("null"), None, "opaque origin"),
+    ] {
+        let (status, page) = post_register(&app, body, origin, site).await?;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{why}: {page}");
+    }
+    // Nothing was created: the same user can still sign up from the app itself.
+    let (status, page) = post_register(&app, body, Some(&app.url), Some("same-origin")).await?;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"registration-link\""), "{page}");
+    assert!(page.contains("<svg"), "QR code: {page}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn register_refuses_an_existing_user() -> TestResult {
+    let app = ExampleApp::start()?;
+    // `demo` is seeded by the example.
+    let (status, page) =
+        post_register(&app, "user=demo", Some(&app.url), Some("same-origin")).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(!page.contains("id=\"registration-link\""), "{page}");
+    Ok(())
+}
