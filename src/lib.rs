@@ -35,6 +35,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod encoding;
 mod error;
 mod secret;

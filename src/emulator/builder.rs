@@ -1,0 +1,166 @@
+//! Configuring and starting an emulator.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+
+use super::handle::RunningEmulator;
+use super::server::{Shared, configure};
+use super::state::Timing;
+use super::verify::DEFAULT_NONCE_CAPACITY;
+use crate::Secret;
+use crate::signing::DEFAULT_WINDOW;
+
+/// The IAMPASS emulator: an IAMPASS-compatible server with a simulated phone.
+///
+/// Start one with [`Emulator::builder`]; the running server is a [`RunningEmulator`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use iampass::emulator::Emulator;
+/// let emulator = Emulator::builder().application("app-1", "secret-1").start().await?;
+/// println!("IAMPASS_SERVER={}  phone: {}", emulator.base_url(), emulator.phone_url());
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the defaults: no application, `127.0.0.1:0` (a free port), unanswered
+    /// requests time out after 60 s, sessions live 3600 s, signatures valid ±300 s.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Configures an emulator; [`EmulatorBuilder::start`] runs it on the current tokio runtime.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use iampass::emulator::Emulator;
+/// let emulator = Emulator::builder()
+///     .application("app-1", "secret-1")
+///     .application("app-2", "secret-2")
+///     .bind("127.0.0.1:0")
+///     .pending_timeout(Duration::from_secs(5))
+///     .signature_window(Duration::from_secs(60))
+///     .start()
+///     .await?;
+/// assert!(emulator.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
+#[must_use]
+#[derive(Debug)]
+pub struct EmulatorBuilder {
+    applications: Vec<(String, Secret)>,
+    bind: Result<Vec<SocketAddr>, String>,
+    timing: Timing,
+    signature_window: Duration,
+    workers: usize,
+    nonce_capacity: usize,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            applications: Vec::new(),
+            bind: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 0))]),
+            timing: Timing::default(),
+            signature_window: DEFAULT_WINDOW,
+            workers: 2,
+            nonce_capacity: DEFAULT_NONCE_CAPACITY,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Adds an application with its id and secret (repeatable; a repeated id takes the last
+    /// secret). More can be added while running ([`RunningEmulator::add_application`]).
+    pub fn application(mut self, app_id: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        self.applications.push((app_id.into(), secret.into()));
+        self
+    }
+
+    /// Where to listen: `"127.0.0.1:0"` (the default; port 0 picks a free port),
+    /// `"0.0.0.0:8765"`, a `SocketAddr`... An address that does not resolve makes
+    /// [`start`](Self::start) fail.
+    pub fn bind<A: ToSocketAddrs>(mut self, addr: A) -> Self {
+        self.bind = addr
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .map_err(|e| e.to_string());
+        self
+    }
+
+    /// How long a request may stay unanswered (`pending`/`identifying`) before it becomes
+    /// `timeout` (default 60 s).
+    pub fn pending_timeout(mut self, timeout: Duration) -> Self {
+        self.timing.pending_timeout = timeout;
+        self
+    }
+
+    /// The lifetime of a session whose request names no `duration_seconds` (default 3600 s).
+    pub fn session_duration(mut self, duration: Duration) -> Self {
+        self.timing.default_duration = duration;
+        self
+    }
+
+    /// Accepted clock difference of signed requests, either way (default 300 s). Nonces are
+    /// remembered this long to refuse replays.
+    pub fn signature_window(mut self, window: Duration) -> Self {
+        self.signature_window = window;
+        self
+    }
+
+    /// HTTP worker threads (default 2).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Most nonces remembered for replay protection (default 1 000 000); beyond it the oldest
+    /// are forgotten.
+    pub fn nonce_capacity(mut self, capacity: usize) -> Self {
+        self.nonce_capacity = capacity.max(1);
+        self
+    }
+
+    /// Binds the address and starts serving on the current tokio runtime (plain tokio or
+    /// actix). Fails if the address cannot be bound. The server stops when the returned
+    /// handle is dropped or [`RunningEmulator::shutdown`] is awaited.
+    pub async fn start(self) -> io::Result<RunningEmulator> {
+        let addrs = self
+            .bind
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let listener = TcpListener::bind(&addrs[..])?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+
+        let shared = Arc::new(Shared::new(
+            self.timing,
+            self.signature_window,
+            self.nonce_capacity,
+        ));
+        {
+            let mut world = shared.world();
+            for (id, secret) in self.applications {
+                world.add_application(&id, secret);
+            }
+        }
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || App::new().configure(configure(data.clone())))
+            .workers(self.workers)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .listen(listener)?
+            .run();
+        Ok(RunningEmulator::new(local_addr, shared, server))
+    }
+}

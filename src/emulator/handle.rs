@@ -1,0 +1,324 @@
+//! A running emulator: its address, and async methods that drive it through its control API.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, ServerHandle};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::control::Application;
+use super::faults::Faults;
+use super::server::Shared;
+use super::state::{Behaviour, EmulatorSession, SessionAction, Sms};
+use super::stats::Stats;
+use crate::{AuthenticationApi, Error, ManagementApi, Secret, Status, quote_plus};
+
+/// Time allowed for one control API call.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running emulator, from [`EmulatorBuilder::start`](super::EmulatorBuilder::start).
+///
+/// Its async methods go through the control API over HTTP, exactly as a script would. It
+/// stops serving when dropped or when [`shutdown`](Self::shutdown) is awaited.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use iampass::emulator::{Emulator, SessionAction};
+/// use iampass::{ManagementApi, AuthenticationApi, Status};
+///
+/// let emulator = Emulator::builder().application("app-1", "secret-1").start().await?;
+/// let management = emulator.management_api("app-1")?;
+/// management.add_user("alice").await?;
+/// emulator.register_device("app-1", "alice").await?;
+///
+/// let auth = emulator.authentication_api("app-1")?;
+/// let mut session = auth.authenticate_user("alice").await?;
+/// let token = session.session_token().unwrap().to_owned();
+/// assert_eq!(emulator.session_action(&token, SessionAction::Approve).await?, Status::Active);
+/// assert_eq!(session.get_status().await?, Status::Active);
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    base_url: String,
+    shared: Arc<Shared>,
+    http: reqwest::Client,
+    handle: ServerHandle,
+    task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+}
+
+impl fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningEmulator {
+    pub(crate) fn new(addr: SocketAddr, shared: Arc<Shared>, server: Server) -> Self {
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        // An unspecified address (0.0.0.0, ::) is reached through loopback.
+        let reach = if addr.ip().is_unspecified() {
+            let ip = if addr.is_ipv4() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+            };
+            SocketAddr::new(ip, addr.port())
+        } else {
+            addr
+        };
+        RunningEmulator {
+            addr,
+            base_url: format!("http://{reach}"),
+            shared,
+            http: reqwest::Client::builder()
+                .timeout(CONTROL_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
+            handle,
+            task: Some(task),
+        }
+    }
+
+    /// The address the server is bound to (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to use as the IAMPASS server: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The phone page: `{base_url}/phone`.
+    pub fn phone_url(&self) -> String {
+        format!("{}/phone", self.base_url)
+    }
+
+    /// Adds an application (or replaces its secret) while running.
+    pub fn add_application(&self, app_id: impl Into<String>, secret: impl Into<Secret>) {
+        self.shared
+            .world()
+            .add_application(&app_id.into(), secret.into());
+    }
+
+    fn secret_of(&self, app_id: &str) -> Result<Secret, Error> {
+        self.shared
+            .world()
+            .app_secret(app_id)
+            .ok_or_else(|| Error::InvalidArgument(format!("unknown application {app_id:?}")))
+    }
+
+    /// A [`ManagementApi`] for one of the emulator's applications, pointed at it.
+    pub fn management_api(&self, app_id: &str) -> Result<ManagementApi, Error> {
+        ManagementApi::builder(app_id, self.secret_of(app_id)?)
+            .server(self.base_url.clone())
+            .build()
+    }
+
+    /// An [`AuthenticationApi`] for one of the emulator's applications, pointed at it.
+    pub fn authentication_api(&self, app_id: &str) -> Result<AuthenticationApi, Error> {
+        AuthenticationApi::builder(app_id, self.secret_of(app_id)?)
+            .server(self.base_url.clone())
+            .build()
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, Error> {
+        let url = format!("{}{}", self.base_url, path);
+        let mut request = self.http.request(method, &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::from_reqwest(e, CONTROL_TIMEOUT))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_reqwest(e, CONTROL_TIMEOUT))?;
+        if !(200..300).contains(&status) {
+            return Err(Error::Http {
+                status,
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned(),
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Protocol(format!("control API answer: {e}")))
+    }
+
+    /// The applications and their user counts (`GET /_emulator/applications`).
+    pub async fn applications(&self) -> Result<Vec<Application>, Error> {
+        self.call(Method::GET, "/_emulator/applications", None)
+            .await
+    }
+
+    /// Registers a phone for the user, creating the user if needed, as opening a
+    /// registration link would (`POST /_emulator/devices/{app_id}/{user}`).
+    pub async fn register_device(&self, app_id: &str, user: &str) -> Result<(), Error> {
+        let path = format!(
+            "/_emulator/devices/{}/{}",
+            quote_plus(app_id),
+            quote_plus(user)
+        );
+        self.call::<serde_json::Value>(Method::POST, &path, None)
+            .await
+            .map(drop)
+    }
+
+    /// Sessions, oldest first, optionally of one application and/or user
+    /// (`GET /_emulator/sessions`).
+    pub async fn sessions(
+        &self,
+        app_id: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<Vec<EmulatorSession>, Error> {
+        let mut params = Vec::new();
+        if let Some(app_id) = app_id {
+            params.push(format!("app_id={}", quote_plus(app_id)));
+        }
+        if let Some(user) = user {
+            params.push(format!("user={}", quote_plus(user)));
+        }
+        let mut path = "/_emulator/sessions".to_owned();
+        if !params.is_empty() {
+            path.push('?');
+            path.push_str(&params.join("&"));
+        }
+        self.call(Method::GET, &path, None).await
+    }
+
+    /// Waits (polling every 10 ms, at most `timeout`) until the user's newest session has
+    /// the given status, and answers it. `Err(Error::Timeout)` if it never does.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// use std::time::Duration;
+    /// use iampass::Status;
+    /// let pending = emulator
+    ///     .wait_for_session("app-1", "alice", Status::Pending, Duration::from_secs(5))
+    ///     .await?;
+    /// println!("approve {}", pending.session_token);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_session(
+        &self,
+        app_id: &str,
+        user: &str,
+        status: Status,
+        timeout: Duration,
+    ) -> Result<EmulatorSession, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let newest = self.sessions(Some(app_id), Some(user)).await?.pop();
+            if let Some(s) = newest.filter(|s| s.session_status == status) {
+                return Ok(s);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout(timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Acts on a session as the phone would (`POST /_emulator/sessions/{token}/{action}`);
+    /// answers the new status. An illegal transition is `Error::Http { status: 409, .. }`,
+    /// an unknown token `404`.
+    pub async fn session_action(
+        &self,
+        session_token: &str,
+        action: SessionAction,
+    ) -> Result<Status, Error> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            session_status: Status,
+        }
+        let path = format!(
+            "/_emulator/sessions/{}/{}",
+            quote_plus(session_token),
+            action.as_str()
+        );
+        let answer: Answer = self.call(Method::POST, &path, None).await?;
+        Ok(answer.session_status)
+    }
+
+    /// Makes the user's phone answer new requests by itself
+    /// (`PUT /_emulator/users/{app_id}/{user}/behaviour`).
+    pub async fn set_behaviour(
+        &self,
+        app_id: &str,
+        user: &str,
+        behaviour: Behaviour,
+    ) -> Result<(), Error> {
+        let path = format!(
+            "/_emulator/users/{}/{}/behaviour",
+            quote_plus(app_id),
+            quote_plus(user)
+        );
+        let after_ms = u64::try_from(behaviour.after().as_millis()).unwrap_or(u64::MAX);
+        let body = json!({"respond": behaviour.respond(), "after_ms": after_ms});
+        self.call::<serde_json::Value>(Method::PUT, &path, Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Injects faults into the wire API (`PUT /_emulator/faults`); `Faults::default()`
+    /// removes them.
+    pub async fn set_faults(&self, faults: Faults) -> Result<(), Error> {
+        let body = serde_json::to_value(faults.to_wire())
+            .map_err(|e| Error::InvalidArgument(format!("faults: {e}")))?;
+        self.call::<serde_json::Value>(Method::PUT, "/_emulator/faults", Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// The SMS outbox of every application, oldest first (`GET /_emulator/sms`).
+    pub async fn sms(&self) -> Result<Vec<Sms>, Error> {
+        self.call(Method::GET, "/_emulator/sms", None).await
+    }
+
+    /// Request counts per wire API route (`GET /_emulator/stats`).
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.call(Method::GET, "/_emulator/stats", None).await
+    }
+
+    /// Sets every request counter back to zero (`DELETE /_emulator/stats`).
+    pub async fn reset_stats(&self) -> Result<(), Error> {
+        self.call::<serde_json::Value>(Method::DELETE, "/_emulator/stats", None)
+            .await
+            .map(drop)
+    }
+
+    /// Stops the server and waits until it has stopped (open connections get at most 1 s).
+    pub async fn shutdown(mut self) {
+        self.handle.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            // The stop command is sent at once; the server task carries it out.
+            drop(self.handle.stop(false));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The phone page (`GET /phone`): the simulated IAMPASS mobile app. It lists registered
+//! devices, pending requests (Approve / Deny), signed-in sessions (Walk away / Come back /
+//! Log out) and the SMS outbox, and polls `GET /_emulator/phone` twice a second to stay
+//! current. Registration links (`/phone/register/{token}`) open it with a "Register this
+//! phone" button.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Serialize;
+
+use super::reply::{Reject, Reply, json, query, query_param, segment};
+use super::server::Shared;
+use super::state::{DeviceView, EmulatorSession, Sms};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").route(web::get().to(index)))
+        .service(web::resource("/phone").route(web::get().to(phone)))
+        .service(web::resource("/phone/register/{token}").route(web::get().to(register_page)))
+        .service(web::resource("/_emulator/phone").route(web::get().to(phone_state)));
+}
+
+/// What the phone shows; also the JSON of `GET /_emulator/phone`.
+#[derive(Serialize, Default)]
+pub(crate) struct PhoneState {
+    devices: Vec<DeviceView>,
+    /// `pending` and `identifying` sessions, oldest first.
+    pending: Vec<EmulatorSession>,
+    /// `active` and `walkaway` sessions, oldest first.
+    sessions: Vec<EmulatorSession>,
+    /// The outbox, newest first.
+    sms: Vec<Sms>,
+}
+
+fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
+    let mut world = shared.world();
+    let (pending, sessions) = world
+        .sessions(app_id, user, Instant::now())
+        .into_iter()
+        .filter(|s| !s.session_status.is_terminal())
+        .partition(|s| s.session_status.is_in_progress());
+    let mut sms = world.sms(app_id, user);
+    sms.reverse();
+    PhoneState {
+        devices: world.devices(app_id, user),
+        pending,
+        sessions,
+        sms,
+    }
+}
+
+/// A registration link shown on the page.
+struct RegistrationView {
+    token: String,
+    app_id: String,
+    user: String,
+    display_name: Option<String>,
+    used: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emulator/phone.html")]
+struct PhonePage<'a> {
+    app_id: &'a str,
+    user: &'a str,
+    state: &'a PhoneState,
+    /// `state` as JSON, for the script to know what is already on the page.
+    initial: String,
+    registration: Option<RegistrationView>,
+}
+
+impl PhonePage<'_> {
+    fn methods(&self, session: &EmulatorSession) -> String {
+        let names: Vec<&str> = session.methods.iter().map(|m| m.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+fn render(
+    status: StatusCode,
+    app_id: &str,
+    user: &str,
+    registration: Option<RegistrationView>,
+    shared: &Shared,
+) -> Reply {
+    let filter = |s: &str| Some(s).filter(|s| !s.is_empty()).map(str::to_owned);
+    let (app_filter, user_filter) = (filter(app_id), filter(user));
+    let state = state_of(shared, app_filter.as_deref(), user_filter.as_deref());
+    let page = PhonePage {
+        app_id,
+        user,
+        state: &state,
+        initial: serde_json::to_string(&state).unwrap_or_else(|_| "{}".into()),
+        registration,
+    };
+    let html = page.render().map_err(|e| {
+        Reject::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("template error: {e}"),
+        )
+    })?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html))
+}
+
+async fn index() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", "/phone"))
+        .finish()
+}
+
+async fn phone(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    let pairs = query(&req)?;
+    let app_id = query_param(&pairs, "app_id").unwrap_or_default();
+    let user = query_param(&pairs, "user").unwrap_or_default();
+    render(StatusCode::OK, &app_id, &user, None, &shared)
+}
+
+async fn register_page(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    let token = segment(&req, 3)?;
+    let found = shared.world().registration(&token);
+    match found {
+        Ok((r, used)) => {
+            let view = RegistrationView {
+                token,
+                app_id: r.app_id.clone(),
+                user: r.user.clone(),
+                display_name: r.display_name,
+                used,
+            };
+            // A used link still shows the phone (with a note), as the app would.
+            render(StatusCode::OK, &r.app_id, &r.user, Some(view), &shared)
+        }
+        Err(_) => Ok(HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                "<!doctype html><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+                 <title>Unknown link</title><p>This registration link is unknown.</p>\
+                 <p><a href=\"/phone\">Open the phone</a></p>",
+            )),
+    }
+}
+
+async fn phone_state(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
+    let pairs = query(&req).map_err(Reject::into_json)?;
+    let app_id = query_param(&pairs, "app_id").filter(|s| !s.is_empty());
+    let user = query_param(&pairs, "user").filter(|s| !s.is_empty());
+    let state = state_of(&shared, app_id.as_deref(), user.as_deref());
+    Ok(json(StatusCode::OK, &state))
+}
