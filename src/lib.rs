@@ -34,6 +34,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 pub mod client;
 #[cfg(feature = "emulator")]
 pub mod emulator;

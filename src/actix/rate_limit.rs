@@ -1,0 +1,135 @@
+//! Push-bombing defence: login starts limited per IAMPASS user and per client address.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// A rate: at most `count` events per `per`, refilled evenly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rate {
+    pub(crate) count: u32,
+    pub(crate) per: Duration,
+}
+
+impl Rate {
+    fn quota(self) -> Option<Quota> {
+        let count = NonZeroU32::new(self.count)?;
+        let period = self.per.checked_div(self.count)?;
+        Some(Quota::with_period(period.max(Duration::from_nanos(1)))?.allow_burst(count))
+    }
+}
+
+/// How often (in checks) idle limiter state is dropped, bounding memory.
+const RETAIN_EVERY: u64 = 4096;
+
+/// The two keyed limiters of the login handler. `None` limiter: unlimited.
+pub(crate) struct LoginLimits {
+    per_user: Option<DefaultKeyedRateLimiter<String>>,
+    per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    clock: DefaultClock,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for LoginLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginLimits")
+            .field("per_user", &self.per_user.is_some())
+            .field("per_address", &self.per_address.is_some())
+            .finish()
+    }
+}
+
+impl LoginLimits {
+    pub(crate) fn new(per_user: Option<Rate>, per_address: Option<Rate>) -> Self {
+        LoginLimits {
+            per_user: per_user.and_then(Rate::quota).map(RateLimiter::keyed),
+            per_address: per_address.and_then(Rate::quota).map(RateLimiter::keyed),
+            clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes one login start for `user` from `address`; `Err(retry_after)` when either limit
+    /// is exhausted. The address is checked first so that one address cannot drain every
+    /// user's allowance.
+    pub(crate) fn check(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            if let Some(l) = &self.per_user {
+                l.retain_recent();
+            }
+            if let Some(l) = &self.per_address {
+                l.retain_recent();
+            }
+        }
+        if let (Some(limiter), Some(address)) = (&self.per_address, address) {
+            limiter
+                .check_key(&address)
+                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
+        }
+        if let Some(limiter) = &self.per_user {
+            limiter
+                .check_key(&user.to_owned())
+                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
+        }
+        Ok(())
+    }
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_user_and_per_address() {
+        let limits = LoginLimits::new(
+            Some(Rate {
+                count: 2,
+                per: Duration::from_secs(60),
+            }),
+            Some(Rate {
+                count: 3,
+                per: Duration::from_secs(60),
+            }),
+        );
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(limits.check("alice", Some(a)).is_ok());
+        assert!(limits.check("alice", Some(b)).is_ok());
+        let wait = limits.check("alice", Some(a)).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        // The refused start still took one of a's address tokens: a has one left.
+        assert!(limits.check("bob", Some(a)).is_ok());
+        assert!(limits.check("carol", Some(a)).is_err());
+        assert!(limits.check("carol", Some(b)).is_ok());
+    }
+
+    #[test]
+    fn zero_means_unlimited_and_retry_after_rounds_up() {
+        let limits = LoginLimits::new(
+            None,
+            Some(Rate {
+                count: 0,
+                per: Duration::from_secs(1),
+            }),
+        );
+        for _ in 0..100 {
+            assert!(limits.check("x", None).is_ok());
+        }
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(12)), 12);
+        assert_eq!(retry_after_secs(Duration::from_millis(12_001)), 13);
+    }
+}

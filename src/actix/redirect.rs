@@ -1,0 +1,72 @@
+//! Safe `next` targets: only same-site relative paths survive, anything else becomes `/`.
+
+/// Longest `next` kept (bytes). Longer targets fall back to `/` so the cookie stays small.
+pub(crate) const MAX_NEXT_LEN: usize = 1024;
+
+/// Returns `next` when it is a same-site relative path (`/x`, `/x?y#z`), otherwise `/`.
+///
+/// Refused: empty, not starting with `/`, protocol-relative `//host` and `/\host` (browsers
+/// treat `\` as `/`), anything with a control character or whitespace other than a plain
+/// space, and targets longer than [`MAX_NEXT_LEN`]. A scheme (`https:`, `javascript:`)
+/// cannot appear because the target must start with `/`.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if is_safe(n) => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// `true` when `next` can be used as a redirect target as it is.
+pub(crate) fn is_safe(next: &str) -> bool {
+    let bytes = next.as_bytes();
+    if next.is_empty() || next.len() > MAX_NEXT_LEN || bytes[0] != b'/' {
+        return false;
+    }
+    if bytes.len() > 1 && (bytes[1] == b'/' || bytes[1] == b'\\') {
+        return false;
+    }
+    // Control characters (incl. tab/newline, which browsers strip: "/\t/evil" -> "//evil"),
+    // backslashes anywhere (some parsers normalise them), and non-ASCII whitespace.
+    !next
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || (c.is_whitespace() && c != ' '))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_table() {
+        let long = format!("/{}", "a".repeat(MAX_NEXT_LEN));
+        let kept = format!("/{}", "a".repeat(MAX_NEXT_LEN - 1));
+        let cases: &[(&str, &str)] = &[
+            ("/", "/"),
+            ("/dashboard", "/dashboard"),
+            ("/a/b?c=d&e=%2F#frag", "/a/b?c=d&e=%2F#frag"),
+            ("/caf\u{e9}", "/caf\u{e9}"),
+            ("/with space", "/with space"),
+            ("", "/"),
+            ("dashboard", "/"),
+            ("//evil.example", "/"),
+            ("/\\evil.example", "/"),
+            ("/a\\b", "/"),
+            ("\\\\evil.example", "/"),
+            ("https://evil.example/", "/"),
+            ("javascript:alert(1)", "/"),
+            ("data:text/html,x", "/"),
+            ("/\t/evil.example", "/"),
+            ("/\n/evil.example", "/"),
+            ("/x\r\nSet-Cookie: a=b", "/"),
+            ("/x\u{0}", "/"),
+            ("/x\u{2028}", "/"),
+            (" /x", "/"),
+            (&long, "/"),
+            (&kept, &kept),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(safe_next(Some(input)), *expected, "{input:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

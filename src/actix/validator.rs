@@ -1,0 +1,298 @@
+//! Session validation against IAMPASS: one in-flight status call per session (request
+//! coalescing), optional caching for `revalidate_after`, the stale-if-error store, and the
+//! pure decision of what a status answer means for the request.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::future::Cache;
+
+use super::config::{FailMode, WalkawayPolicy};
+use crate::{Error, Status};
+
+/// Bound on the number of sessions remembered by each cache.
+const CAPACITY: u64 = 100_000;
+
+/// Coalesces and (optionally) caches status answers, keyed by session token.
+pub(crate) struct Validator {
+    answers: Cache<String, Status>,
+    /// Last time IAMPASS said `active` per session; only with [`FailMode::StaleIfError`].
+    last_good: Option<Cache<String, Instant>>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("ttl", &self.answers.policy().time_to_live())
+            .field("stale_if_error", &self.last_good.is_some())
+            .finish()
+    }
+}
+
+impl Validator {
+    /// `revalidate_after: None` keeps answers only while a call is in flight (every request
+    /// validates, concurrent requests share the call); `Some(d)` reuses an answer for `d`.
+    pub(crate) fn new(revalidate_after: Option<Duration>, fail_mode: FailMode) -> Self {
+        let answers = Cache::builder()
+            .max_capacity(CAPACITY)
+            .time_to_live(revalidate_after.unwrap_or(Duration::ZERO))
+            .build();
+        let last_good = match fail_mode {
+            FailMode::Closed => None,
+            FailMode::StaleIfError(grace) => Some(
+                Cache::builder()
+                    .max_capacity(CAPACITY)
+                    .time_to_live(grace.max(Duration::from_millis(1)))
+                    .build(),
+            ),
+        };
+        Validator { answers, last_good }
+    }
+
+    /// The session's status: a fresh cached answer, the answer of a call already in flight
+    /// for the same token, or the result of `fetch` (which then runs once for everyone).
+    /// Errors are shared with the waiters but never cached.
+    pub(crate) async fn status<F>(&self, token: &str, fetch: F) -> Result<Status, Arc<Error>>
+    where
+        F: Future<Output = Result<Status, Error>>,
+    {
+        let status = self.answers.try_get_with(token.to_owned(), fetch).await?;
+        if status == Status::Active {
+            if let Some(last_good) = &self.last_good {
+                last_good.insert(token.to_owned(), Instant::now()).await;
+            }
+        }
+        Ok(status)
+    }
+
+    /// How long ago IAMPASS last said `active` for this session, within the grace window.
+    pub(crate) async fn last_good_age(&self, token: &str) -> Option<Duration> {
+        let at = self.last_good.as_ref()?.get(token).await?;
+        Some(at.elapsed())
+    }
+
+    /// Forgets everything about a session (after logout: a replayed cookie must ask IAMPASS).
+    pub(crate) async fn forget(&self, token: &str) {
+        self.answers.invalidate(token).await;
+        if let Some(last_good) = &self.last_good {
+            last_good.invalidate(token).await;
+        }
+    }
+}
+
+/// What a status answer means for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Access granted; `stale` when only the stale-if-error grace allowed it.
+    Allow { stale: bool },
+    /// Anonymous; `remove` when the cookie is to be deleted.
+    Deny {
+        status: Option<Status>,
+        remove: bool,
+    },
+    /// IAMPASS could not answer and the fail mode does not allow the request.
+    Unavailable(String),
+}
+
+/// Maps IAMPASS's answer to a verdict. `last_good_age` is consulted only on an outage.
+pub(crate) fn verdict(
+    answer: &Result<Status, Arc<Error>>,
+    walkaway: WalkawayPolicy,
+    fail_mode: FailMode,
+    last_good_age: Option<Duration>,
+) -> Verdict {
+    match answer {
+        Ok(Status::Active) => Verdict::Allow { stale: false },
+        Ok(Status::Walkaway) => Verdict::Deny {
+            status: Some(Status::Walkaway),
+            remove: walkaway == WalkawayPolicy::EndSession,
+        },
+        // A login cookie whose session went back to in-progress: not an identity, but
+        // nothing ended either.
+        Ok(status @ (Status::Pending | Status::Identifying)) => Verdict::Deny {
+            status: Some(*status),
+            remove: false,
+        },
+        Ok(status) => Verdict::Deny {
+            status: Some(*status),
+            remove: true,
+        },
+        // IAMPASS does not know the session (or refuses its credentials): it is over.
+        Err(e) if matches!(e.status(), Some(400..=499)) => Verdict::Deny {
+            status: None,
+            remove: true,
+        },
+        Err(e) if matches!(**e, Error::InvalidArgument(_)) => Verdict::Deny {
+            status: None,
+            remove: true,
+        },
+        // Outage, or an answer that could not be understood: the user's state is unknown.
+        Err(e) => match (fail_mode, last_good_age) {
+            (FailMode::StaleIfError(grace), Some(age)) if age <= grace => {
+                Verdict::Allow { stale: true }
+            }
+            _ => Verdict::Unavailable(e.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn outage() -> Arc<Error> {
+        Arc::new(Error::Timeout(Duration::from_secs(1)))
+    }
+
+    #[test]
+    fn verdict_table() {
+        use FailMode::*;
+        use WalkawayPolicy::*;
+        let grace = StaleIfError(Duration::from_secs(60));
+        let v = |a: Result<Status, Arc<Error>>, w, f, age| verdict(&a, w, f, age);
+        assert_eq!(
+            v(Ok(Status::Active), Deny, Closed, None),
+            Verdict::Allow { stale: false }
+        );
+        assert_eq!(
+            v(Ok(Status::Walkaway), Deny, Closed, None),
+            Verdict::Deny {
+                status: Some(Status::Walkaway),
+                remove: false
+            }
+        );
+        assert_eq!(
+            v(Ok(Status::Walkaway), EndSession, Closed, None),
+            Verdict::Deny {
+                status: Some(Status::Walkaway),
+                remove: true
+            }
+        );
+        for s in [
+            Status::Closed,
+            Status::Failed,
+            Status::Timeout,
+            Status::Cancelled,
+        ] {
+            // A deny is never overridden, whatever the fail mode and history.
+            assert_eq!(
+                v(Ok(s), Deny, grace, Some(Duration::ZERO)),
+                Verdict::Deny {
+                    status: Some(s),
+                    remove: true
+                }
+            );
+        }
+        assert!(matches!(
+            v(Err(outage()), Deny, Closed, Some(Duration::ZERO)),
+            Verdict::Unavailable(_)
+        ));
+        assert_eq!(
+            v(Err(outage()), Deny, grace, Some(Duration::from_secs(59))),
+            Verdict::Allow { stale: true }
+        );
+        assert!(matches!(
+            v(Err(outage()), Deny, grace, Some(Duration::from_secs(61))),
+            Verdict::Unavailable(_)
+        ));
+        assert!(matches!(
+            v(Err(outage()), Deny, grace, None),
+            Verdict::Unavailable(_)
+        ));
+        let http = |status| {
+            Arc::new(Error::Http {
+                status,
+                body: String::new(),
+            })
+        };
+        assert!(matches!(
+            v(Err(http(503)), Deny, Closed, None),
+            Verdict::Unavailable(_)
+        ));
+        assert_eq!(
+            v(Err(http(404)), Deny, grace, Some(Duration::ZERO)),
+            Verdict::Deny {
+                status: None,
+                remove: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_share_one_fetch() {
+        let validator = Arc::new(Validator::new(None, FailMode::Closed));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (validator, calls, mut gate) = (validator.clone(), calls.clone(), gate.clone());
+            tasks.push(tokio::spawn(async move {
+                validator
+                    .status("tok", async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        gate.wait_for(|open| *open).await.unwrap();
+                        Ok(Status::Active)
+                    })
+                    .await
+            }));
+        }
+        // Wait (bounded) until the one fetch is in flight and the others queue behind it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        release.send(true).unwrap();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), Status::Active);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Every-request mode: the next request asks again.
+        let again = validator
+            .status("tok", async { Ok(Status::Walkaway) })
+            .await
+            .unwrap();
+        assert_eq!(again, Status::Walkaway);
+    }
+
+    #[tokio::test]
+    async fn revalidate_after_caches_and_errors_are_not_cached() {
+        let validator = Validator::new(
+            Some(Duration::from_secs(60)),
+            FailMode::StaleIfError(Duration::from_secs(60)),
+        );
+        assert!(
+            validator
+                .status("a", async { Err(Error::Timeout(Duration::ZERO)) })
+                .await
+                .is_err()
+        );
+        assert_eq!(validator.last_good_age("a").await, None);
+        assert_eq!(
+            validator
+                .status("a", async { Ok(Status::Active) })
+                .await
+                .unwrap(),
+            Status::Active
+        );
+        assert_eq!(
+            validator
+                .status("a", async { Ok(Status::Closed) })
+                .await
+                .unwrap(),
+            Status::Active
+        );
+        assert!(validator.last_good_age("a").await.is_some());
+        validator.forget("a").await;
+        assert_eq!(
+            validator
+                .status("a", async { Ok(Status::Closed) })
+                .await
+                .unwrap(),
+            Status::Closed
+        );
+        assert_eq!(validator.last_good_age("a").await, None);
+    }
+}
