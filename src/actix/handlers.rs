@@ -662,7 +662,9 @@ impl Handlers {
                 ));
             }
         };
-        if session.session_status() == Status::Failed || session.session_token().is_none() {
+        // Not started (no session to poll). A session that started and was answered at once
+        // (an instant deny or approval) is reported by the poll like any other.
+        if session.session_token().is_none() || session.status_url().is_none() {
             let reason = session.failure_reason().unwrap_or("NOT_STARTED").to_owned();
             let message = if reason == "NO_MOBILE_DEVICE" {
                 "No phone is registered for this user.".to_owned()

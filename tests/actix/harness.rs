@@ -1,0 +1,386 @@
+//! Test harness: the emulator, a real actix `HttpServer` on loopback wrapped by the IAMPASS
+//! middleware, and a cookie-carrying HTTP client.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use iampass::Status;
+use iampass::actix::{Iampass, IampassBuilder, IampassIdentity, RequireIampass};
+use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
+use serde_json::{Value, json};
+
+pub const APP: &str = "app-1";
+pub const SECRET: &str = "secret-1";
+pub const KEY: [u8; 64] = [11; 64];
+pub const KEY2: [u8; 64] = [22; 64];
+
+pub async fn emulator() -> RunningEmulator {
+    emulator_with(|b| b).await
+}
+
+pub async fn emulator_with(
+    configure: impl FnOnce(iampass::emulator::EmulatorBuilder) -> iampass::emulator::EmulatorBuilder,
+) -> RunningEmulator {
+    configure(
+        Emulator::builder()
+            .application(APP, SECRET)
+            .bind("127.0.0.1:0"),
+    )
+    .start()
+    .await
+    .expect("emulator starts")
+}
+
+/// The usual builder for tests: the emulator, key 1, plain HTTP, generous rate limits.
+pub fn builder(emulator: &RunningEmulator) -> IampassBuilder {
+    Iampass::builder(APP, SECRET)
+        .server(emulator.base_url())
+        .cookie_key(&KEY)
+        .secure_cookie(false)
+        .request_timeout(Duration::from_secs(2))
+        .rate_limit_per_user(1000, Duration::from_secs(60))
+        .rate_limit_per_address(1000, Duration::from_secs(60))
+}
+
+/// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/admin` (scope
+/// guard), `/public`, and the login routes under `/auth`.
+pub struct TestApp {
+    pub url: String,
+    pub iampass: Iampass,
+    handle: ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop in the background; the test's runtime may be ending.
+        drop(tokio::spawn(async move { handle.stop(false).await }));
+    }
+}
+
+async fn home(who: Option<IampassIdentity>) -> HttpResponse {
+    HttpResponse::Ok().json(match who {
+        Some(who) => json!({
+            "user": who.user(),
+            "iampass_user_id": who.iampass_user_id(),
+            "status": who.status().as_str(),
+            "issued_at": who.issued_at().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+        }),
+        None => json!({"user": null}),
+    })
+}
+
+async fn dashboard(who: RequireIampass) -> String {
+    format!("hi {}", who.user())
+}
+
+fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, format!("http://{addr}"))
+}
+
+fn spawn(server: actix_web::dev::Server) -> ServerHandle {
+    let handle = server.handle();
+    tokio::spawn(server);
+    handle
+}
+
+pub fn start_app(iampass: Iampass) -> TestApp {
+    let app_iampass = iampass.clone();
+    let (listener, url) = listener();
+    let server = HttpServer::new(move || {
+        let iampass = app_iampass.clone();
+        App::new()
+            .wrap(iampass.middleware())
+            .configure(iampass.routes("/auth"))
+            .route("/", web::get().to(home))
+            .route("/dashboard", web::get().to(dashboard))
+            .route("/public", web::get().to(|| async { "public" }))
+            .service(
+                web::scope("/admin")
+                    .wrap(iampass.require())
+                    .route("", web::get().to(|| async { "admin" }))
+                    .route("/{rest:.*}", web::get().to(|| async { "admin" })),
+            )
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = spawn(server);
+    TestApp {
+        url,
+        iampass,
+        handle,
+    }
+}
+
+/// The same routes, without the middleware (a misconfigured app).
+pub fn start_app_without_middleware(iampass: Iampass) -> TestApp {
+    let app_iampass = iampass.clone();
+    let (listener, url) = listener();
+    let server = HttpServer::new(move || {
+        let iampass = app_iampass.clone();
+        App::new()
+            .route("/", web::get().to(home))
+            .route("/dashboard", web::get().to(dashboard))
+            .service(
+                web::scope("/admin")
+                    .wrap(iampass.require())
+                    .route("", web::get().to(|| async { "admin" })),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = spawn(server);
+    TestApp {
+        url,
+        iampass,
+        handle,
+    }
+}
+
+/// One HTTP answer, body read.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {:?}", self.status, self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Set-Cookie` headers for `name`.
+    pub fn set_cookies(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A browser-like client for one app: no automatic redirects, one cookie carried by hand.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    pub base: String,
+    pub cookie_name: String,
+    pub cookie: Option<String>,
+    /// Extra headers on every request.
+    pub extra: Vec<(String, String)>,
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+impl Client {
+    pub fn new(app: &TestApp) -> Self {
+        Client {
+            http: http(),
+            base: app.url.clone(),
+            cookie_name: app.iampass.cookie_name().to_owned(),
+            cookie: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same cookie, against another app.
+    pub fn to(&self, app: &TestApp) -> Self {
+        let mut c = Client::new(app);
+        c.cookie = self.cookie.clone();
+        c
+    }
+
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let mut request = request;
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("{}={}", self.cookie_name, cookie));
+        }
+        for (k, v) in &self.extra {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let started = Instant::now();
+        let response = request.send().await.expect("the app answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        let answer = Answer {
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+        };
+        assert!(
+            answer.status < 500 || answer.status == 503,
+            "unexpected server error {}: {}",
+            answer.status,
+            answer.body
+        );
+        for set in answer.set_cookies(&self.cookie_name) {
+            let value = set
+                .split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_owned();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookie = None;
+            } else {
+                self.cookie = Some(value);
+            }
+        }
+        answer
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "application/json");
+        self.send(r).await
+    }
+
+    pub async fn get_html(&mut self, path: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        self.send(r).await
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: Value) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("accept", "application/json")
+            .json(&body);
+        self.send(r).await
+    }
+
+    pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("accept", "application/json")
+            .header("content-type", content_type)
+            .body(body);
+        self.send(r).await
+    }
+
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(r).await
+    }
+
+    /// Starts a login for `user` (JSON) and answers the 202.
+    pub async fn start_login(&mut self, user: &str, next: Option<&str>) -> Answer {
+        let mut body = json!({"user": user});
+        if let Some(next) = next {
+            body["next"] = json!(next);
+        }
+        let answer = self.post_json("/auth/login", body).await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        assert_eq!(answer.json()["status"], "pending");
+        answer
+    }
+
+    /// Polls until the login leaves `pending`/`identifying` (bounded), answers the last poll.
+    pub async fn poll_until_done(&mut self) -> Answer {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let answer = self.get("/auth/poll?wait=5").await;
+            let status = answer.json()["status"].as_str().unwrap_or("").to_owned();
+            if !matches!(status.as_str(), "pending" | "identifying") || Instant::now() > deadline {
+                return answer;
+            }
+        }
+    }
+}
+
+/// Registers a phone for `user` that approves at once, and signs the client in.
+pub async fn sign_in(emulator: &RunningEmulator, client: &mut Client, user: &str) -> Answer {
+    emulator.register_device(APP, user).await.unwrap();
+    emulator
+        .set_behaviour(
+            APP,
+            user,
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+    client.start_login(user, Some("/dashboard")).await;
+    let done = client.poll_until_done().await;
+    assert_eq!(done.json()["status"], "active", "{}", done.body);
+    assert!(client.cookie.is_some());
+    done
+}
+
+/// The newest emulator session of `user`, waiting (bounded) for `status`.
+pub async fn session_of(emulator: &RunningEmulator, user: &str, status: Status) -> String {
+    emulator
+        .wait_for_session(APP, user, status, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("no {status} session for {user}: {e}"))
+        .session_token
+}
+
+/// Waits (bounded) until `check` holds, polling every 20 ms.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A loopback port with nothing listening.
+pub fn dead_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
