@@ -561,15 +561,13 @@ impl World {
         if self.registrations.len() >= MAX_REGISTRATIONS {
             // Forget used links first, then the oldest.
             self.registrations.retain(|_, r| !r.used);
-            if self.registrations.len() >= MAX_REGISTRATIONS {
-                if let Some(oldest) = self
-                    .registrations
-                    .iter()
-                    .min_by_key(|(_, r)| r.seq)
-                    .map(|(k, _)| k.clone())
-                {
-                    self.registrations.remove(&oldest);
-                }
+            let oldest = self
+                .registrations
+                .iter()
+                .min_by_key(|(_, r)| r.seq)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest.filter(|_| self.registrations.len() >= MAX_REGISTRATIONS) {
+                self.registrations.remove(&oldest);
             }
         }
         let token = random_hex(16);
