@@ -382,12 +382,14 @@ impl IampassBuilder {
         } else {
             self.cookie_name
         };
-        if let Some(path) = &self.login_path {
-            if !super::redirect::is_safe(path) {
-                return Err(Error::Config(format!(
-                    "login path {path:?} must be a local path starting with '/'"
-                )));
-            }
+        if let Some(path) = self
+            .login_path
+            .as_ref()
+            .filter(|p| !super::redirect::is_safe(p))
+        {
+            return Err(Error::Config(format!(
+                "login path {path:?} must be a local path starting with '/'"
+            )));
         }
         let mut api = AuthenticationApi::builder(self.application_id, self.application_secret)
             .timeout(self.request_timeout);

@@ -591,10 +591,11 @@ impl Handlers {
             } else {
                 json_response(r.status, r.body)
             };
-        if let Some(secs) = r.retry_after {
-            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
+        if let Some(value) = r
+            .retry_after
+            .and_then(|secs| actix_web::http::header::HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
         }
         response
     }

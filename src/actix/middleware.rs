@@ -120,10 +120,13 @@ where
                 let name = context.iampass.cookie_name();
                 // A handler that set a cookie of ours (a fresh login, a logout) wins.
                 let replaced = response.response().cookies().any(|c| c.name() == name);
-                if !replaced {
-                    if let Err(e) = response.response_mut().add_cookie(&cookie) {
-                        tracing::warn!(error = %e, "cannot update the IAMPASS session cookie");
-                    }
+                let added = if replaced {
+                    Ok(())
+                } else {
+                    response.response_mut().add_cookie(&cookie)
+                };
+                if let Err(e) = added {
+                    tracing::warn!(error = %e, "cannot update the IAMPASS session cookie");
                 }
             }
             Ok(response)

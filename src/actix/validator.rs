@@ -58,10 +58,8 @@ impl Validator {
         F: Future<Output = Result<Status, Error>>,
     {
         let status = self.answers.try_get_with(token.to_owned(), fetch).await?;
-        if status == Status::Active {
-            if let Some(last_good) = &self.last_good {
-                last_good.insert(token.to_owned(), Instant::now()).await;
-            }
+        if let Some(last_good) = self.last_good.as_ref().filter(|_| status == Status::Active) {
+            last_good.insert(token.to_owned(), Instant::now()).await;
         }
         Ok(status)
     }
