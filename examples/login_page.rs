@@ -1,1 +1,209 @@
-fn main() {}
+//! Acme Notes: a small web app whose users sign in with IAMPASS.
+//!
+//! ```text
+//! cargo run --example login_page
+//! ```
+//!
+//! With no configuration it starts an IAMPASS emulator in the same process, creates an
+//! application on it and a user `demo` whose phone is already registered: open the app, sign in
+//! as `demo`, and approve the request on the emulator's phone page.
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `BIND` | address the app listens on (`127.0.0.1:0` picks a free port) | `127.0.0.1:8080` |
+//! | `IAMPASS_SERVER` | a real IAMPASS (or an external emulator); no embedded emulator then | unset |
+//! | `IAMPASS_APPLICATION_ID`, `IAMPASS_APPLICATION_SECRET` | the application, with `IAMPASS_SERVER` | — |
+//! | `IAMPASS_EMULATOR_BIND` | address of the embedded emulator | `127.0.0.1:0` |
+//! | `IAMPASS_COOKIE_KEY` | base64 key (≥ 64 bytes) sealing the session cookie | random per run |
+//!
+//! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
+//! (sign-up: adds the user at IAMPASS and shows the phone registration link as a QR code), and
+//! the crate's sign-in routes under `/auth`.
+
+#[path = "login_page/pages.rs"]
+mod pages;
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use iampass::ManagementApi;
+use iampass::actix::Iampass;
+use iampass::emulator::{Emulator, RunningEmulator};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Where IAMPASS is and which application the app is.
+struct Upstream {
+    server: String,
+    application_id: String,
+    application_secret: String,
+    /// Kept alive for as long as the app runs, when embedded.
+    emulator: Option<RunningEmulator>,
+}
+
+#[actix_web::main]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("login_page: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let upstream = match env("IAMPASS_SERVER") {
+        Some(server) => external_upstream(server)?,
+        None => embedded_upstream().await?,
+    };
+    let builder = Iampass::builder(
+        upstream.application_id.clone(),
+        upstream.application_secret.clone(),
+    )
+    .server(upstream.server.clone())
+    // The example serves plain HTTP on loopback, where browsers would drop a `Secure` cookie.
+    // Anything reachable from another machine must be served over HTTPS and keep the default.
+    .secure_cookie(false);
+    let builder = match env("IAMPASS_COOKIE_KEY") {
+        Some(key) => builder.cookie_key_base64(&key).old_cookie_keys_base64(
+            env("IAMPASS_COOKIE_OLD_KEYS")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|k| !k.trim().is_empty()),
+        ),
+        None => {
+            // A fresh key per run: restarting the app signs everyone out, which is fine for a
+            // demo. A real deployment sets IAMPASS_COOKIE_KEY (64 random bytes, base64) and
+            // rotates it through IAMPASS_COOKIE_OLD_KEYS.
+            let mut key = [0u8; 64];
+            rand::fill(&mut key[..]);
+            builder.cookie_key(&key)
+        }
+    };
+    let iampass = builder.build()?;
+    let management = ManagementApi::builder(
+        upstream.application_id.clone(),
+        upstream.application_secret.clone(),
+    )
+    .server(upstream.server.clone())
+    .build()?;
+
+    let state = web::Data::new(pages::AppState {
+        management,
+        phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
+    });
+    // The crate's sign-in handlers: GET/POST /auth/login, GET /auth/poll, POST /auth/logout.
+    // Mounting them also makes /auth/login where `RequireIampass` sends anonymous visitors.
+    let auth_routes = iampass.routes("/auth");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            // Validates the session with IAMPASS whenever a handler asks who the user is
+            // (the default: on every such request), so walking away locks the app at once.
+            .wrap(iampass.middleware())
+            .configure(auth_routes.clone())
+            .configure(pages::routes)
+    })
+    .workers(2)
+    .bind(&bind)
+    .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = *server
+        .addrs()
+        .first()
+        .ok_or_else(|| format!("no address to listen on for {bind}"))?;
+    let server = server.run();
+    let handle = server.handle();
+    let running = actix_web::rt::spawn(server);
+    wait_until_serving(addr).await?;
+
+    let app_url = format!("http://{addr}");
+    println!("login_page listening on {app_url}");
+    if let Some(emulator) = &upstream.emulator {
+        println!(
+            "iampass emulator on {} (phone: {})",
+            emulator.base_url(),
+            emulator.phone_url()
+        );
+        println!(
+            "Open {app_url} and sign in as `demo`, then approve the request on the phone page \
+             ({}); or create your own account at {app_url}/register.",
+            emulator.phone_url()
+        );
+    } else {
+        println!(
+            "Open {app_url}, create an account at {app_url}/register or sign in with a user \
+             whose phone is registered with application {}.",
+            upstream.application_id
+        );
+    }
+
+    let result = running.await;
+    handle.stop(true).await;
+    drop(upstream);
+    result??;
+    Ok(())
+}
+
+/// `IAMPASS_SERVER` is set: use it, with the application named in the environment.
+fn external_upstream(server: String) -> Result<Upstream, BoxError> {
+    let application_id = env("IAMPASS_APPLICATION_ID")
+        .ok_or("IAMPASS_SERVER is set, so IAMPASS_APPLICATION_ID must be too")?;
+    let application_secret = env("IAMPASS_APPLICATION_SECRET")
+        .ok_or("IAMPASS_SERVER is set, so IAMPASS_APPLICATION_SECRET must be too")?;
+    Ok(Upstream {
+        server,
+        application_id,
+        application_secret,
+        emulator: None,
+    })
+}
+
+/// No `IAMPASS_SERVER`: an emulator in this process, a fresh application, and `demo`'s phone.
+async fn embedded_upstream() -> Result<Upstream, BoxError> {
+    let bind = env("IAMPASS_EMULATOR_BIND").unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let application_id = format!("acme-notes-{:08x}", rand::random::<u32>());
+    let application_secret: String = rand::random::<[u8; 24]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let emulator = Emulator::builder()
+        .application(application_id.as_str(), application_secret.as_str())
+        .bind(&bind)
+        .start()
+        .await
+        .map_err(|e| format!("cannot start the IAMPASS emulator on {bind}: {e}"))?;
+    emulator.register_device(&application_id, "demo").await?;
+    Ok(Upstream {
+        server: emulator.base_url().to_owned(),
+        application_id,
+        application_secret,
+        emulator: Some(emulator),
+    })
+}
+
+/// Waits until the app answers HTTP, so that the lines printed next are true.
+async fn wait_until_serving(addr: SocketAddr) -> Result<(), BoxError> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let url = format!("http://{addr}/favicon.svg");
+    let mut last_error = None;
+    for _ in 0..100 {
+        match client.get(&url).send().await {
+            Ok(_) => return Ok(()),
+            Err(error) => last_error = Some(error),
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "the app does not answer on {addr}: {}",
+        last_error.map_or_else(String::new, |e| e.to_string())
+    )
+    .into())
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,1 +1,17 @@
-//! Browser tests of the login_page example (being written).
+//! The `login_page` example, end to end.
+//!
+//! - `http`: cheap checks over plain HTTP (bad sign-up input, cross-site posts, anonymous
+//!   access).
+//! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
+//!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
+//!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`); without them it
+//!   skips, or fails when `IAMPASS_REQUIRE_BROWSER=1`. On failure the screenshot of every step
+//!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
+//!   success too).
+
+#[path = "browser/e2e.rs"]
+mod e2e;
+#[path = "browser/harness.rs"]
+mod harness;
+#[path = "browser/http.rs"]
+mod http;

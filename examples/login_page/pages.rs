@@ -108,15 +108,14 @@ async fn dashboard(who: RequireIampass, state: web::Data<AppState>) -> HttpRespo
         layout: Layout::new(&state, Some(who.user().to_owned())),
         user: who.user().to_owned(),
         iampass_user_id: who.iampass_user_id().to_owned(),
-        status: format!("{:?}", who.status()).to_lowercase(),
+        status: who.status().to_string(),
         issued_at: format_utc(who.issued_at()),
     };
     let mut response = html(StatusCode::OK, &page);
     // The dashboard is personal: no shared or back-button copies of it.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -179,7 +178,9 @@ async fn register_submit(
             // their own phone to someone else's account.
             return refuse(
                 StatusCode::CONFLICT,
-                format!("The user name \u{201c}{user}\u{201d} is taken. Pick another one, or sign in."),
+                format!(
+                    "The user name \u{201c}{user}\u{201d} is taken. Pick another one, or sign in."
+                ),
             );
         }
         Ok(AddUserResult::Failed { reason }) => {

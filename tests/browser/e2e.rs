@@ -78,6 +78,9 @@ async fn connect(driver: &Chromedriver, profile: &TempDir) -> TestResult<Client>
         }),
     );
     capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+    // fantoccini's rustls connector needs a process-wide crypto provider; two are compiled
+    // in (see the `rustls` dev-dependency), so name one. `Err` means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = ClientBuilder::rustls()?
         .capabilities(capabilities)
         .connect(&driver.url)
@@ -117,12 +120,19 @@ impl Run {
             .send_keys(DISPLAY_NAME)
             .await?;
         self.step("sign-up-form").await?;
-        c.find(Locator::Css("#register-submit")).await?.click().await?;
+        c.find(Locator::Css("#register-submit"))
+            .await?
+            .click()
+            .await?;
 
         // 2. The registration code and link.
         let link = self.wait_css("a#registration-link").await?;
         c.find(Locator::Css("#registration-qr svg")).await?;
-        let text = c.find(Locator::Css("#registered-user")).await?.text().await?;
+        let text = c
+            .find(Locator::Css("#registered-user"))
+            .await?
+            .text()
+            .await?;
         check(text == USER, format!("registration page names {text:?}"))?;
         self.step("registration-qr-code").await?;
 
@@ -231,7 +241,10 @@ impl Run {
         self.step("dashboard-after-coming-back").await?;
 
         // 9. Sign out: home page, and the dashboard refuses.
-        c.find(Locator::Css("button#sign-out")).await?.click().await?;
+        c.find(Locator::Css("button#sign-out"))
+            .await?
+            .click()
+            .await?;
         self.wait_path("/").await?;
         self.wait_css("#sign-in").await?;
         check(
@@ -254,7 +267,10 @@ impl Run {
 
         check(
             self.console_errors.is_empty(),
-            format!("the browser console reported errors: {:#?}", self.console_errors),
+            format!(
+                "the browser console reported errors: {:#?}",
+                self.console_errors
+            ),
         )?;
         Ok(())
     }
@@ -397,7 +413,10 @@ impl Run {
 }
 
 /// The element matching `selector`, if there is one now.
-async fn find(client: &Client, selector: &str) -> TestResult<Option<fantoccini::elements::Element>> {
+async fn find(
+    client: &Client,
+    selector: &str,
+) -> TestResult<Option<fantoccini::elements::Element>> {
     match client.find(Locator::Css(selector)).await {
         Ok(element) => Ok(Some(element)),
         Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
@@ -441,10 +460,16 @@ impl WebDriverCompatibleCommand for BrowserLog {
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (reqwest::Method, Option<String>) {
-        (reqwest::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+        (
+            reqwest::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
     }
 }

@@ -25,10 +25,7 @@ pub fn profile_dir() -> PathBuf {
 /// `target/browser-test/`: where screenshots go.
 pub fn artifacts_dir() -> PathBuf {
     let profile = profile_dir();
-    profile
-        .parent()
-        .unwrap_or(&profile)
-        .join("browser-test")
+    profile.parent().unwrap_or(&profile).join("browser-test")
 }
 
 /// The built `login_page` example.
@@ -49,7 +46,13 @@ pub fn example_binary() -> TestResult<PathBuf> {
                 let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
                 let mut build = Command::new(cargo);
                 build
-                    .args(["build", "--quiet", "--all-features", "--example", "login_page"])
+                    .args([
+                        "build",
+                        "--quiet",
+                        "--all-features",
+                        "--example",
+                        "login_page",
+                    ])
                     .arg("--manifest-path")
                     .arg(&manifest);
                 match profile.file_name().and_then(|n| n.to_str()) {

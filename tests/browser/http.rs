@@ -49,9 +49,17 @@ async fn anonymous_pages_and_the_protected_dashboard() -> TestResult {
     let body = home.text().await?;
     assert!(body.contains("name=\"viewport\""), "{body}");
     assert!(body.contains("/register"), "{body}");
-    assert!(!body.contains("id=\"home-user\""), "anonymous home shows a user: {body}");
+    assert!(
+        !body.contains("id=\"home-user\""),
+        "anonymous home shows a user: {body}"
+    );
 
-    for asset in ["/static/app.css", "/favicon.svg", "/favicon.ico", "/register"] {
+    for asset in [
+        "/static/app.css",
+        "/favicon.svg",
+        "/favicon.ico",
+        "/register",
+    ] {
         let response = http.get(format!("{}{asset}", app.url)).send().await?;
         assert_eq!(response.status(), StatusCode::OK, "{asset}");
     }
@@ -85,13 +93,15 @@ async fn register_rejects_bad_input_with_400() -> TestResult {
         ("user=++%20".into(), "blank"),
         (String::new(), "missing field"),
         (format!("user={}", "x".repeat(65)), "too long"),
-        (format!("user=bob&display_name={}", "y".repeat(65)), "long display name"),
+        (
+            format!("user=bob&display_name={}", "y".repeat(65)),
+            "long display name",
+        ),
         ("user=a%00b".into(), "control character"),
         ("user=%FF%FE".into(), "not UTF-8"),
     ];
     for (body, why) in cases {
-        let (status, page) =
-            post_register(&app, &body, Some(&origin), Some("same-origin")).await?;
+        let (status, page) = post_register(&app, &body, Some(&origin), Some("same-origin")).await?;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {page}");
         assert!(page.contains("id=\"register-error\""), "{why}: {page}");
         assert!(page.contains("<form"), "{why}: the form is shown again");
@@ -113,7 +123,11 @@ async fn register_refuses_cross_site_posts_with_403() -> TestResult {
     let app = ExampleApp::start()?;
     let body = "user=mallory";
     for (origin, site, why) in [
-        (Some("https://evil.example"), Some("cross-site"), "cross-site"),
+        (
+            Some("https://evil.example"),
+            Some("cross-site"),
+            "cross-site",
+        ),
         (Some("https://evil.example"), None, "foreign origin"),
         (None, Some("cross-site"), "cross-site without origin"),
         (None, Some("same-site"), "sibling site"),
