@@ -64,7 +64,9 @@ async fn run() -> Result<(), BoxError> {
     .server(upstream.server.clone())
     // The example serves plain HTTP on loopback, where browsers would drop a `Secure` cookie.
     // Anything reachable from another machine must be served over HTTPS and keep the default.
-    .secure_cookie(false);
+    .secure_cookie(false)
+    // A browser whose phone walked away gets a "locked" page rather than the login form.
+    .unauthenticated_responder(pages::unauthenticated);
     let builder = match env("IAMPASS_COOKIE_KEY") {
         Some(key) => builder.cookie_key_base64(&key).old_cookie_keys_base64(
             env("IAMPASS_COOKIE_OLD_KEYS")

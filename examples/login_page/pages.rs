@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{IampassIdentity, RequireIampass};
-use iampass::{AddUserResult, ManagementApi};
+use iampass::actix::{Denial, IampassIdentity, RequireIampass};
+use iampass::{AddUserResult, ManagementApi, Status};
 
 /// The longest user name or display name the sign-up form accepts, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -25,6 +25,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/dashboard", web::get().to(dashboard))
+        .route("/locked", web::get().to(locked))
         .route("/register", web::get().to(register_form))
         .route("/register", web::post().to(register_submit))
         .route("/static/app.css", web::get().to(stylesheet))
@@ -83,6 +84,13 @@ struct RegisteredPage {
 }
 
 #[derive(Template)]
+#[template(path = "example/locked.html")]
+struct LockedPage {
+    layout: Layout,
+    retry_href: String,
+}
+
+#[derive(Template)]
 #[template(path = "example/error.html")]
 struct ErrorPage {
     layout: Layout,
@@ -117,6 +125,81 @@ async fn dashboard(who: RequireIampass, state: web::Data<AppState>) -> HttpRespo
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Answers a request that needs a signed-in user and has none (the builder's
+/// `unauthenticated_responder`). A browser whose phone walked away is sent to the "locked"
+/// page (its cookie is kept, so coming back unlocks the app); everything else gets the
+/// crate's default (`303` to the login page, `401` JSON, `503` while IAMPASS is unreachable).
+pub fn unauthenticated(request: &HttpRequest, denial: &Denial) -> HttpResponse {
+    let walked_away = matches!(
+        denial,
+        Denial::Unauthenticated {
+            status: Some(Status::Walkaway),
+            ..
+        }
+    );
+    if !(walked_away && accepts_html(request)) {
+        return denial.default_response(request);
+    }
+    let back = safe_path(Some(request.uri().path()));
+    let location = format!(
+        "/locked?next={}",
+        percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC)
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// `GET /locked?next=/path`: the app is locked because the phone walked away.
+async fn locked(
+    request: HttpRequest,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let next =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
+            .ok()
+            .and_then(|query| query.get("next").cloned());
+    let next = safe_path(next.as_deref()).to_owned();
+    if who.is_some() {
+        // The phone is back already: straight on.
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .finish();
+    }
+    let mut response = html(
+        StatusCode::OK,
+        &LockedPage {
+            layout: Layout::new(&state, None),
+            retry_href: next,
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `path` if it is a local absolute path (`/x`, not `//host` or `/\host`), else `/dashboard`.
+fn safe_path(path: Option<&str>) -> &str {
+    path.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(char::is_control)
+    })
+    .unwrap_or("/dashboard")
+}
+
+fn accepts_html(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {

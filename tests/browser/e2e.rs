@@ -1,5 +1,5 @@
 //! The whole story in headless Chromium: sign up → register the phone → sign in → approve on
-//! the phone page → dashboard → walk away (refused) → come back (allowed) → sign out (refused).
+//! the phone page → dashboard → walk away (locked) → come back (open) → sign out (refused).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -220,8 +220,13 @@ impl Run {
         self.step("phone-walked-away").await?;
         c.switch_to_window(self.app_tab.clone()).await?;
         c.goto(&format!("{}/dashboard", self.app_url)).await?;
-        self.wait_refused().await?;
-        self.step("dashboard-refused-while-away").await?;
+        self.wait_path("/locked").await?;
+        self.wait_css("#locked").await?;
+        check(
+            find(&c, "#signed-in-user").await?.is_none(),
+            "the locked page shows the dashboard's user",
+        )?;
+        self.step("dashboard-locked-while-away").await?;
 
         // 8. Come back: the dashboard opens again.
         c.switch_to_window(phone_tab.clone()).await?;
@@ -235,7 +240,7 @@ impl Run {
         self.wait_css(&in_sessions("active")).await?;
         self.step("phone-came-back").await?;
         c.switch_to_window(self.app_tab.clone()).await?;
-        c.goto(&format!("{}/dashboard", self.app_url)).await?;
+        c.find(Locator::Css("#check-again")).await?.click().await?;
         self.wait_path("/dashboard").await?;
         self.wait_signed_in().await?;
         self.step("dashboard-after-coming-back").await?;
@@ -382,7 +387,7 @@ impl Run {
         .await
     }
 
-    /// The dashboard was refused: we are on the login page, without the dashboard's content.
+    /// The dashboard was refused: we were sent to the login page.
     async fn wait_refused(&self) -> TestResult {
         self.wait_path("/auth/login").await?;
         self.wait_css("#iampass-user").await?;

@@ -154,3 +154,128 @@ async fn register_refuses_an_existing_user() -> TestResult {
     assert!(!page.contains("id=\"registration-link\""), "{page}");
     Ok(())
 }
+
+/// The session cookie the app set, as `name=value` (reqwest here keeps no cookie jar).
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(_, value)| !value.is_empty())
+        })
+        .map(str::to_owned)
+}
+
+/// Drives a session through the emulator's control API: `approve`, `walkaway`, `return`.
+async fn session_action(app: &ExampleApp, token: &str, action: &str) -> TestResult {
+    let response = client()
+        .post(format!(
+            "{}/_emulator/sessions/{token}/{action}",
+            app.emulator_url
+        ))
+        .send()
+        .await?;
+    assert!(
+        response.status().is_success(),
+        "{action}: {}",
+        response.status()
+    );
+    Ok(())
+}
+
+async fn dashboard(app: &ExampleApp, cookie: &str, accept: &str) -> TestResult<reqwest::Response> {
+    Ok(client()
+        .get(format!("{}/dashboard", app.url))
+        .header("accept", accept)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await?)
+}
+
+#[tokio::test]
+async fn walking_away_locks_the_dashboard_and_coming_back_opens_it() -> TestResult {
+    let app = ExampleApp::start()?;
+    let http = client();
+
+    // `demo` (seeded with a phone) starts a login, as the login page's script would.
+    let start = http
+        .post(format!("{}/auth/login", app.url))
+        .json(&serde_json::json!({ "user": "demo", "next": "/dashboard" }))
+        .send()
+        .await?;
+    assert_eq!(start.status(), StatusCode::ACCEPTED);
+    let mut cookie = session_cookie(&start).expect("pending-login cookie");
+
+    let sessions: Vec<serde_json::Value> = http
+        .get(format!("{}/_emulator/sessions?user=demo", app.emulator_url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = sessions
+        .last()
+        .and_then(|s| s["session_token"].as_str())
+        .expect("a session for demo")
+        .to_owned();
+    session_action(&app, &token, "approve").await?;
+
+    let poll = http
+        .get(format!("{}/auth/poll", app.url))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await?;
+    assert_eq!(poll.status(), StatusCode::OK);
+    cookie = session_cookie(&poll).expect("signed-in cookie");
+    let body: serde_json::Value = poll.json().await?;
+    assert_eq!(body["status"], "active", "{body}");
+
+    let open = dashboard(&app, &cookie, "text/html").await?;
+    assert_eq!(open.status(), StatusCode::OK);
+    assert!(open.text().await?.contains("id=\"signed-in-user\">demo<"));
+
+    // Walk away: browsers are sent to the locked page, API clients get 401.
+    session_action(&app, &token, "walkaway").await?;
+    let locked = dashboard(&app, &cookie, "text/html").await?;
+    assert_eq!(locked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(locked.headers()[LOCATION], "/locked?next=%2Fdashboard");
+    let api = dashboard(&app, &cookie, "application/json").await?;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let page = http
+        .get(format!("{}/locked?next=%2Fdashboard", app.url))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await?;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await?;
+    assert!(page.contains("id=\"locked\""), "{page}");
+    assert!(page.contains("href=\"/dashboard\""), "{page}");
+
+    // Come back: the same cookie opens the dashboard again, and /locked moves on.
+    session_action(&app, &token, "return").await?;
+    let open = dashboard(&app, &cookie, "text/html").await?;
+    assert_eq!(open.status(), StatusCode::OK);
+    let page = http
+        .get(format!("{}/locked?next=%2Fdashboard", app.url))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await?;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()[LOCATION], "/dashboard");
+
+    // The locked page never sends anyone off-site.
+    for next in ["//evil.example", "https://evil.example", "/\\evil.example"] {
+        let page = http
+            .get(format!("{}/locked", app.url))
+            .query(&[("next", next)])
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(page.contains("href=\"/dashboard\""), "{next}: {page}");
+    }
+    Ok(())
+}
