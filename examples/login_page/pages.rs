@@ -375,27 +375,26 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses cross-site form posts (CSRF): a browser says where a request comes from in
-/// `Sec-Fetch-Site` and `Origin`; when it sends either, it must name this site. Clients that
-/// send neither (curl, scripts) are not browsers acting for a user, so they pass.
+/// Refuses cross-site form posts (CSRF). A browser says where a request comes from:
+/// `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user); older browsers send
+/// only `Origin`, which must be this site. Clients that send neither (curl, scripts) are not
+/// browsers acting for a signed-in user, so they pass.
 fn is_same_origin(request: &HttpRequest) -> bool {
     let headers = request.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
-            return false;
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (origin.to_str(), host) {
+        (Ok(origin), Some(host)) => {
+            let scheme = request.connection_info().scheme().to_owned();
+            origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
         }
+        _ => false,
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let Ok(origin) = origin.to_str() else {
-            return false;
-        };
-        let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-            return false;
-        };
-        let scheme = request.connection_info().scheme().to_owned();
-        return origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"));
-    }
-    true
 }
 
 /// The registration link as an inline SVG QR code, sized by CSS.
