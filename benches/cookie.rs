@@ -44,7 +44,11 @@ fn cookie(c: &mut Criterion) {
     let payload = payload();
     let sealed = iampass.seal_cookie(&payload).expect("seals");
     let value = sealed.value().to_owned();
-    let by_old_key = old_ring.seal_cookie(&payload).expect("seals").value().to_owned();
+    let by_old_key = old_ring
+        .seal_cookie(&payload)
+        .expect("seals")
+        .value()
+        .to_owned();
     let mut tampered = value.clone().into_bytes();
     let mid = tampered.len() / 2;
     tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
@@ -71,7 +75,11 @@ fn cookie(c: &mut Criterion) {
         b.iter(|| iampass.open_cookie(black_box(&by_old_key)).expect("opens"))
     });
     c.bench_function("cookie_refuse_tampered", |b| {
-        b.iter(|| iampass.open_cookie(black_box(&tampered)).expect_err("refused"))
+        b.iter(|| {
+            iampass
+                .open_cookie(black_box(&tampered))
+                .expect_err("refused")
+        })
     });
 }
 

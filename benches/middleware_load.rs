@@ -1,0 +1,244 @@
+//! Throughput of the actix-web integration under load, in one run
+//! (`cargo bench --bench middleware_load`): the emulator as IAMPASS and a real actix server on
+//! loopback with an unprotected and a protected route; a bounded in-process load generator
+//! (N concurrent keep-alive clients for a fixed time each) measures requests per second of:
+//!
+//! 1. the unprotected route (the middleware opens the cookie, nothing is asked of IAMPASS);
+//! 2. the protected route validating on every request (concurrent requests of one session
+//!    share one status call);
+//! 3. the protected route with `revalidate_after(5 s)`.
+//!
+//! Knobs (environment): `IAMPASS_BENCH_SECS` (per scenario, default 5),
+//! `IAMPASS_BENCH_CONCURRENCY` (default 32), `IAMPASS_BENCH_SESSIONS` (distinct signed-in
+//! users the clients share, default 16), `IAMPASS_BENCH_WORKERS` (actix workers of the app
+//! and of the emulator, default 1).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer, web};
+use iampass::actix::{Iampass, IampassBuilder, RequireIampass};
+use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
+use serde_json::json;
+
+const APP: &str = "bench-app";
+const SECRET: &str = "bench-secret";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server {
+    url: String,
+    iampass: Iampass,
+    handle: actix_web::dev::ServerHandle,
+}
+
+fn start(iampass: Iampass, workers: usize) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app_iampass = iampass.clone();
+    let server = HttpServer::new(move || {
+        let iampass = app_iampass.clone();
+        App::new()
+            .wrap(iampass.middleware())
+            .configure(iampass.routes("/auth"))
+            .route("/public", web::get().to(|| async { "public" }))
+            .route(
+                "/protected",
+                web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+            )
+    })
+    .workers(workers)
+    .disable_signals()
+    .backlog(1024)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Server {
+        url,
+        iampass,
+        handle,
+    }
+}
+
+fn builder(emulator: &RunningEmulator) -> IampassBuilder {
+    Iampass::builder(APP, SECRET)
+        .server(emulator.base_url())
+        .cookie_key(&[5u8; 64])
+        .secure_cookie(false)
+        .rate_limit_per_user(0, Duration::from_secs(60))
+        .rate_limit_per_address(0, Duration::from_secs(60))
+}
+
+/// Signs `user` in through the real handlers; answers the cookie header value.
+async fn sign_in(http: &reqwest::Client, server: &Server, user: &str) -> String {
+    let started = http
+        .post(format!("{}/auth/login", server.url))
+        .json(&json!({"user": user}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(started.status(), 202);
+    let name = server.iampass.cookie_name().to_owned();
+    let cookie_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+    };
+    let pending = cookie_of(&started).expect("pending cookie");
+    let done = http
+        .get(format!("{}/auth/poll?wait=5", server.url))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .expect("poll");
+    cookie_of(&done).expect("signed-in cookie")
+}
+
+/// `concurrency` clients hammer `path` for `duration`; answers (requests per second, errors).
+async fn load(url: &str, cookies: &[String], concurrency: usize, duration: Duration) -> (f64, u64) {
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for i in 0..concurrency {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .expect("client");
+        let url = url.to_owned();
+        let cookie = cookies[i % cookies.len()].clone();
+        let (ok, failed) = (ok.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let answer = http.get(&url).header("cookie", &cookie).send().await;
+                match answer {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("load task");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    (
+        ok.load(Ordering::Relaxed) as f64 / elapsed,
+        failed.load(Ordering::Relaxed),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; this harness has no options of its own.
+    let secs = env("IAMPASS_BENCH_SECS", 5);
+    let concurrency = env("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
+    let sessions = env("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
+    let workers = env("IAMPASS_BENCH_WORKERS", 1) as usize;
+    let duration = Duration::from_secs(secs);
+
+    let emulator = Emulator::builder()
+        .application(APP, SECRET)
+        .bind("127.0.0.1:0")
+        .workers(workers)
+        .start()
+        .await
+        .expect("emulator");
+    let every = start(builder(&emulator).build().expect("config"), workers);
+    let cached = start(
+        builder(&emulator)
+            .revalidate_after(Duration::from_secs(5))
+            .build()
+            .expect("config"),
+        workers,
+    );
+    let http = reqwest::Client::new();
+    let mut every_cookies = Vec::new();
+    let mut cached_cookies = Vec::new();
+    for i in 0..sessions {
+        let user = format!("user-{i}");
+        emulator.register_device(APP, &user).await.expect("device");
+        emulator
+            .set_behaviour(
+                APP,
+                &user,
+                Behaviour::Approve {
+                    after: Duration::ZERO,
+                },
+            )
+            .await
+            .expect("behaviour");
+        every_cookies.push(sign_in(&http, &every, &user).await);
+        cached_cookies.push(sign_in(&http, &cached, &user).await);
+    }
+
+    println!(
+        "middleware_load: {concurrency} concurrent clients, {sessions} sessions, {secs} s per \
+         scenario, {workers} actix worker(s) for the app and for the emulator"
+    );
+    // Warm-up of connections and caches.
+    load(
+        &format!("{}/public", every.url),
+        &every_cookies,
+        concurrency,
+        Duration::from_millis(500),
+    )
+    .await;
+
+    let mut results = Vec::new();
+    for (name, url, cookies) in [
+        (
+            "unprotected (cookie opened, no IAMPASS call)",
+            format!("{}/public", every.url),
+            &every_cookies,
+        ),
+        (
+            "protected, validate every request",
+            format!("{}/protected", every.url),
+            &every_cookies,
+        ),
+        (
+            "protected, revalidate_after(5 s)",
+            format!("{}/protected", cached.url),
+            &cached_cookies,
+        ),
+    ] {
+        emulator.reset_stats().await.expect("stats");
+        let (rps, errors) = load(&url, cookies, concurrency, duration).await;
+        let upstream = emulator.stats().await.expect("stats").route_count("status");
+        println!(
+            "{name:<46} {rps:>10.0} req/s   errors {errors:>4}   IAMPASS status calls {upstream:>7} ({:.1}/s)",
+            upstream as f64 / secs as f64
+        );
+        results.push(rps);
+    }
+    println!(
+        "ratios: protected/unprotected every-request {:.3}, revalidate_after(5 s) {:.3}; \
+         revalidate_after/every-request {:.2}x",
+        results[1] / results[0],
+        results[2] / results[0],
+        results[2] / results[1]
+    );
+    every.handle.stop(false).await;
+    cached.handle.stop(false).await;
+    emulator.shutdown().await;
+}
