@@ -37,6 +37,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct Layout {
     user: Option<String>,
     phone_url: Option<String>,
+    /// The account links in the header (hidden on the locked page, whose user is neither
+    /// signed in nor out).
+    account_nav: bool,
 }
 
 impl Layout {
@@ -44,6 +47,7 @@ impl Layout {
         Layout {
             user,
             phone_url: state.phone_url.clone(),
+            account_nav: true,
         }
     }
 }
@@ -173,7 +177,10 @@ async fn locked(
     let mut response = html(
         StatusCode::OK,
         &LockedPage {
-            layout: Layout::new(&state, None),
+            layout: Layout {
+                account_nav: false,
+                ..Layout::new(&state, None)
+            },
             retry_href: next,
         },
     );
