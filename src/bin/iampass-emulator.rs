@@ -53,6 +53,14 @@ struct Args {
     workers: usize,
 }
 
+/// Writes a line to standard error, ignoring failures (a closed stderr must not stop the
+/// server, unlike `eprintln!`, which panics).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn parse_app(value: &str) -> Result<(String, String), String> {
     match value.split_once(':') {
         Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
@@ -80,9 +88,9 @@ async fn main() -> ExitCode {
     let mut apps = args.apps;
     if apps.is_empty() {
         let demo = (format!("demo-{}", random_token(4)), random_token(24));
-        eprintln!("no --app given: created a demo application");
-        eprintln!("  IAMPASS_APPLICATION_ID={}", demo.0);
-        eprintln!("  IAMPASS_APPLICATION_SECRET={}", demo.1);
+        note!("no --app given: created a demo application");
+        note!("  IAMPASS_APPLICATION_ID={}", demo.0);
+        note!("  IAMPASS_APPLICATION_SECRET={}", demo.1);
         apps.push(demo);
     }
     for (id, secret) in apps {
@@ -91,7 +99,7 @@ async fn main() -> ExitCode {
     let emulator = match builder.start().await {
         Ok(emulator) => emulator,
         Err(e) => {
-            eprintln!("iampass-emulator: cannot listen on {}: {e}", args.listen);
+            note!("iampass-emulator: cannot listen on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };
@@ -105,8 +113,8 @@ async fn main() -> ExitCode {
     );
     let _ = stdout.flush();
     drop(stdout);
-    eprintln!("phone page: {}", emulator.phone_url());
-    eprintln!(
+    note!("phone page: {}", emulator.phone_url());
+    note!(
         "control API: {}/_emulator/  (Ctrl-C stops)",
         emulator.base_url()
     );

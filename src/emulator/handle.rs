@@ -224,13 +224,13 @@ impl RunningEmulator {
         status: Status,
         timeout: Duration,
     ) -> Result<EmulatorSession, Error> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
         loop {
             let newest = self.sessions(Some(app_id), Some(user)).await?.pop();
             if let Some(s) = newest.filter(|s| s.session_status == status) {
                 return Ok(s);
             }
-            if Instant::now() >= deadline {
+            if started.elapsed() >= timeout {
                 return Err(Error::Timeout(timeout));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
