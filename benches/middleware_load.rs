@@ -1,14 +1,15 @@
 //! Throughput of the actix-web integration under load, in one run
 //! (`cargo bench --bench middleware_load`): the emulator as IAMPASS and a real actix server on
 //! loopback with an unprotected and a protected route; a bounded in-process load generator
-//! (N concurrent keep-alive clients for a fixed time each) measures requests per second of:
+//! (N concurrent keep-alive clients for a fixed time per scenario, in interleaved rounds) measures requests per second of:
 //!
 //! 1. the unprotected route (the middleware opens the cookie, nothing is asked of IAMPASS);
 //! 2. the protected route validating on every request (concurrent requests of one session
 //!    share one status call);
 //! 3. the protected route with `revalidate_after(5 s)`.
 //!
-//! Knobs (environment): `IAMPASS_BENCH_SECS` (per scenario, default 5),
+//! Knobs (environment): `IAMPASS_BENCH_SECS` (per scenario and round, default 3),
+//! `IAMPASS_BENCH_ROUNDS` (interleaved rounds, the median counts; default 3),
 //! `IAMPASS_BENCH_CONCURRENCY` (default 32), `IAMPASS_BENCH_SESSIONS` (distinct signed-in
 //! users the clients share, default 16), `IAMPASS_BENCH_WORKERS` (actix workers of the app
 //! and of the emulator, default 1).
@@ -150,7 +151,8 @@ async fn load(url: &str, cookies: &[String], concurrency: usize, duration: Durat
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; this harness has no options of its own.
-    let secs = env("IAMPASS_BENCH_SECS", 5);
+    let secs = env("IAMPASS_BENCH_SECS", 3);
+    let rounds = env("IAMPASS_BENCH_ROUNDS", 3).max(1);
     let concurrency = env("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
     let sessions = env("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
     let workers = env("IAMPASS_BENCH_WORKERS", 1) as usize;
@@ -193,7 +195,8 @@ async fn main() {
 
     println!(
         "middleware_load: {concurrency} concurrent clients, {sessions} sessions, {secs} s per \
-         scenario, {workers} actix worker(s) for the app and for the emulator"
+         scenario and round, {rounds} rounds, {workers} actix worker(s) for the app and for \
+         the emulator"
     );
     // Warm-up of connections and caches.
     load(
@@ -204,8 +207,7 @@ async fn main() {
     )
     .await;
 
-    let mut results = Vec::new();
-    for (name, url, cookies) in [
+    let scenarios = [
         (
             "unprotected (cookie opened, no IAMPASS call)",
             format!("{}/public", every.url),
@@ -221,18 +223,40 @@ async fn main() {
             format!("{}/protected", cached.url),
             &cached_cookies,
         ),
-    ] {
-        emulator.reset_stats().await.expect("stats");
-        let (rps, errors) = load(&url, cookies, concurrency, duration).await;
-        let upstream = emulator.stats().await.expect("stats").route_count("status");
+    ];
+    // Rounds interleave the scenarios so that noise from a shared machine hits them alike;
+    // the median round counts.
+    let mut rates = vec![Vec::new(); scenarios.len()];
+    let mut calls = vec![0u64; scenarios.len()];
+    let mut errors = vec![0u64; scenarios.len()];
+    for _ in 0..rounds {
+        for (i, (_, url, cookies)) in scenarios.iter().enumerate() {
+            emulator.reset_stats().await.expect("stats");
+            let (rps, failed) = load(url, cookies, concurrency, duration).await;
+            calls[i] += emulator.stats().await.expect("stats").route_count("status");
+            errors[i] += failed;
+            rates[i].push(rps);
+        }
+    }
+    let mut results = Vec::new();
+    for (i, (name, _, _)) in scenarios.iter().enumerate() {
+        rates[i].sort_by(f64::total_cmp);
+        let median = rates[i][rates[i].len() / 2];
+        let total_secs = (secs * rounds) as f64;
         println!(
-            "{name:<46} {rps:>10.0} req/s   errors {errors:>4}   IAMPASS status calls {upstream:>7} ({:.1}/s)",
-            upstream as f64 / secs as f64
+            "{name:<46} {median:>9.0} req/s (rounds: {})   errors {:>4}   IAMPASS status calls {:>8.1}/s",
+            rates[i]
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            errors[i],
+            calls[i] as f64 / total_secs
         );
-        results.push(rps);
+        results.push(median);
     }
     println!(
-        "ratios: protected/unprotected every-request {:.3}, revalidate_after(5 s) {:.3}; \
+        "ratios (medians): protected/unprotected every-request {:.3}, revalidate_after(5 s) {:.3}; \
          revalidate_after/every-request {:.2}x",
         results[1] / results[0],
         results[2] / results[0],
