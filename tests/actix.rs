@@ -326,6 +326,99 @@ test!(stale_if_error_accepts_the_last_good_answer_within_grace_only {
     assert_eq!((closed.status, closed.json()["status"].clone()), (401, json!("closed")));
 });
 
+/// How IAMPASS goes away in the stale-if-error tests.
+#[derive(Clone, Copy, Debug)]
+enum Outage {
+    Errors503,
+    Latency,
+    DeadPort,
+}
+
+async fn stale_if_error_rides_out(outage: Outage) {
+    let emulator = emulator().await;
+    let iampass = builder(&emulator)
+        .request_timeout(Duration::from_millis(300))
+        .fail_mode(FailMode::StaleIfError(Duration::from_secs(120)))
+        .build()
+        .unwrap();
+    let app = start_app(iampass);
+    let mut client = Client::new(&app);
+    sign_in(&emulator, &mut client, "stan").await;
+    assert_eq!(client.get("/dashboard").await.status, 200);
+    match outage {
+        Outage::Errors503 => {
+            let faults = Faults {
+                error_rate: 1.0,
+                error_status: 503,
+                ..Faults::default()
+            };
+            emulator.set_faults(faults).await.unwrap();
+        }
+        Outage::Latency => {
+            let faults = Faults {
+                latency: Duration::from_secs(3),
+                ..Faults::default()
+            };
+            emulator.set_faults(faults).await.unwrap();
+        }
+        // The port the cookie's session points at stops answering.
+        Outage::DeadPort => emulator.shutdown().await,
+    }
+    for _ in 0..3 {
+        let stale = client.get("/dashboard").await;
+        assert_eq!(
+            (stale.status, stale.body.as_str()),
+            (200, "hi stan"),
+            "{outage:?}"
+        );
+        assert!(
+            stale.elapsed < Duration::from_secs(3),
+            "{outage:?}: {:?}",
+            stale.elapsed
+        );
+    }
+    assert!(client.cookie.is_some());
+    // A session never confirmed active by this instance gets no grace.
+    let mut stranger = Client::new(&app);
+    let payload = app
+        .iampass
+        .open_cookie(client.cookie.as_ref().unwrap())
+        .unwrap();
+    let session = Session::new(
+        "other-token",
+        "other-secret",
+        payload
+            .session()
+            .status_url()
+            .unwrap()
+            .replace(payload.session().session_token().unwrap(), "other-token"),
+        payload.session().logout_url().unwrap().to_owned(),
+        Status::Active,
+    );
+    let other = iampass::actix::SessionCookie::new(
+        session,
+        "stranger",
+        "stranger",
+        iampass::actix::CookieState::Authenticated,
+        Duration::from_secs(600),
+        None,
+    );
+    stranger.cookie = Some(app.iampass.seal_cookie(&other).unwrap().value().to_owned());
+    assert_eq!(stranger.get("/dashboard").await.status, 503, "{outage:?}");
+}
+
+test!(stale_if_error_rides_out_5xx {
+    stale_if_error_rides_out(Outage::Errors503).await;
+});
+
+test!(stale_if_error_rides_out_latency_beyond_the_timeout {
+    stale_if_error_rides_out(Outage::Latency).await;
+});
+
+test!(stale_if_error_rides_out_a_dead_port {
+    stale_if_error_rides_out(Outage::DeadPort).await;
+});
+
 test!(concurrent_requests_of_one_session_share_one_status_call {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
