@@ -33,6 +33,11 @@ pub struct Emulator;
 impl Emulator {
     /// A builder with the defaults: no application, `127.0.0.1:0` (a free port), unanswered
     /// requests time out after 60 s, sessions live 3600 s, signatures valid ±300 s.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().application("app-1", "secret-1");
+    /// ```
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
@@ -83,6 +88,11 @@ impl Default for EmulatorBuilder {
 impl EmulatorBuilder {
     /// Adds an application with its id and secret (repeatable; a repeated id takes the last
     /// secret). More can be added while running ([`RunningEmulator::add_application`]).
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().application("app-1", "secret-1").application("app-2", "secret-2");
+    /// ```
     pub fn application(mut self, app_id: impl Into<String>, secret: impl Into<Secret>) -> Self {
         self.applications.push((app_id.into(), secret.into()));
         self
@@ -91,6 +101,12 @@ impl EmulatorBuilder {
     /// Where to listen: `"127.0.0.1:0"` (the default; port 0 picks a free port),
     /// `"0.0.0.0:8765"`, a `SocketAddr`... An address that does not resolve makes
     /// [`start`](Self::start) fail.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().bind("127.0.0.1:8765");
+    /// let builder = Emulator::builder().bind(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    /// ```
     pub fn bind<A: ToSocketAddrs>(mut self, addr: A) -> Self {
         self.bind = addr
             .to_socket_addrs()
@@ -101,12 +117,22 @@ impl EmulatorBuilder {
 
     /// How long a request may stay unanswered (`pending`/`identifying`) before it becomes
     /// `timeout` (default 60 s).
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().pending_timeout(std::time::Duration::from_millis(500));
+    /// ```
     pub fn pending_timeout(mut self, timeout: Duration) -> Self {
         self.timing.pending_timeout = timeout;
         self
     }
 
     /// The lifetime of a session whose request names no `duration_seconds` (default 3600 s).
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().session_duration(std::time::Duration::from_secs(60));
+    /// ```
     pub fn session_duration(mut self, duration: Duration) -> Self {
         self.timing.default_duration = duration;
         self
@@ -114,12 +140,22 @@ impl EmulatorBuilder {
 
     /// Accepted clock difference of signed requests, either way (default 300 s). Nonces are
     /// remembered this long to refuse replays.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().signature_window(std::time::Duration::from_secs(30));
+    /// ```
     pub fn signature_window(mut self, window: Duration) -> Self {
         self.signature_window = window;
         self
     }
 
     /// HTTP worker threads (default 2).
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().workers(4);
+    /// ```
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers.max(1);
         self
@@ -127,6 +163,11 @@ impl EmulatorBuilder {
 
     /// Most nonces remembered for replay protection (default 1 000 000); beyond it the oldest
     /// are forgotten.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().nonce_capacity(10_000);
+    /// ```
     pub fn nonce_capacity(mut self, capacity: usize) -> Self {
         self.nonce_capacity = capacity.max(1);
         self
@@ -135,6 +176,14 @@ impl EmulatorBuilder {
     /// Binds the address and starts serving on the current tokio runtime (plain tokio or
     /// actix). Fails if the address cannot be bound. The server stops when the returned
     /// handle is dropped or [`RunningEmulator::shutdown`] is awaited.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// # async fn run() -> std::io::Result<()> {
+    /// let emulator = Emulator::builder().application("app-1", "secret-1").start().await?;
+    /// println!("{}", emulator.base_url());
+    /// # Ok(()) }
+    /// ```
     pub async fn start(self) -> io::Result<RunningEmulator> {
         let addrs = self
             .bind

@@ -92,6 +92,13 @@ fn filters(req: &HttpRequest) -> Result<(Option<String>, Option<String>), Reject
 }
 
 /// One application as `GET /_emulator/applications` lists it (no secret).
+///
+/// ```
+/// use iampass::emulator::Application;
+/// let apps: Vec<Application> =
+///     serde_json::from_str(r#"[{"app_id": "app-1", "users": 2}]"#).unwrap();
+/// assert_eq!(apps[0].users, 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     /// The application id.

@@ -91,21 +91,48 @@ impl RunningEmulator {
     }
 
     /// The address the server is bound to (with the real port when bound to port 0).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// println!("listening on {}", emulator.local_addr());
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The base URL to use as the IAMPASS server: `http://127.0.0.1:PORT`.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// let api = iampass::ManagementApi::builder("app-1", "secret-1")
+    ///     .server(emulator.base_url())
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// The phone page: `{base_url}/phone`.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// println!("open {} in a browser", emulator.phone_url());
+    /// # Ok(()) }
+    /// ```
     pub fn phone_url(&self) -> String {
         format!("{}/phone", self.base_url)
     }
 
     /// Adds an application (or replaces its secret) while running.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// emulator.add_application("app-2", "secret-2");
+    /// emulator.management_api("app-2")?.add_user("alice").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_application(&self, app_id: impl Into<String>, secret: impl Into<Secret>) {
         self.shared
             .world()
@@ -120,6 +147,13 @@ impl RunningEmulator {
     }
 
     /// A [`ManagementApi`] for one of the emulator's applications, pointed at it.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// let management = emulator.management_api("app-1")?;
+    /// management.add_user("alice").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn management_api(&self, app_id: &str) -> Result<ManagementApi, Error> {
         ManagementApi::builder(app_id, self.secret_of(app_id)?)
             .server(self.base_url.clone())
@@ -127,6 +161,13 @@ impl RunningEmulator {
     }
 
     /// An [`AuthenticationApi`] for one of the emulator's applications, pointed at it.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// let session = emulator.authentication_api("app-1")?.authenticate_user("alice").await?;
+    /// println!("{:?}", session.session_status());
+    /// # Ok(()) }
+    /// ```
     pub fn authentication_api(&self, app_id: &str) -> Result<AuthenticationApi, Error> {
         AuthenticationApi::builder(app_id, self.secret_of(app_id)?)
             .server(self.base_url.clone())
@@ -164,6 +205,14 @@ impl RunningEmulator {
     }
 
     /// The applications and their user counts (`GET /_emulator/applications`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// for app in emulator.applications().await? {
+    ///     println!("{}: {} users", app.app_id, app.users);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn applications(&self) -> Result<Vec<Application>, Error> {
         self.call(Method::GET, "/_emulator/applications", None)
             .await
@@ -171,6 +220,17 @@ impl RunningEmulator {
 
     /// Registers a phone for the user, creating the user if needed, as opening a
     /// registration link would (`POST /_emulator/devices/{app_id}/{user}`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// emulator.register_device("app-1", "alice").await?;
+    /// let management = emulator.management_api("app-1")?;
+    /// assert_eq!(
+    ///     management.has_registered_mobile_device("alice").await?,
+    ///     iampass::DeviceRegistration::HasMobileDevice
+    /// );
+    /// # Ok(()) }
+    /// ```
     pub async fn register_device(&self, app_id: &str, user: &str) -> Result<(), Error> {
         let path = format!(
             "/_emulator/devices/{}/{}",
@@ -184,6 +244,14 @@ impl RunningEmulator {
 
     /// Sessions, oldest first, optionally of one application and/or user
     /// (`GET /_emulator/sessions`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// for s in emulator.sessions(Some("app-1"), Some("alice")).await? {
+    ///     println!("{} {}", s.session_token, s.session_status);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn sessions(
         &self,
         app_id: Option<&str>,
@@ -240,6 +308,15 @@ impl RunningEmulator {
     /// Acts on a session as the phone would (`POST /_emulator/sessions/{token}/{action}`);
     /// answers the new status. An illegal transition is `Error::Http { status: 409, .. }`,
     /// an unknown token `404`.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// use iampass::emulator::SessionAction;
+    /// let pending = emulator.sessions(Some("app-1"), Some("alice")).await?.pop().unwrap();
+    /// emulator.session_action(&pending.session_token, SessionAction::Approve).await?;
+    /// emulator.session_action(&pending.session_token, SessionAction::Walkaway).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn session_action(
         &self,
         session_token: &str,
@@ -260,6 +337,16 @@ impl RunningEmulator {
 
     /// Makes the user's phone answer new requests by itself
     /// (`PUT /_emulator/users/{app_id}/{user}/behaviour`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// use std::time::Duration;
+    /// use iampass::emulator::Behaviour;
+    /// let after = Duration::from_millis(200);
+    /// emulator.set_behaviour("app-1", "alice", Behaviour::Approve { after }).await?;
+    /// emulator.set_behaviour("app-1", "mallory", Behaviour::Deny { after }).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_behaviour(
         &self,
         app_id: &str,
@@ -280,6 +367,18 @@ impl RunningEmulator {
 
     /// Injects faults into the wire API (`PUT /_emulator/faults`); `Faults::default()`
     /// removes them.
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// use std::time::Duration;
+    /// use iampass::emulator::Faults;
+    /// emulator
+    ///     .set_faults(Faults { latency: Duration::from_millis(100), error_rate: 0.1, error_status: 503 })
+    ///     .await?;
+    /// // ... exercise the application ...
+    /// emulator.set_faults(Faults::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_faults(&self, faults: Faults) -> Result<(), Error> {
         let body = serde_json::to_value(faults.to_wire())
             .map_err(|e| Error::InvalidArgument(format!("faults: {e}")))?;
@@ -289,16 +388,38 @@ impl RunningEmulator {
     }
 
     /// The SMS outbox of every application, oldest first (`GET /_emulator/sms`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// for sms in emulator.sms().await? {
+    ///     println!("to {}: {}", sms.phone_number, sms.message);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn sms(&self) -> Result<Vec<Sms>, Error> {
         self.call(Method::GET, "/_emulator/sms", None).await
     }
 
     /// Request counts per wire API route (`GET /_emulator/stats`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// let stats = emulator.stats().await?;
+    /// println!("{} status calls", stats.route_count("status"));
+    /// # Ok(()) }
+    /// ```
     pub async fn stats(&self) -> Result<Stats, Error> {
         self.call(Method::GET, "/_emulator/stats", None).await
     }
 
     /// Sets every request counter back to zero (`DELETE /_emulator/stats`).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// emulator.reset_stats().await?;
+    /// assert_eq!(emulator.stats().await?.total(), 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn reset_stats(&self) -> Result<(), Error> {
         self.call::<serde_json::Value>(Method::DELETE, "/_emulator/stats", None)
             .await
@@ -306,6 +427,12 @@ impl RunningEmulator {
     }
 
     /// Stops the server and waits until it has stopped (open connections get at most 1 s).
+    ///
+    /// ```no_run
+    /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+    /// emulator.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(mut self) {
         self.handle.stop(true).await;
         if let Some(task) = self.task.take() {

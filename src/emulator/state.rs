@@ -79,6 +79,10 @@ impl SessionAction {
     ];
 
     /// The name used in the control API path (`"approve"`, `"return"`, ...).
+    ///
+    /// ```
+    /// assert_eq!(iampass::emulator::SessionAction::Return.as_str(), "return");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             SessionAction::Identify => "identify",
@@ -162,6 +166,11 @@ impl Behaviour {
     }
 
     /// The control API's `respond` value: `"approve"`, `"deny"` or `"ignore"`.
+    ///
+    /// ```
+    /// use iampass::emulator::Behaviour;
+    /// assert_eq!(Behaviour::Deny { after: Default::default() }.respond(), "deny");
+    /// ```
     pub fn respond(self) -> &'static str {
         match self {
             Behaviour::Approve { .. } => "approve",
@@ -183,6 +192,15 @@ impl Behaviour {
 }
 
 /// One SMS in the emulator's outbox (`send_registration_sms` never reaches a real phone).
+///
+/// ```no_run
+/// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
+/// let management = emulator.management_api("app-1")?;
+/// management.send_registration_sms("alice", None, "+15551234567", Some("Hi!")).await?;
+/// let sms = emulator.sms().await?.pop().unwrap();
+/// assert_eq!(sms.message, format!("Hi! {}", sms.register_url));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sms {
     /// The application that sent it.
@@ -329,7 +347,16 @@ impl SessionRec {
     }
 }
 
-/// A session as the control API lists it.
+/// A session as the control API lists it (`GET /_emulator/sessions`).
+///
+/// ```
+/// use iampass::emulator::EmulatorSession;
+/// use iampass::{AuthenticationMethod, Status};
+/// let s: EmulatorSession = serde_json::from_str(r#"{"session_token": "t", "app_id": "app-1",
+///     "user": "alice", "session_status": "pending", "methods": ["acceptance"]}"#).unwrap();
+/// assert_eq!(s.session_status, Status::Pending);
+/// assert_eq!(s.methods, [AuthenticationMethod::Acceptance]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmulatorSession {
     /// The session token (the id of the session).

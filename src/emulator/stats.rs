@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// Every request that reaches a route is counted, whatever its answer (refused signatures and
 /// injected faults included).
+///
+/// ```
+/// assert!(iampass::emulator::ROUTES.contains(&"status"));
+/// ```
 pub const ROUTES: [&str; 9] = [
     "add_users",
     "delete_users",
