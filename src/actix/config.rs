@@ -17,15 +17,35 @@ use super::validator::Validator;
 use crate::{AuthenticationApi, Error, Secret};
 
 /// Environment variable: the application id.
+///
+/// ```
+/// assert_eq!(iampass::actix::APPLICATION_ID_ENV, "IAMPASS_APPLICATION_ID");
+/// ```
 pub const APPLICATION_ID_ENV: &str = "IAMPASS_APPLICATION_ID";
 /// Environment variable: the application secret.
+///
+/// ```
+/// assert_eq!(iampass::actix::APPLICATION_SECRET_ENV, "IAMPASS_APPLICATION_SECRET");
+/// ```
 pub const APPLICATION_SECRET_ENV: &str = "IAMPASS_APPLICATION_SECRET";
 /// Environment variable: the cookie key, base64 of at least 64 bytes.
+///
+/// ```
+/// assert_eq!(iampass::actix::COOKIE_KEY_ENV, "IAMPASS_COOKIE_KEY");
+/// ```
 pub const COOKIE_KEY_ENV: &str = "IAMPASS_COOKIE_KEY";
 /// Environment variable: comma-separated base64 keys that still open cookies (rotation).
+///
+/// ```
+/// assert_eq!(iampass::actix::COOKIE_OLD_KEYS_ENV, "IAMPASS_COOKIE_OLD_KEYS");
+/// ```
 pub const COOKIE_OLD_KEYS_ENV: &str = "IAMPASS_COOKIE_OLD_KEYS";
 
 /// Minimum cookie key length in bytes (the cookie crate derives its AES-256 key from it).
+///
+/// ```
+/// assert!(iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; iampass::actix::MIN_KEY_LEN - 1]).build().is_err());
+/// ```
 pub const MIN_KEY_LEN: usize = 64;
 
 /// What happens when IAMPASS cannot be asked (unreachable, timing out, answering 5xx).
@@ -139,14 +159,30 @@ impl std::fmt::Debug for IampassBuilder {
 }
 
 /// Default cookie name (`__Host-iampass` with [`IampassBuilder::host_prefix`]).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_COOKIE_NAME, "iampass");
+/// ```
 pub const DEFAULT_COOKIE_NAME: &str = "iampass";
 /// Default time allowed for one IAMPASS call made by the middleware and handlers.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_REQUEST_TIMEOUT.as_secs(), 5);
+/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default absolute lifetime of a login (also sent to IAMPASS as `duration_seconds`).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_SESSION_MAX_AGE.as_secs(), 3600);
+/// ```
 pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(3600);
 /// Lifetime of a pending-login cookie.
 pub(crate) const PENDING_MAX_AGE: Duration = Duration::from_secs(600);
 /// Default login path (what [`Iampass::routes`] mounted at `/auth` serves).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_LOGIN_PATH, "/auth/login");
+/// ```
 pub const DEFAULT_LOGIN_PATH: &str = "/auth/login";
 
 fn decode_key(text: &str) -> Result<Vec<u8>, String> {
@@ -190,6 +226,11 @@ impl IampassBuilder {
     }
 
     /// The IAMPASS base URL; else `IAMPASS_SERVER`, else `https://iam-api.com`.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").server("http://127.0.0.1:8765");
+    /// # let _ = b;
+    /// ```
     pub fn server(mut self, url: impl Into<String>) -> Self {
         self.server = Some(url.into());
         self
@@ -197,12 +238,22 @@ impl IampassBuilder {
 
     /// The key that seals (and opens) session cookies: at least 64 bytes of secret, random
     /// material, the same on every instance and across restarts. Required.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[7u8; 64]);
+    /// # let _ = b;
+    /// ```
     pub fn cookie_key(mut self, key: &[u8]) -> Self {
         self.cookie_key = Some(Ok(key.to_vec()));
         self
     }
 
     /// [`cookie_key`](Self::cookie_key) from base64 (standard or URL-safe, padding optional).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").cookie_key_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
+    /// # let _ = b;
+    /// ```
     pub fn cookie_key_base64(mut self, key: &str) -> Self {
         self.cookie_key = Some(decode_key(key));
         self
@@ -211,6 +262,11 @@ impl IampassBuilder {
     /// Keys that still open cookies but never seal new ones: put the previous
     /// [`cookie_key`](Self::cookie_key) here when rotating, so nobody is logged out.
     /// Cookies re-issued afterwards are sealed with the new key.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[2u8; 64]).old_cookie_keys(vec![[1u8; 64]]);
+    /// # let _ = b;
+    /// ```
     pub fn old_cookie_keys<I, K>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = K>,
@@ -221,6 +277,11 @@ impl IampassBuilder {
     }
 
     /// [`old_cookie_keys`](Self::old_cookie_keys) from base64 strings.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").old_cookie_keys_base64(["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="]);
+    /// # let _ = b;
+    /// ```
     pub fn old_cookie_keys_base64<I, S>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -232,6 +293,11 @@ impl IampassBuilder {
 
     /// The cookie's `Secure` attribute (default `true`). Turn it off only for plain-HTTP
     /// development; it cannot be combined with [`host_prefix`](Self::host_prefix).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").secure_cookie(false); // http://localhost only
+    /// # let _ = b;
+    /// ```
     pub fn secure_cookie(mut self, secure: bool) -> Self {
         self.secure = secure;
         self
@@ -239,12 +305,22 @@ impl IampassBuilder {
 
     /// Prefixes the cookie name with `__Host-` (the browser then guarantees `Secure`,
     /// `Path=/` and no `Domain`). Requires [`secure_cookie(true)`](Self::secure_cookie).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").host_prefix(true); // cookie name __Host-iampass
+    /// # let _ = b;
+    /// ```
     pub fn host_prefix(mut self, enabled: bool) -> Self {
         self.host_prefix = enabled;
         self
     }
 
     /// The cookie name (default `iampass`).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").cookie_name("my_app_login");
+    /// # let _ = b;
+    /// ```
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
         self
@@ -252,18 +328,33 @@ impl IampassBuilder {
 
     /// Reuses an IAMPASS answer for this long per session instead of asking on every
     /// request (concurrent requests always share one call either way).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").revalidate_after(std::time::Duration::from_secs(5));
+    /// # let _ = b;
+    /// ```
     pub fn revalidate_after(mut self, after: Duration) -> Self {
         self.revalidate_after = Some(after).filter(|d| !d.is_zero());
         self
     }
 
     /// What to do when IAMPASS cannot be asked (default [`FailMode::Closed`]).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").fail_mode(iampass::actix::FailMode::Closed);
+    /// # let _ = b;
+    /// ```
     pub fn fail_mode(mut self, mode: FailMode) -> Self {
         self.fail_mode = mode;
         self
     }
 
     /// What `walkaway` does (default [`WalkawayPolicy::Deny`]).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").walkaway_policy(iampass::actix::WalkawayPolicy::EndSession);
+    /// # let _ = b;
+    /// ```
     pub fn walkaway_policy(mut self, policy: WalkawayPolicy) -> Self {
         self.walkaway = policy;
         self
@@ -271,12 +362,22 @@ impl IampassBuilder {
 
     /// Where [`RequireIampass`](super::RequireIampass) sends HTML requests without a login.
     /// Default: `{prefix}/login` of the first [`Iampass::routes`] call, else `/auth/login`.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").login_path("/signin");
+    /// # let _ = b;
+    /// ```
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
         self.login_path = Some(path.into());
         self
     }
 
     /// Time allowed for one IAMPASS call (default 5 s): a slow IAMPASS is an outage.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").request_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = b;
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -284,6 +385,11 @@ impl IampassBuilder {
 
     /// The absolute lifetime of a login (default 1 h), also asked of IAMPASS as the
     /// session's `duration_seconds`. Re-issuing a cookie never extends it.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").session_max_age(std::time::Duration::from_secs(8 * 3600));
+    /// # let _ = b;
+    /// ```
     pub fn session_max_age(mut self, max_age: Duration) -> Self {
         self.session_max_age = max_age;
         self
@@ -291,6 +397,11 @@ impl IampassBuilder {
 
     /// At most `count` login starts per IAMPASS user per `per` (default 5 per minute);
     /// `count == 0` disables the limit. Excess starts are answered `429` with `Retry-After`.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").rate_limit_per_user(3, std::time::Duration::from_secs(60));
+    /// # let _ = b;
+    /// ```
     pub fn rate_limit_per_user(mut self, count: u32, per: Duration) -> Self {
         self.per_user = Some(Rate { count, per });
         self
@@ -298,6 +409,11 @@ impl IampassBuilder {
 
     /// At most `count` login starts per client address (the TCP peer, not a forwarded
     /// header) per `per` (default 20 per minute); `count == 0` disables the limit.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").rate_limit_per_address(0, std::time::Duration::from_secs(60)); // off
+    /// # let _ = b;
+    /// ```
     pub fn rate_limit_per_address(mut self, count: u32, per: Duration) -> Self {
         self.per_address = Some(Rate { count, per });
         self
@@ -305,6 +421,15 @@ impl IampassBuilder {
 
     /// Maps the user name typed at login to the IAMPASS user id (default: unchanged). An
     /// `Err` that [is an outage](Error::is_outage) answers `503`, any other `422`.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .user_resolver(|name: String| async move {
+    ///         // e.g. look the user up in the application's database
+    ///         Ok::<_, iampass::Error>(format!("{}@example.com", name.to_lowercase()))
+    ///     });
+    /// # let _ = b;
+    /// ```
     pub fn user_resolver<F, Fut>(mut self, resolver: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -316,6 +441,12 @@ impl IampassBuilder {
 
     /// Answers requests that need an identity and have none (see [`Denial`]), instead of the
     /// default `303`-to-login / `401` JSON / `503`.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .unauthenticated_responder(|req, denial| denial.default_response(req));
+    /// # let _ = b;
+    /// ```
     pub fn unauthenticated_responder<F>(mut self, responder: F) -> Self
     where
         F: Fn(&HttpRequest, &Denial) -> HttpResponse + Send + Sync + 'static,
@@ -325,6 +456,11 @@ impl IampassBuilder {
     }
 
     /// Shares an existing `reqwest::Client` for the calls to IAMPASS.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").http_client(reqwest::Client::new());
+    /// # let _ = b;
+    /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -335,6 +471,14 @@ impl IampassBuilder {
     /// Fails on: a missing or short (< 64 bytes) or undecodable cookie key, `__Host-` with
     /// `Secure` off, a bad cookie name or login path, a bad server URL, an empty
     /// application id.
+    ///
+    /// ```
+    /// let refused = iampass::actix::Iampass::builder("app", "secret").build();
+    /// assert!(refused.is_err()); // no cookie key
+    /// let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[1; 64]).build()?;
+    /// # let _ = iampass;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
     pub fn build(self) -> Result<Iampass, Error> {
         let mut keys = Vec::new();
         let primary = match self.cookie_key {
@@ -547,16 +691,34 @@ impl Iampass {
     }
 
     /// The IAMPASS client the integration uses (same server, credentials and timeout).
+    ///
+    /// ```
+    /// # let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[1; 64]).build()?;
+    /// assert_eq!(iampass.authentication_api().application_id(), "app");
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
     pub fn authentication_api(&self) -> &AuthenticationApi {
         &self.inner.api
     }
 
     /// The session cookie's name on the wire (with the `__Host-` prefix when configured).
+    ///
+    /// ```
+    /// # let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[1; 64]).build()?;
+    /// assert_eq!(iampass.cookie_name(), "iampass");
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
     pub fn cookie_name(&self) -> &str {
         &self.inner.codec.name
     }
 
     /// Where requests without a login are sent (see [`IampassBuilder::login_path`]).
+    ///
+    /// ```
+    /// # let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[1; 64]).build()?;
+    /// assert_eq!(iampass.login_path(), "/auth/login");
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
     pub fn login_path(&self) -> &str {
         self.inner
             .login_path
@@ -594,6 +756,12 @@ impl Iampass {
 
     /// Opens a cookie value with the key ring and checks its format version and expiry.
     /// Every failure is the same opaque [`Error::Cookie`].
+    ///
+    /// ```
+    /// # let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key(&[1; 64]).build()?;
+    /// assert!(matches!(iampass.open_cookie("garbage"), Err(iampass::Error::Cookie(_))));
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
     pub fn open_cookie(&self, value: &str) -> Result<SessionCookie, Error> {
         self.inner
             .codec

@@ -11,9 +11,18 @@ use crate::{Error, Session};
 /// The payload format written today; other versions are refused.
 pub(crate) const FORMAT_VERSION: u8 = 1;
 /// The whole `Set-Cookie` value (name, value and attributes) stays below this many bytes.
+///
+/// ```
+/// assert_eq!(iampass::actix::MAX_SET_COOKIE_LEN, 4096);
+/// ```
 pub const MAX_SET_COOKIE_LEN: usize = 4096;
 
 /// Where a login stands in the cookie.
+///
+/// ```
+/// use iampass::actix::CookieState;
+/// assert_ne!(CookieState::Pending, CookieState::Authenticated);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieState {

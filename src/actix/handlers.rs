@@ -21,10 +21,18 @@ use super::redirect::safe_next;
 use crate::{AuthenticationMethod, Error, Status};
 
 /// Longest user name accepted at login, in bytes.
+///
+/// ```
+/// assert_eq!(iampass::actix::MAX_USER_LEN, 256);
+/// ```
 pub const MAX_USER_LEN: usize = 256;
 /// Largest login request body accepted (`413` above).
 pub(crate) const MAX_BODY: usize = 8 * 1024;
 /// Longest long-poll wait (`?wait=N` is capped to this).
+///
+/// ```
+/// assert_eq!(iampass::actix::MAX_POLL_WAIT.as_secs(), 25);
+/// ```
 pub const MAX_POLL_WAIT: Duration = Duration::from_secs(25);
 /// How often a long poll asks IAMPASS.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(400);
