@@ -251,8 +251,10 @@ impl IampassBuilder {
     /// [`cookie_key`](Self::cookie_key) from base64 (standard or URL-safe, padding optional).
     ///
     /// ```
-    /// let b = iampass::actix::Iampass::builder("app", "secret").cookie_key_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
-    /// # let _ = b;
+    /// let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="; // 64 bytes
+    /// let iampass = iampass::actix::Iampass::builder("app", "secret").cookie_key_base64(key).build()?;
+    /// # let _ = iampass;
+    /// # Ok::<(), iampass::Error>(())
     /// ```
     pub fn cookie_key_base64(mut self, key: &str) -> Self {
         self.cookie_key = Some(decode_key(key));
