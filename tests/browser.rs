@@ -4,8 +4,9 @@
 //!   access).
 //! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
 //!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
-//!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`); without them it
-//!   skips, or fails when `IAMPASS_REQUIRE_BROWSER=1`. On failure the screenshot of every step
+//!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`; other paths through
+//!   `IAMPASS_CHROMIUM` and `IAMPASS_CHROMEDRIVER`); without them it skips, or fails when
+//!   `IAMPASS_REQUIRE_BROWSER=1`. On failure the screenshot of every step
 //!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
 //!   success too).
 

@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    CHROMIUM, Chromedriver, ExampleApp, TempDir, TestResult, artifacts_dir, browser_available,
+    Chromedriver, ExampleApp, TempDir, TestResult, artifacts_dir, browser_available, chromium,
 };
 
 /// Upper bound of every wait for a page condition.
@@ -63,7 +63,7 @@ async fn connect(driver: &Chromedriver, profile: &TempDir) -> TestResult<Client>
     capabilities.insert(
         "goog:chromeOptions".into(),
         json!({
-            "binary": CHROMIUM,
+            "binary": chromium(),
             "args": [
                 "--headless",
                 "--no-sandbox",

@@ -10,8 +10,15 @@ use std::time::{Duration, Instant};
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Chromium; `IAMPASS_CHROMIUM` names another binary.
+pub fn chromium() -> String {
+    std::env::var("IAMPASS_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+/// Debian's chromedriver (package `chromium-driver`); `IAMPASS_CHROMEDRIVER` names another.
+pub fn chromedriver() -> String {
+    std::env::var("IAMPASS_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
+}
 
 /// `target/<profile>`, from the test executable's place (`target/<profile>/deps/browser-…`).
 pub fn profile_dir() -> PathBuf {
@@ -183,8 +190,10 @@ impl Drop for ExampleApp {
 /// Whether Chromium and chromedriver are installed. When they are not: a failure with
 /// `IAMPASS_REQUIRE_BROWSER=1`, otherwise a skip (returns `false`) with a message.
 pub fn browser_available() -> bool {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
+    let wanted = [chromium(), chromedriver()];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
         .filter(|path| !Path::new(path).is_file())
         .collect();
     if missing.is_empty() {
@@ -194,7 +203,7 @@ pub fn browser_available() -> bool {
     let message = format!(
         "browser test needs {} (missing: {}); install them with \
          `apt-get install chromium chromium-driver`",
-        [CHROMIUM, CHROMEDRIVER].join(" and "),
+        wanted.join(" and "),
         missing.join(", ")
     );
     if required {
@@ -215,7 +224,8 @@ impl Chromedriver {
     /// Starts chromedriver and waits (bounded) until `GET /status` says it is ready.
     pub async fn start() -> TestResult<Chromedriver> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut command = Command::new(CHROMEDRIVER);
+        let driver = chromedriver();
+        let mut command = Command::new(&driver);
         command
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -226,7 +236,7 @@ impl Chromedriver {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command
             .spawn()
-            .map_err(|e| format!("cannot start {CHROMEDRIVER}: {e}"))?;
+            .map_err(|e| format!("cannot start {driver}: {e}"))?;
         let mut driver = Chromedriver {
             child,
             url: format!("http://127.0.0.1:{port}"),
