@@ -15,10 +15,12 @@
 //! | `IAMPASS_APPLICATION_ID`, `IAMPASS_APPLICATION_SECRET` | the application, with `IAMPASS_SERVER` | — |
 //! | `IAMPASS_EMULATOR_BIND` | address of the embedded emulator | `127.0.0.1:0` |
 //! | `IAMPASS_COOKIE_KEY` | base64 key (≥ 64 bytes) sealing the session cookie | random per run |
+//! | `IAMPASS_COOKIE_OLD_KEYS` | comma-separated base64 keys that still open cookies (rotation) | none |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
-//! (sign-up: adds the user at IAMPASS and shows the phone registration link as a QR code), and
-//! the crate's sign-in routes under `/auth`.
+//! (sign-up: adds the user at IAMPASS and shows the phone registration link as a QR code),
+//! `GET /locked` (where the dashboard sends you while your phone is away), and the crate's
+//! sign-in routes under `/auth`.
 
 #[path = "login_page/pages.rs"]
 mod pages;
