@@ -559,6 +559,20 @@ test!(cookie_stays_under_4_kib_with_a_long_user_and_next {
     let set = &done.set_cookies("iampass")[0];
     assert!(set.len() < 4096, "{} bytes", set.len());
     assert_eq!(client.get("/dashboard").await.body, format!("hi {user}"));
+
+    // Worst case: every character doubles in JSON. The cookie still fits: `next` is dropped.
+    let quotes = "\"".repeat(256);
+    emulator.register_device(APP, &quotes).await.unwrap();
+    let mut client = Client::new(&app);
+    let next = format!("/{}", "\"".repeat(1000));
+    let started = client.start_login(&quotes, Some(&next)).await;
+    assert!(started.set_cookies("iampass")[0].len() < 4096);
+    let token = session_of(&emulator, &quotes, Status::Pending).await;
+    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    let done = client.poll_until_done().await;
+    assert_eq!(done.json()["redirect"], "/");
+    assert!(done.set_cookies("iampass")[0].len() < 4096);
+    assert_eq!(client.get("/dashboard").await.body, format!("hi {quotes}"));
 });
 
 test!(next_is_sanitised {

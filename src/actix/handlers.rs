@@ -686,18 +686,34 @@ impl Handlers {
                 message,
             ));
         }
-        let payload = SessionCookie::new(
-            session,
-            request.user.clone(),
-            resolved,
-            CookieState::Pending,
-            PENDING_MAX_AGE.min(inner.session_max_age),
-            Some(next.to_owned()),
-        );
-        inner.codec.seal(&payload).map_err(|e| {
-            tracing::warn!(error = %e, "login cookie too large");
-            Refusal::bad_request(StatusCode::BAD_REQUEST, "The sign-in request is too large.")
-        })
+        let max_age = PENDING_MAX_AGE.min(inner.session_max_age);
+        let payload = |next: Option<String>| {
+            SessionCookie::new(
+                session.clone(),
+                request.user.clone(),
+                resolved.clone(),
+                CookieState::Pending,
+                max_age,
+                next,
+            )
+        };
+        // A cookie that would not fit in 4 KiB drops `next` (the login matters more).
+        let sealed = inner
+            .codec
+            .seal(&payload(Some(next.to_owned())))
+            .or_else(|_| inner.codec.seal(&payload(None)));
+        match sealed {
+            Ok(cookie) => Ok(cookie),
+            Err(e) => {
+                tracing::warn!(error = %e, "login cookie too large; ending the IAMPASS session");
+                let mut session = session;
+                let _ = session.destroy().await;
+                Err(Refusal::bad_request(
+                    StatusCode::BAD_REQUEST,
+                    "The sign-in request is too large.",
+                ))
+            }
+        }
     }
 
     /// `POST {prefix}/logout`.
