@@ -1,10 +1,11 @@
 //! Throughput of the emulator's signed status route beside a bare actix-web "hello" route,
 //! both over loopback in the same process (`cargo bench --bench emulator_load`).
 //!
-//! A bounded in-process load generator (`CONCURRENCY` tasks sharing one HTTP client) drives
-//! each server for `SECONDS` after a short warm-up, then prints requests per second and the
-//! ratio. Every status request is freshly signed (new nonce), as a real client's would be.
-//! Environment knobs: `LOAD_SECONDS` (default 5), `LOAD_CONCURRENCY` (default 32).
+//! A bounded in-process load generator (`LOAD_CONCURRENCY` tasks sharing one HTTP client)
+//! drives each server for `LOAD_SECONDS` per round, the two routes interleaved over
+//! `LOAD_ROUNDS` rounds after a short warm-up, then prints the median requests per second and
+//! the ratio. Every status request is freshly signed (new nonce), as a real client's would be.
+//! Defaults: `LOAD_SECONDS=3`, `LOAD_ROUNDS=3`, `LOAD_CONCURRENCY=32`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -74,21 +75,26 @@ async fn drive(target: Target, concurrency: usize, duration: Duration) -> (u64, 
     (ok.load(Ordering::Relaxed), errors.load(Ordering::Relaxed))
 }
 
-/// Warm-up, then a measured run; answers requests per second.
+/// One measured run; answers requests per second.
 async fn measure(name: &str, target: Target, concurrency: usize, seconds: u64) -> f64 {
-    drive(target.clone(), concurrency, Duration::from_millis(500)).await;
     let started = Instant::now();
     let (ok, errors) = drive(target, concurrency, Duration::from_secs(seconds)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let rate = ok as f64 / elapsed;
-    println!("{name:<28} {ok:>9} ok {errors:>5} errors in {elapsed:>5.2} s = {rate:>9.0} req/s");
+    println!("  {name:<30} {ok:>9} ok {errors:>5} errors in {elapsed:>5.2} s = {rate:>9.0} req/s");
     assert_eq!(errors, 0, "{name}: requests failed");
     rate
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let seconds = env_or("LOAD_SECONDS", 5);
+    let seconds = env_or("LOAD_SECONDS", 3);
+    let rounds = env_or("LOAD_ROUNDS", 3).max(1);
     let concurrency = env_or("LOAD_CONCURRENCY", 32) as usize;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -142,28 +148,52 @@ fn main() {
         };
 
         println!(
-            "emulator_load: {concurrency} concurrent clients, {seconds} s per route, \
-             servers with 2 workers each, {} CPUs",
+            "emulator_load: {concurrency} concurrent clients, {seconds} s per route and round, \
+             {rounds} rounds, servers with 2 workers each, {} CPUs",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
+        // Warm both up, then interleave the routes over the rounds; the median round counts.
+        drive(
+            status_target.clone(),
+            concurrency,
+            Duration::from_millis(500),
+        )
+        .await;
+        drive(
+            hello_target.clone(),
+            concurrency,
+            Duration::from_millis(500),
+        )
+        .await;
         emulator.reset_stats().await.unwrap();
-        let status_rate = measure(
-            "emulator GET status (signed)",
-            status_target,
-            concurrency,
-            seconds,
-        )
-        .await;
+        let (mut status_rates, mut hello_rates) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            println!("round {round}/{rounds}");
+            status_rates.push(
+                measure(
+                    "emulator GET status (signed)",
+                    status_target.clone(),
+                    concurrency,
+                    seconds,
+                )
+                .await,
+            );
+            hello_rates.push(
+                measure(
+                    "actix GET /hello (bare)",
+                    hello_target.clone(),
+                    concurrency,
+                    seconds,
+                )
+                .await,
+            );
+        }
         let counted = emulator.stats().await.unwrap().route_count("status");
-        let hello_rate = measure(
-            "actix GET /hello (bare)",
-            hello_target,
-            concurrency,
-            seconds,
-        )
-        .await;
+        let (status_rate, hello_rate) = (median(status_rates), median(hello_rates));
+        println!("median emulator GET status (signed): {status_rate:>9.0} req/s");
+        println!("median actix GET /hello (bare):      {hello_rate:>9.0} req/s");
         println!(
-            "ratio status/hello: {:.2}  (the emulator counted {counted} status requests, warm-up included)",
+            "ratio status/hello: {:.2}  (the emulator counted {counted} status requests)",
             status_rate / hello_rate
         );
         hello_handle.stop(false).await;
