@@ -426,7 +426,7 @@ test!(concurrent_requests_of_one_session_share_one_status_call {
     sign_in(&emulator, &mut client, "kim").await;
     // Make the one upstream call slow enough that all 20 requests arrive while it runs.
     emulator
-        .set_faults(Faults { latency: Duration::from_millis(700), ..Faults::default() })
+        .set_faults(Faults { latency: Duration::from_millis(1500), ..Faults::default() })
         .await
         .unwrap();
     emulator.reset_stats().await.unwrap();
