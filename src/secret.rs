@@ -53,6 +53,12 @@ impl From<String> for Secret {
     }
 }
 
+impl From<&String> for Secret {
+    fn from(value: &String) -> Self {
+        Secret::new(value.as_str())
+    }
+}
+
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
         Secret::new(value)
