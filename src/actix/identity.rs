@@ -433,3 +433,71 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn iampass() -> Iampass {
+        Iampass::builder("app", "secret")
+            .server("http://127.0.0.1:1")
+            .cookie_key(&[1; 64])
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn login_url_keeps_a_safe_next_for_get_only() {
+        let i = iampass();
+        let get = TestRequest::get().uri("/a/b?c=d").to_http_request();
+        assert_eq!(login_url(&i, &get), "/auth/login?next=%2Fa%2Fb%3Fc%3Dd");
+        let root = TestRequest::get().uri("/").to_http_request();
+        assert_eq!(login_url(&i, &root), "/auth/login");
+        let post = TestRequest::post().uri("/a").to_http_request();
+        assert_eq!(login_url(&i, &post), "/auth/login");
+        let sneaky = TestRequest::get().uri("//evil.example/x").to_http_request();
+        assert_eq!(login_url(&i, &sneaky), "/auth/login");
+    }
+
+    #[test]
+    fn default_responses_by_accept() {
+        let html = TestRequest::get()
+            .insert_header((ACCEPT, "text/html,*/*;q=0.8"))
+            .to_http_request();
+        let api = TestRequest::get()
+            .insert_header((ACCEPT, "application/json"))
+            .to_http_request();
+        let anon = Denial::Unauthenticated {
+            status: Some(Status::Walkaway),
+            login_url: "/auth/login?next=%2Fx".into(),
+        };
+        let r = anon.default_response(&html);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers().get(LOCATION).unwrap(), "/auth/login?next=%2Fx");
+        assert_eq!(
+            anon.default_response(&api).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let down = Denial::Unavailable {
+            reason: "timeout".into(),
+        };
+        for req in [&html, &api] {
+            let r = down.default_response(req);
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(r.headers().contains_key(RETRY_AFTER));
+        }
+        assert_eq!(
+            Denial::MissingMiddleware.default_response(&api).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[actix_web::test]
+    async fn missing_middleware_is_reported_not_panicked() {
+        let req = TestRequest::get().to_http_request();
+        let (iampass, denial) = identify(&req).await.unwrap_err();
+        assert!(iampass.is_none());
+        assert_eq!(denial, Denial::MissingMiddleware);
+    }
+}
