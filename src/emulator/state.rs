@@ -269,7 +269,8 @@ struct App {
     secret: Secret,
     users: BTreeMap<String, User>,
     behaviours: HashMap<String, Behaviour>,
-    sms: Vec<Sms>,
+    /// The outbox, with a world-wide sequence number to merge outboxes in sending order.
+    sms: Vec<(u64, Sms)>,
 }
 
 /// A session as the state machine keeps it.
@@ -691,26 +692,27 @@ impl World {
 
     /// Stores an SMS in the application's outbox.
     pub(crate) fn push_sms(&mut self, sms: Sms) -> Result<(), StateError> {
+        self.app(&sms.app_id)?;
+        let seq = self.next_seq();
         let app = self.app_mut(&sms.app_id)?;
         if app.sms.len() >= MAX_SMS_PER_APP {
             app.sms.remove(0);
         }
-        app.sms.push(sms);
+        app.sms.push((seq, sms));
         Ok(())
     }
 
     /// The outbox (optionally of one application and/or user), oldest first.
     pub(crate) fn sms(&self, app_id: Option<&str>, user: Option<&str>) -> Vec<Sms> {
-        let mut all: Vec<Sms> = self
+        let mut all: Vec<&(u64, Sms)> = self
             .apps
             .iter()
             .filter(|(id, _)| app_id.is_none_or(|a| a == id.as_str()))
             .flat_map(|(_, app)| app.sms.iter())
-            .filter(|s| user.is_none_or(|u| u == s.user))
-            .cloned()
+            .filter(|(_, s)| user.is_none_or(|u| u == s.user))
             .collect();
-        all.sort_by_key(|s| s.at);
-        all
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, s)| s.clone()).collect()
     }
 
     /// Sets how the user's phone answers new requests (the user need not exist yet).
@@ -1251,5 +1253,26 @@ mod tests {
             w.applications(),
             vec![("app".to_owned(), 1), ("other".to_owned(), 1)]
         );
+        // Outboxes are per application, merged in sending order.
+        for (app, n) in [("other", 1), ("app", 2), ("other", 3)] {
+            w.push_sms(Sms {
+                app_id: app.into(),
+                user: "alice".into(),
+                phone_number: "+15551234567".into(),
+                message: n.to_string(),
+                register_url: String::new(),
+                at: 0,
+            })
+            .unwrap();
+        }
+        let order = |app: Option<&str>| -> Vec<String> {
+            w.sms(app, None).into_iter().map(|s| s.message).collect()
+        };
+        assert_eq!(order(None), ["1", "2", "3"]);
+        assert_eq!(order(Some("other")), ["1", "3"]);
+        assert!(w.sms(None, Some("bob")).is_empty());
+        let mut unknown = w.sms(None, None)[0].clone();
+        unknown.app_id = "nope".into();
+        assert_eq!(w.push_sms(unknown), Err(StateError::UnknownApp));
     }
 }
