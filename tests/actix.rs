@@ -37,7 +37,8 @@ test!(whole_flow_login_poll_protected_logout_replay {
     let started = client.start_login("alice", Some("/dashboard?tab=2")).await;
     assert_eq!(started.json()["poll_url"], "/auth/poll");
     assert!(client.cookie.is_some());
-    assert_eq!(client.get("/dashboard").await.status, 401);
+    let pending = client.get("/dashboard").await;
+    assert_eq!((pending.status, pending.json()["status"].clone()), (401, json!("pending")));
     assert_eq!(client.get("/auth/poll").await.json()["status"], "pending");
 
     // A long poll in flight returns as soon as the phone approves.

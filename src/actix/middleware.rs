@@ -210,7 +210,9 @@ impl RequestContext {
     async fn validate(&self) -> Outcome {
         let payload = match &self.cookie {
             CookieRead::Authenticated(payload) => payload,
-            _ => return Outcome::Anonymous(None),
+            // A login in progress is not an identity (only the poll handler uses it).
+            CookieRead::Pending => return Outcome::Anonymous(Some(Status::Pending)),
+            CookieRead::Absent | CookieRead::Rejected => return Outcome::Anonymous(None),
         };
         let inner = &self.iampass.inner;
         let Some(token) = payload.session().session_token() else {

@@ -65,7 +65,7 @@ impl LoginLimits {
                 l.retain_recent();
             }
         }
-        if let (Some(limiter), Some(address)) = (&self.per_address, address) {
+        if let (Some(limiter), Some(address)) = (&self.per_address, address.map(client_key)) {
             limiter
                 .check_key(&address)
                 .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
@@ -76,6 +76,31 @@ impl LoginLimits {
                 .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
         }
         Ok(())
+    }
+}
+
+/// The key of a client address: IPv4 as it is, IPv6 by its /64 (one host usually holds a
+/// whole /64, so per-address limits would otherwise be trivial to sidestep). IPv4-mapped
+/// IPv6 addresses count as their IPv4 address.
+fn client_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let segments = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(
+                    segments[0],
+                    segments[1],
+                    segments[2],
+                    segments[3],
+                    0,
+                    0,
+                    0,
+                    0,
+                ))
+            }
+        },
     }
 }
 
@@ -113,6 +138,27 @@ mod tests {
         assert!(limits.check("bob", Some(a)).is_ok());
         assert!(limits.check("carol", Some(a)).is_err());
         assert!(limits.check("carol", Some(b)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64_prefix() {
+        let limits = LoginLimits::new(
+            None,
+            Some(Rate {
+                count: 1,
+                per: Duration::from_secs(60),
+            }),
+        );
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limits.check("x", Some(a)).is_ok());
+        assert!(limits.check("y", Some(b)).is_err());
+        assert!(limits.check("z", Some(c)).is_ok());
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert!(limits.check("x", Some(v4)).is_ok());
+        assert!(limits.check("x", Some(mapped)).is_err());
     }
 
     #[test]
