@@ -342,7 +342,10 @@ impl Handlers {
             Progress::Waiting(status, reissue) => {
                 let mut response = html_response(
                     StatusCode::OK,
-                    login_page::wait_page(Wait::Waiting(reason_text(status))),
+                    login_page::wait_page(Wait::Waiting {
+                        message: reason_text(status),
+                        retry_url: &retry_url,
+                    }),
                 );
                 if let Some((_, cookie)) = reissue {
                     let _ = response.add_cookie(&cookie);
@@ -364,9 +367,10 @@ impl Handlers {
                 tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
                 let mut response = html_response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    login_page::wait_page(Wait::Waiting(
-                        "IAMPASS cannot be reached right now; retrying\u{2026}",
-                    )),
+                    login_page::wait_page(Wait::Waiting {
+                        message: "IAMPASS cannot be reached right now; retrying\u{2026}",
+                        retry_url: &retry_url,
+                    }),
                 );
                 response.headers_mut().insert(
                     RETRY_AFTER,

@@ -56,8 +56,11 @@ pub(crate) fn login_form(prefix: &str, user: &str, next: &str, error: Option<&st
 
 /// What the wait page shows.
 pub(crate) enum Wait<'a> {
-    /// Still waiting for the phone (the page refreshes itself).
-    Waiting(&'a str),
+    /// Still waiting for the phone (the page refreshes itself); `retry_url` starts over.
+    Waiting {
+        message: &'a str,
+        retry_url: &'a str,
+    },
     /// The login ended without success; `retry_url` starts over.
     Failed {
         message: &'a str,
@@ -68,12 +71,12 @@ pub(crate) enum Wait<'a> {
 /// The self-refreshing page a form login lands on without JavaScript.
 pub(crate) fn wait_page(wait: Wait<'_>) -> String {
     let page = match wait {
-        Wait::Waiting(message) => WaitPage {
+        Wait::Waiting { message, retry_url } => WaitPage {
             title: "Check your phone",
             message,
             refresh: true,
             failed: false,
-            retry_url: "",
+            retry_url,
         },
         Wait::Failed { message, retry_url } => WaitPage {
             title: "Sign-in did not complete",
@@ -127,7 +130,11 @@ mod tests {
 
     #[test]
     fn wait_page_refreshes_until_it_fails() {
-        let waiting = wait_page(Wait::Waiting("approve on your phone"));
+        let waiting = wait_page(Wait::Waiting {
+            message: "approve on your phone",
+            retry_url: "/auth/login",
+        });
+        assert!(waiting.contains(r#"href="/auth/login""#));
         assert!(waiting.contains(r#"<meta http-equiv="refresh" content="2">"#));
         let failed = wait_page(Wait::Failed {
             message: "denied",
