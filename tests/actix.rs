@@ -973,3 +973,49 @@ test!(user_resolver_maps_names_and_identity_carries_both {
     assert_eq!(client.clone().post_json("/auth/login", json!({"user": "zed"})).await.status, 422);
     assert_eq!(client.clone().post_json("/auth/login", json!({"user": "down"})).await.status, 503);
 });
+
+test!(configuration_from_the_environment {
+    use base64::Engine;
+    let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
+    let emulator = emulator().await;
+    // Only this test touches these variables (and CI unsets them before the tests).
+    // SAFETY: no other thread of this test binary reads or writes them.
+    unsafe {
+        std::env::remove_var("IAMPASS_APPLICATION_ID");
+    }
+    assert!(matches!(Iampass::from_env(), Err(iampass::Error::Config(_))));
+    unsafe {
+        std::env::set_var("IAMPASS_APPLICATION_ID", APP);
+        std::env::set_var("IAMPASS_APPLICATION_SECRET", SECRET);
+        std::env::set_var("IAMPASS_COOKIE_KEY", b64(&KEY2));
+        std::env::set_var("IAMPASS_COOKIE_OLD_KEYS", format!("{}, {}", b64(&[3; 64]), b64(&KEY)));
+    }
+    let from_env = Iampass::from_env()
+        .unwrap()
+        .server(emulator.base_url())
+        .secure_cookie(false)
+        .build()
+        .unwrap();
+    // A cookie of the old key opens; new cookies are sealed with IAMPASS_COOKIE_KEY.
+    let old = start_app(builder(&emulator).build().unwrap());
+    let mut client = Client::new(&old);
+    sign_in(&emulator, &mut client, "xena").await;
+    let app = start_app(from_env.clone());
+    let mut moved = client.to(&app);
+    assert_eq!(moved.get("/dashboard").await.body, "hi xena");
+    let by_new_key = builder(&emulator).cookie_key(&KEY2).build().unwrap();
+    assert!(by_new_key.open_cookie(moved.cookie.as_ref().unwrap()).is_ok());
+    unsafe {
+        std::env::set_var("IAMPASS_COOKIE_KEY", "not base64!");
+    }
+    assert!(matches!(Iampass::from_env(), Err(iampass::Error::Config(_))));
+    unsafe {
+        std::env::remove_var("IAMPASS_COOKIE_KEY");
+        std::env::remove_var("IAMPASS_COOKIE_OLD_KEYS");
+    }
+    // Without a key anywhere, build() says how to make one.
+    let Err(iampass::Error::Config(message)) = Iampass::from_env().unwrap().build() else {
+        panic!("a missing cookie key is refused");
+    };
+    assert!(message.contains("IAMPASS_COOKIE_KEY"), "{message}");
+});
