@@ -12,33 +12,37 @@ use iampass::emulator::{Behaviour, Faults, SessionAction};
 use iampass::{Session, Status};
 use serde_json::json;
 
-/// Tests run on a multi-threaded runtime: the servers have their own worker threads.
-macro_rules! test {
-    ($name:ident $body:block) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() $body
-    };
-}
+// Tests run on a multi-threaded runtime; the servers have their own worker threads.
 
-test!(whole_flow_login_poll_protected_logout_replay {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_flow_login_poll_protected_logout_replay() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     emulator.register_device(APP, "alice").await.unwrap();
 
     // Anonymous: public pages work, protected ones refuse.
-    assert_eq!(client.get("/").await.json()["user"], serde_json::Value::Null);
+    assert_eq!(
+        client.get("/").await.json()["user"],
+        serde_json::Value::Null
+    );
     assert_eq!(client.get("/public").await.body, "public");
     let refused = client.get("/dashboard").await;
     assert_eq!(refused.status, 401);
-    assert_eq!(refused.json(), json!({"error": "unauthenticated", "status": null}));
+    assert_eq!(
+        refused.json(),
+        json!({"error": "unauthenticated", "status": null})
+    );
 
     // Start: 202 + pending cookie (not an identity).
     let started = client.start_login("alice", Some("/dashboard?tab=2")).await;
     assert_eq!(started.json()["poll_url"], "/auth/poll");
     assert!(client.cookie.is_some());
     let pending = client.get("/dashboard").await;
-    assert_eq!((pending.status, pending.json()["status"].clone()), (401, json!("pending")));
+    assert_eq!(
+        (pending.status, pending.json()["status"].clone()),
+        (401, json!("pending"))
+    );
     assert_eq!(client.get("/auth/poll").await.json()["status"], "pending");
 
     // A long poll in flight returns as soon as the phone approves.
@@ -54,10 +58,16 @@ test!(whole_flow_login_poll_protected_logout_replay {
         emulator.stats().await.unwrap().route_count("status") > before
     })
     .await;
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     let (done, poller) = poll.await.unwrap();
     assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
-    assert_eq!(done.json(), json!({"status": "active", "redirect": "/dashboard?tab=2"}));
+    assert_eq!(
+        done.json(),
+        json!({"status": "active", "redirect": "/dashboard?tab=2"})
+    );
     client.cookie = poller.cookie.clone();
     let signed_in_cookie = client.cookie.clone().unwrap();
 
@@ -88,9 +98,10 @@ test!(whole_flow_login_poll_protected_logout_replay {
     assert_eq!(replay.status, 401);
     assert_eq!(replay.json()["status"], "closed");
     assert!(client.cookie.is_none(), "the replayed cookie is removed");
-});
+}
 
-test!(walkaway_denies_then_return_allows_with_default_policy {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkaway_denies_then_return_allows_with_default_policy() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
@@ -98,28 +109,47 @@ test!(walkaway_denies_then_return_allows_with_default_policy {
     let token = session_of(&emulator, "bob", Status::Active).await;
     assert_eq!(client.get("/dashboard").await.status, 200);
 
-    emulator.session_action(&token, SessionAction::Walkaway).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Walkaway)
+        .await
+        .unwrap();
     let away = client.get("/dashboard").await;
     assert_eq!(away.status, 401);
     assert_eq!(away.json()["status"], "walkaway");
-    assert!(away.set_cookies(app.iampass.cookie_name()).is_empty(), "cookie kept");
+    assert!(
+        away.set_cookies(app.iampass.cookie_name()).is_empty(),
+        "cookie kept"
+    );
     assert!(client.cookie.is_some());
-    assert_eq!(client.get("/").await.json()["user"], serde_json::Value::Null);
+    assert_eq!(
+        client.get("/").await.json()["user"],
+        serde_json::Value::Null
+    );
 
-    emulator.session_action(&token, SessionAction::Return).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Return)
+        .await
+        .unwrap();
     assert_eq!(client.get("/dashboard").await.body, "hi bob");
-});
+}
 
-test!(walkaway_ends_the_session_with_end_session_policy {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkaway_ends_the_session_with_end_session_policy() {
     let emulator = emulator().await;
-    let iampass = builder(&emulator).walkaway_policy(WalkawayPolicy::EndSession).build().unwrap();
+    let iampass = builder(&emulator)
+        .walkaway_policy(WalkawayPolicy::EndSession)
+        .build()
+        .unwrap();
     let app = start_app(iampass);
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "carol").await;
     let token = session_of(&emulator, "carol", Status::Active).await;
     let cookie = client.cookie.clone();
 
-    emulator.session_action(&token, SessionAction::Walkaway).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Walkaway)
+        .await
+        .unwrap();
     let away = client.get("/dashboard").await;
     assert_eq!(away.status, 401);
     assert_eq!(away.json()["status"], "walkaway");
@@ -132,33 +162,44 @@ test!(walkaway_ends_the_session_with_end_session_policy {
     .await;
     client.cookie = cookie;
     assert_eq!(client.get("/dashboard").await.status, 401);
-});
+}
 
-test!(remote_close_signs_out_and_removes_the_cookie {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_close_signs_out_and_removes_the_cookie() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "dave").await;
     let token = session_of(&emulator, "dave", Status::Active).await;
     assert_eq!(client.get("/dashboard").await.status, 200);
-    emulator.session_action(&token, SessionAction::Close).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Close)
+        .await
+        .unwrap();
     let closed = client.get("/dashboard").await;
-    assert_eq!((closed.status, closed.json()["status"].clone()), (401, json!("closed")));
+    assert_eq!(
+        (closed.status, closed.json()["status"].clone()),
+        (401, json!("closed"))
+    );
     let removal = &closed.set_cookies(app.iampass.cookie_name())[0];
     for attr in ["Max-Age=0", "Path=/", "HttpOnly", "SameSite=Lax"] {
         assert!(removal.contains(attr), "{removal}");
     }
     assert!(client.cookie.is_none());
-});
+}
 
-test!(deny_fails_the_login_and_clears_the_cookie {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_fails_the_login_and_clears_the_cookie() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     emulator.register_device(APP, "erin").await.unwrap();
     client.start_login("erin", None).await;
     let token = session_of(&emulator, "erin", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Deny).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Deny)
+        .await
+        .unwrap();
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["status"], "failed");
     assert!(done.json()["reason"].is_string());
@@ -166,13 +207,33 @@ test!(deny_fails_the_login_and_clears_the_cookie {
     assert_eq!(client.get("/auth/poll").await.status, 401);
     assert_eq!(client.get("/dashboard").await.status, 401);
 
+    // A cancel from the phone.
+    client.start_login("erin", None).await;
+    let token = session_of(&emulator, "erin", Status::Pending).await;
+    emulator
+        .session_action(&token, SessionAction::Cancel)
+        .await
+        .unwrap();
+    assert_eq!(client.poll_until_done().await.json()["status"], "cancelled");
+    assert!(client.cookie.is_none());
+
     // Automatic deny through the phone's behaviour, same result.
-    emulator.set_behaviour(APP, "erin", Behaviour::Deny { after: Duration::ZERO }).await.unwrap();
+    emulator
+        .set_behaviour(
+            APP,
+            "erin",
+            Behaviour::Deny {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
     client.start_login("erin", None).await;
     assert_eq!(client.poll_until_done().await.json()["status"], "failed");
-});
+}
 
-test!(unanswered_login_times_out {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_login_times_out() {
     let emulator = emulator_with(|b| b.pending_timeout(Duration::from_millis(600))).await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
@@ -183,29 +244,33 @@ test!(unanswered_login_times_out {
     assert_eq!(done.json()["status"], "timeout");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(client.cookie.is_none());
+}
 
-    // And a cancel from the phone.
-    client.start_login("frank", None).await;
-    let token = session_of(&emulator, "frank", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Cancel).await.unwrap();
-    assert_eq!(client.poll_until_done().await.json()["status"], "cancelled");
-});
-
-test!(identifying_is_reported_while_waiting {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifying_is_reported_while_waiting() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     emulator.register_device(APP, "gina").await.unwrap();
     client.start_login("gina", None).await;
     let token = session_of(&emulator, "gina", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Identify).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Identify)
+        .await
+        .unwrap();
     let poll = client.get("/auth/poll?wait=10").await;
     assert_eq!(poll.json()["status"], "identifying");
-    assert!(poll.elapsed < Duration::from_secs(5), "returns at once on a change");
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    assert!(
+        poll.elapsed < Duration::from_secs(5),
+        "returns at once on a change"
+    );
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     assert_eq!(client.poll_until_done().await.json()["status"], "active");
     assert_eq!(client.get("/dashboard").await.body, "hi gina");
-});
+}
 
 async fn outage_closed(faults: Faults, timeout: Duration) {
     let emulator = emulator().await;
@@ -250,17 +315,27 @@ async fn outage_closed(faults: Faults, timeout: Duration) {
     assert_eq!(client.get("/dashboard").await.body, "hi hank");
 }
 
-test!(outage_by_5xx_with_fail_closed_answers_503_and_keeps_the_cookie {
-    let faults = Faults { error_rate: 1.0, error_status: 503, ..Faults::default() };
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_by_5xx_with_fail_closed_answers_503_and_keeps_the_cookie() {
+    let faults = Faults {
+        error_rate: 1.0,
+        error_status: 503,
+        ..Faults::default()
+    };
     outage_closed(faults, Duration::from_secs(2)).await;
-});
+}
 
-test!(outage_by_latency_beyond_the_timeout_answers_503_quickly {
-    let faults = Faults { latency: Duration::from_secs(3), ..Faults::default() };
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_by_latency_beyond_the_timeout_answers_503_quickly() {
+    let faults = Faults {
+        latency: Duration::from_secs(3),
+        ..Faults::default()
+    };
     outage_closed(faults, Duration::from_millis(300)).await;
-});
+}
 
-test!(outage_by_dead_port_answers_503 {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_by_dead_port_answers_503() {
     let emulator = emulator().await;
     let dead = format!("http://127.0.0.1:{}", dead_port());
     let iampass = builder(&emulator).server(dead.clone()).build().unwrap();
@@ -286,26 +361,39 @@ test!(outage_by_dead_port_answers_503 {
     let answer = client.get("/dashboard").await;
     assert_eq!(answer.status, 503);
     assert!(client.cookie.is_some());
-    let login = client.clone().post_json("/auth/login", json!({"user": "ivan"})).await;
+    let login = client
+        .clone()
+        .post_json("/auth/login", json!({"user": "ivan"}))
+        .await;
     assert_eq!(login.status, 503);
     // Logout still clears the cookie locally, and reports that IAMPASS was not told.
     let out = client.post_json("/auth/logout", json!({})).await;
     assert_eq!(out.status, 503);
     assert_eq!(out.json()["status"], "closed");
     assert!(client.cookie.is_none());
-});
+}
 
-test!(stale_if_error_accepts_the_last_good_answer_within_grace_only {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_accepts_the_last_good_answer_within_grace_only() {
     let emulator = emulator().await;
     let grace = Duration::from_millis(1500);
-    let app = start_app(builder(&emulator).fail_mode(FailMode::StaleIfError(grace)).build().unwrap());
+    let app = start_app(
+        builder(&emulator)
+            .fail_mode(FailMode::StaleIfError(grace))
+            .build()
+            .unwrap(),
+    );
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "judy").await;
     assert_eq!(client.get("/dashboard").await.status, 200); // the last good answer
     let good_at = Instant::now();
 
     emulator
-        .set_faults(Faults { error_rate: 1.0, error_status: 503, ..Faults::default() })
+        .set_faults(Faults {
+            error_rate: 1.0,
+            error_status: 503,
+            ..Faults::default()
+        })
         .await
         .unwrap();
     let stale = client.get("/dashboard").await;
@@ -313,7 +401,10 @@ test!(stale_if_error_accepts_the_last_good_answer_within_grace_only {
         assert_eq!((stale.status, stale.body.as_str()), (200, "hi judy"));
     }
     // After the grace window, as fail-closed (bounded wait, no fixed sleep as sync).
-    eventually("the grace window to pass", || async { good_at.elapsed() > grace }).await;
+    eventually("the grace window to pass", || async {
+        good_at.elapsed() > grace
+    })
+    .await;
     let expired = client.get("/dashboard").await;
     assert_eq!(expired.status, 503);
     assert!(client.cookie.is_some());
@@ -322,10 +413,16 @@ test!(stale_if_error_accepts_the_last_good_answer_within_grace_only {
     emulator.set_faults(Faults::default()).await.unwrap();
     assert_eq!(client.get("/dashboard").await.status, 200);
     let token = session_of(&emulator, "judy", Status::Active).await;
-    emulator.session_action(&token, SessionAction::Close).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Close)
+        .await
+        .unwrap();
     let closed = client.get("/dashboard").await;
-    assert_eq!((closed.status, closed.json()["status"].clone()), (401, json!("closed")));
-});
+    assert_eq!(
+        (closed.status, closed.json()["status"].clone()),
+        (401, json!("closed"))
+    );
+}
 
 /// How IAMPASS goes away in the stale-if-error tests.
 #[derive(Clone, Copy, Debug)]
@@ -408,26 +505,33 @@ async fn stale_if_error_rides_out(outage: Outage) {
     assert_eq!(stranger.get("/dashboard").await.status, 503, "{outage:?}");
 }
 
-test!(stale_if_error_rides_out_5xx {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_rides_out_5xx() {
     stale_if_error_rides_out(Outage::Errors503).await;
-});
+}
 
-test!(stale_if_error_rides_out_latency_beyond_the_timeout {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_rides_out_latency_beyond_the_timeout() {
     stale_if_error_rides_out(Outage::Latency).await;
-});
+}
 
-test!(stale_if_error_rides_out_a_dead_port {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_rides_out_a_dead_port() {
     stale_if_error_rides_out(Outage::DeadPort).await;
-});
+}
 
-test!(concurrent_requests_of_one_session_share_one_status_call {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_of_one_session_share_one_status_call() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "kim").await;
     // Make the one upstream call slow enough that all 20 requests arrive while it runs.
     emulator
-        .set_faults(Faults { latency: Duration::from_millis(1500), ..Faults::default() })
+        .set_faults(Faults {
+            latency: Duration::from_millis(1500),
+            ..Faults::default()
+        })
         .await
         .unwrap();
     emulator.reset_stats().await.unwrap();
@@ -446,11 +550,15 @@ test!(concurrent_requests_of_one_session_share_one_status_call {
     emulator.set_faults(Faults::default()).await.unwrap();
     client.get("/dashboard").await;
     assert_eq!(emulator.stats().await.unwrap().route_count("status"), 2);
-});
+}
 
-test!(revalidate_after_reuses_the_answer_within_the_window {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revalidate_after_reuses_the_answer_within_the_window() {
     let emulator = emulator().await;
-    let iampass = builder(&emulator).revalidate_after(Duration::from_secs(30)).build().unwrap();
+    let iampass = builder(&emulator)
+        .revalidate_after(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let app = start_app(iampass);
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "liam").await;
@@ -464,12 +572,19 @@ test!(revalidate_after_reuses_the_answer_within_the_window {
     client.post_json("/auth/logout", json!({})).await;
     client.cookie = cookie;
     assert_eq!(client.get("/dashboard").await.status, 401);
-});
+}
 
-test!(key_rotation_old_keys_open_new_key_seals {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_old_keys_open_new_key_seals() {
     let emulator = emulator().await;
     let old = start_app(builder(&emulator).build().unwrap());
-    let rotated = start_app(builder(&emulator).cookie_key(&KEY2).old_cookie_keys(vec![KEY.to_vec()]).build().unwrap());
+    let rotated = start_app(
+        builder(&emulator)
+            .cookie_key(&KEY2)
+            .old_cookie_keys(vec![KEY.to_vec()])
+            .build()
+            .unwrap(),
+    );
     let new_only = start_app(builder(&emulator).cookie_key(&KEY2).build().unwrap());
 
     // Signed in under the old key.
@@ -496,18 +611,25 @@ test!(key_rotation_old_keys_open_new_key_seals {
 
     // A pending cookie from the old key, completed on the rotated server: sealed with the new key.
     let mut pending = Client::new(&old);
-    emulator.set_behaviour(APP, "mia", Behaviour::Ignore).await.unwrap();
+    emulator
+        .set_behaviour(APP, "mia", Behaviour::Ignore)
+        .await
+        .unwrap();
     pending.start_login("mia", None).await;
     let token = session_of(&emulator, "mia", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     let mut finishing = pending.to(&rotated);
     assert_eq!(finishing.poll_until_done().await.json()["status"], "active");
     let fresh = finishing.cookie.clone().unwrap();
     assert!(new_only.iampass.open_cookie(&fresh).is_ok());
     assert!(old.iampass.open_cookie(&fresh).is_err());
-});
+}
 
-test!(cookie_attributes_and_host_prefix {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_attributes_and_host_prefix() {
     let emulator = emulator().await;
     emulator.register_device(APP, "nina").await.unwrap();
     let secure = start_app(builder(&emulator).secure_cookie(true).build().unwrap());
@@ -519,7 +641,13 @@ test!(cookie_attributes_and_host_prefix {
     }
     assert!(!set.contains("Domain"), "{set}");
 
-    let prefixed = start_app(builder(&emulator).secure_cookie(true).host_prefix(true).build().unwrap());
+    let prefixed = start_app(
+        builder(&emulator)
+            .secure_cookie(true)
+            .host_prefix(true)
+            .build()
+            .unwrap(),
+    );
     assert_eq!(prefixed.iampass.cookie_name(), "__Host-iampass");
     let mut client = Client::new(&prefixed);
     let started = client.start_login("nina", None).await;
@@ -538,11 +666,15 @@ test!(cookie_attributes_and_host_prefix {
     let set = &client.start_login("nina", None).await.set_cookies("my_app")[0];
     assert!(!set.contains("Secure"), "{set}");
 
-    let refused = builder(&emulator).host_prefix(true).secure_cookie(false).build();
+    let refused = builder(&emulator)
+        .host_prefix(true)
+        .secure_cookie(false)
+        .build();
     assert!(matches!(refused, Err(iampass::Error::Config(_))));
-});
+}
 
-test!(cookie_stays_under_4_kib_with_a_long_user_and_next {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
@@ -554,7 +686,10 @@ test!(cookie_stays_under_4_kib_with_a_long_user_and_next {
     let set = &started.set_cookies("iampass")[0];
     assert!(set.len() < 4096, "{} bytes", set.len());
     let token = session_of(&emulator, &user, Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["redirect"], next.as_str());
     let set = &done.set_cookies("iampass")[0];
@@ -569,14 +704,18 @@ test!(cookie_stays_under_4_kib_with_a_long_user_and_next {
     let started = client.start_login(&quotes, Some(&next)).await;
     assert!(started.set_cookies("iampass")[0].len() < 4096);
     let token = session_of(&emulator, &quotes, Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["redirect"], "/");
     assert!(done.set_cookies("iampass")[0].len() < 4096);
     assert_eq!(client.get("/dashboard").await.body, format!("hi {quotes}"));
-});
+}
 
-test!(next_is_sanitised {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_is_sanitised() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let long = format!("/{}", "a".repeat(2000));
@@ -599,24 +738,44 @@ test!(next_is_sanitised {
         let q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
         let page = client.get_html(&format!("/auth/login?next={q}")).await;
         let field = format!(r#"name="next" value="{}""#, expected.replace('&', "&#38;"));
-        assert!(page.body.contains(&field), "{next:?} -> expected {expected:?}");
+        assert!(
+            page.body.contains(&field),
+            "{next:?} -> expected {expected:?}"
+        );
     }
     // Through the whole flow: the redirect after login.
     emulator.register_device(APP, "oscar").await.unwrap();
-    emulator.set_behaviour(APP, "oscar", Behaviour::Approve { after: Duration::ZERO }).await.unwrap();
+    emulator
+        .set_behaviour(
+            APP,
+            "oscar",
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
     for (next, expected) in &table[..6] {
         let mut client = Client::new(&app);
         client.start_login("oscar", Some(next)).await;
-        assert_eq!(client.poll_until_done().await.json()["redirect"], *expected, "{next:?}");
+        assert_eq!(
+            client.poll_until_done().await.json()["redirect"],
+            *expected,
+            "{next:?}"
+        );
     }
     // RequireIampass's redirect carries the original path and query.
     let mut anon = Client::new(&app);
     let redirect = anon.get_html("/dashboard?x=1&y=%2F").await;
     assert_eq!(redirect.status, 303);
-    assert_eq!(redirect.header("location").unwrap(), "/auth/login?next=%2Fdashboard%3Fx%3D1%26y%3D%252F");
-});
+    assert_eq!(
+        redirect.header("location").unwrap(),
+        "/auth/login?next=%2Fdashboard%3Fx%3D1%26y%3D%252F"
+    );
+}
 
-test!(cross_site_posts_are_refused {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_are_refused() {
     let emulator = emulator().await;
     emulator.register_device(APP, "paul").await.unwrap();
     let app = start_app(builder(&emulator).build().unwrap());
@@ -632,12 +791,19 @@ test!(cross_site_posts_are_refused {
     for (header, value, expected) in cases {
         let mut client = Client::new(&app);
         client.extra = vec![(header.to_string(), value.to_string())];
-        let login = client.post_json("/auth/login", json!({"user": "paul"})).await;
+        let login = client
+            .post_json("/auth/login", json!({"user": "paul"}))
+            .await;
         assert_eq!(login.status, *expected, "{header}: {value}: {}", login.body);
     }
     let mut same = Client::new(&app);
     same.extra = vec![("origin".into(), format!("http://{host}"))];
-    assert_eq!(same.post_json("/auth/login", json!({"user": "paul"})).await.status, 202);
+    assert_eq!(
+        same.post_json("/auth/login", json!({"user": "paul"}))
+            .await
+            .status,
+        202
+    );
 
     // Logout too: a cross-site POST does not end the session.
     let mut client = Client::new(&app);
@@ -652,10 +818,15 @@ test!(cross_site_posts_are_refused {
     attacker.extra = vec![("sec-fetch-site".into(), "cross-site".into())];
     let form = attacker.post_form("/auth/login", &[("user", "paul")]).await;
     assert_eq!(form.status, 403);
-    assert!(form.header("content-type").unwrap().starts_with("text/html"));
-});
+    assert!(
+        form.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
 
-test!(login_starts_are_rate_limited_per_user_and_per_address {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_starts_are_rate_limited_per_user_and_per_address() {
     let emulator = emulator().await;
     emulator.register_device(APP, "quinn").await.unwrap();
     let defaults = Iampass::builder(APP, SECRET)
@@ -669,16 +840,28 @@ test!(login_starts_are_rate_limited_per_user_and_per_address {
     for _ in 0..5 {
         client.start_login("quinn", None).await;
     }
-    let limited = client.post_json("/auth/login", json!({"user": "quinn"})).await;
+    let limited = client
+        .post_json("/auth/login", json!({"user": "quinn"}))
+        .await;
     assert_eq!(limited.status, 429);
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(limited.json()["error"], "rate_limited");
     // Only 5 reached IAMPASS.
-    assert_eq!(emulator.sessions(Some(APP), Some("quinn")).await.unwrap().len(), 5);
+    assert_eq!(
+        emulator
+            .sessions(Some(APP), Some("quinn"))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
 
     let per_address = start_app(
-        builder(&emulator).rate_limit_per_address(3, Duration::from_secs(60)).build().unwrap(),
+        builder(&emulator)
+            .rate_limit_per_address(3, Duration::from_secs(60))
+            .build()
+            .unwrap(),
     );
     let mut client = Client::new(&per_address);
     for user in ["r1", "r2", "r3"] {
@@ -688,9 +871,10 @@ test!(login_starts_are_rate_limited_per_user_and_per_address {
     let limited = client.post_json("/auth/login", json!({"user": "r4"})).await;
     assert_eq!(limited.status, 429);
     assert!(limited.header("retry-after").is_some());
-});
+}
 
-test!(bad_cookies_are_anonymous_never_5xx {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cookies_are_anonymous_never_5xx() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
@@ -723,9 +907,10 @@ test!(bad_cookies_are_anonymous_never_5xx {
         assert_eq!(c.get("/auth/poll").await.status, 401, "{what}");
     }
     assert_eq!(client.get("/dashboard").await.status, 200);
-});
+}
 
-test!(random_cookie_mutations_over_http_are_never_accepted {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_cookie_mutations_over_http_are_never_accepted() {
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
     let emulator = emulator().await;
@@ -742,10 +927,13 @@ test!(random_cookie_mutations_over_http_are_never_accepted {
         for (pos, byte, kind) in plan {
             let len = bytes.len();
             // Cookie-safe ASCII only, so the header stays valid.
-            let byte = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="[byte as usize % 65];
+            let byte = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+                [byte as usize % 65];
             match kind {
                 0 => bytes[pos % len] = byte,
-                1 => { bytes.remove(pos % len); }
+                1 => {
+                    bytes.remove(pos % len);
+                }
                 _ => bytes.insert(pos % (len + 1), byte),
             }
         }
@@ -759,26 +947,44 @@ test!(random_cookie_mutations_over_http_are_never_accepted {
         let answer = c.get("/dashboard").await;
         assert_eq!(answer.status, 401, "accepted {mutated}");
     }
-});
+}
 
-test!(odd_user_ids_sign_in {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_user_ids_sign_in() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let long = "x".repeat(256);
-    for user in ["with space", "a+b", "a/b", "100%", "%2F", "\u{fc}n\u{ef}c\u{f6}d\u{e9} \u{2713}", "x@y.z", "?q=1&r", long.as_str()] {
+    for user in [
+        "with space",
+        "a+b",
+        "a/b",
+        "100%",
+        "%2F",
+        "\u{fc}n\u{ef}c\u{f6}d\u{e9} \u{2713}",
+        "x@y.z",
+        "?q=1&r",
+        long.as_str(),
+    ] {
         let mut client = Client::new(&app);
         sign_in(&emulator, &mut client, user).await;
         let dash = client.get("/dashboard").await;
-        assert_eq!((dash.status, dash.body.clone()), (200, format!("hi {user}")), "{user:?}");
+        assert_eq!(
+            (dash.status, dash.body.clone()),
+            (200, format!("hi {user}")),
+            "{user:?}"
+        );
         let sessions = emulator.sessions(Some(APP), Some(user)).await.unwrap();
         assert_eq!(sessions.last().unwrap().user, user);
     }
     let mut client = Client::new(&app);
-    let too_long = client.post_json("/auth/login", json!({"user": "x".repeat(257)})).await;
+    let too_long = client
+        .post_json("/auth/login", json!({"user": "x".repeat(257)}))
+        .await;
     assert_eq!(too_long.status, 400);
-});
+}
 
-test!(bad_login_requests_are_refused {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_login_requests_are_refused() {
     let emulator = emulator().await;
     emulator.register_device(APP, "tom").await.unwrap();
     let app = start_app(builder(&emulator).build().unwrap());
@@ -791,19 +997,31 @@ test!(bad_login_requests_are_refused {
         (br#"{"user": ""}"#.to_vec(), "empty user"),
         (br#"{"user": "   "}"#.to_vec(), "blank user"),
         (br#"{"user": "a\u0000b"}"#.to_vec(), "control character"),
-        (br#"{"user": "tom", "methods": ["telepathy"]}"#.to_vec(), "bad method"),
-        (br#"{"user": "tom", "methods": "acceptance"}"#.to_vec(), "methods not a list"),
+        (
+            br#"{"user": "tom", "methods": ["telepathy"]}"#.to_vec(),
+            "bad method",
+        ),
+        (
+            br#"{"user": "tom", "methods": "acceptance"}"#.to_vec(),
+            "methods not a list",
+        ),
     ] {
-        let answer = client.post_raw("/auth/login", "application/json", body).await;
+        let answer = client
+            .post_raw("/auth/login", "application/json", body)
+            .await;
         assert_eq!(answer.status, 400, "{what}: {}", answer.body);
         assert!(client.cookie.is_none(), "{what}");
     }
     let huge = format!(r#"{{"user": "{}"}}"#, "x".repeat(64 * 1024));
-    let answer = client.post_raw("/auth/login", "application/json", huge.into_bytes()).await;
+    let answer = client
+        .post_raw("/auth/login", "application/json", huge.into_bytes())
+        .await;
     assert_eq!(answer.status, 413);
 
     // Not started: unknown user / no phone → 4xx failed with a reason.
-    let unknown = client.post_json("/auth/login", json!({"user": "nobody"})).await;
+    let unknown = client
+        .post_json("/auth/login", json!({"user": "nobody"}))
+        .await;
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.json()["status"], "failed");
     assert!(unknown.json()["reason"].is_string());
@@ -814,34 +1032,60 @@ test!(bad_login_requests_are_refused {
         .add_user("phoneless")
         .await
         .unwrap();
-    let phoneless = client.post_json("/auth/login", json!({"user": "phoneless"})).await;
-    assert_eq!((phoneless.status, phoneless.json()["reason"].clone()), (422, json!("NO_MOBILE_DEVICE")));
+    let phoneless = client
+        .post_json("/auth/login", json!({"user": "phoneless"}))
+        .await;
+    assert_eq!(
+        (phoneless.status, phoneless.json()["reason"].clone()),
+        (422, json!("NO_MOBILE_DEVICE"))
+    );
 
     // Methods are passed on.
     let with_methods = client
-        .post_json("/auth/login", json!({"user": "tom", "methods": ["acceptance", "facial"]}))
+        .post_json(
+            "/auth/login",
+            json!({"user": "tom", "methods": ["acceptance", "facial"]}),
+        )
         .await;
     assert_eq!(with_methods.status, 202);
-    let session = emulator.sessions(Some(APP), Some("tom")).await.unwrap().pop().unwrap();
+    let session = emulator
+        .sessions(Some(APP), Some("tom"))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     assert_eq!(
         session.methods,
-        vec![iampass::AuthenticationMethod::Acceptance, iampass::AuthenticationMethod::Facial]
+        vec![
+            iampass::AuthenticationMethod::Acceptance,
+            iampass::AuthenticationMethod::Facial
+        ]
     );
-});
+}
 
-test!(require_answers_303_for_html_and_401_for_apis {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_answers_303_for_html_and_401_for_apis() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     let html = client.get_html("/dashboard").await;
     assert_eq!(html.status, 303);
-    assert_eq!(html.header("location").unwrap(), "/auth/login?next=%2Fdashboard");
+    assert_eq!(
+        html.header("location").unwrap(),
+        "/auth/login?next=%2Fdashboard"
+    );
     let api = client.get("/dashboard").await;
     assert_eq!(api.status, 401);
-    assert_eq!(api.json(), json!({"error": "unauthenticated", "status": null}));
+    assert_eq!(
+        api.json(),
+        json!({"error": "unauthenticated", "status": null})
+    );
     let guarded = client.get_html("/admin/x").await;
     assert_eq!(guarded.status, 303);
-    assert_eq!(guarded.header("location").unwrap(), "/auth/login?next=%2Fadmin%2Fx");
+    assert_eq!(
+        guarded.header("location").unwrap(),
+        "/auth/login?next=%2Fadmin%2Fx"
+    );
     assert_eq!(client.get("/admin").await.status, 401);
 
     // A custom responder and login path.
@@ -859,15 +1103,28 @@ test!(require_answers_303_for_html_and_401_for_apis {
     );
     let mut client = Client::new(&custom);
     assert_eq!(client.get_html("/admin").await.body, "custom");
-    assert_eq!(client.get_html("/dashboard").await.header("location").unwrap(), "/signin?next=%2Fdashboard");
-});
+    assert_eq!(
+        client
+            .get_html("/dashboard")
+            .await
+            .header("location")
+            .unwrap(),
+        "/signin?next=%2Fdashboard"
+    );
+}
 
-test!(missing_middleware_is_a_500_not_a_panic {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_middleware_is_a_500_not_a_panic() {
     let emulator = emulator().await;
     let app = start_app_without_middleware(builder(&emulator).build().unwrap());
     let http = http();
     for path in ["/dashboard", "/admin"] {
-        let answer = http.get(format!("{}{path}", app.url)).header("accept", "application/json").send().await.unwrap();
+        let answer = http
+            .get(format!("{}{path}", app.url))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 500, "{path}");
         let body: serde_json::Value = answer.json().await.unwrap();
         assert_eq!(body["error"], "misconfigured");
@@ -875,27 +1132,50 @@ test!(missing_middleware_is_a_500_not_a_panic {
     // The optional extractor is simply absent, and the server is still alive.
     let home = http.get(format!("{}/", app.url)).send().await.unwrap();
     assert_eq!(home.status(), 200);
-});
+}
 
-test!(slow_iampass_does_not_hang_logins {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_iampass_does_not_hang_logins() {
     let emulator = emulator().await;
     emulator.register_device(APP, "uma").await.unwrap();
-    let app = start_app(builder(&emulator).request_timeout(Duration::from_millis(300)).build().unwrap());
+    let app = start_app(
+        builder(&emulator)
+            .request_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap(),
+    );
     let mut client = Client::new(&app);
     client.start_login("uma", None).await;
-    emulator.set_faults(Faults { latency: Duration::from_secs(5), ..Faults::default() }).await.unwrap();
+    emulator
+        .set_faults(Faults {
+            latency: Duration::from_secs(5),
+            ..Faults::default()
+        })
+        .await
+        .unwrap();
     let poll = client.get("/auth/poll?wait=1").await;
     assert_eq!(poll.status, 503);
     assert!(poll.elapsed < Duration::from_secs(3), "{:?}", poll.elapsed);
-    assert!(client.cookie.is_some(), "the pending login survives an outage");
-    let login = client.clone().post_json("/auth/login", json!({"user": "uma"})).await;
+    assert!(
+        client.cookie.is_some(),
+        "the pending login survives an outage"
+    );
+    let login = client
+        .clone()
+        .post_json("/auth/login", json!({"user": "uma"}))
+        .await;
     assert_eq!(login.status, 503);
-    assert!(login.elapsed < Duration::from_secs(3), "{:?}", login.elapsed);
+    assert!(
+        login.elapsed < Duration::from_secs(3),
+        "{:?}",
+        login.elapsed
+    );
     emulator.set_faults(Faults::default()).await.unwrap();
     assert_eq!(client.get("/auth/poll").await.json()["status"], "pending");
-});
+}
 
-test!(login_page_and_no_javascript_flow {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_page_and_no_javascript_flow() {
     let emulator = emulator().await;
     emulator.register_device(APP, "vera").await.unwrap();
     let app = start_app(builder(&emulator).build().unwrap());
@@ -914,14 +1194,23 @@ test!(login_page_and_no_javascript_flow {
     }
 
     // Form POST → 303 to the wait page, which refreshes itself while pending.
-    let posted = client.post_form("/auth/login", &[("user", "vera"), ("next", "/dashboard")]).await;
+    let posted = client
+        .post_form("/auth/login", &[("user", "vera"), ("next", "/dashboard")])
+        .await;
     assert_eq!(posted.status, 303);
     assert_eq!(posted.header("location").unwrap(), "/auth/login?wait=1");
     let waiting = client.get_html("/auth/login?wait=1").await;
     assert_eq!(waiting.status, 200);
-    assert!(waiting.body.contains(r#"<meta http-equiv="refresh" content="2">"#));
+    assert!(
+        waiting
+            .body
+            .contains(r#"<meta http-equiv="refresh" content="2">"#)
+    );
     let token = session_of(&emulator, "vera", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Approve).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Approve)
+        .await
+        .unwrap();
     let done = client.get_html("/auth/login?wait=1").await;
     assert_eq!(done.status, 303);
     assert_eq!(done.header("location").unwrap(), "/dashboard");
@@ -933,25 +1222,46 @@ test!(login_page_and_no_javascript_flow {
     assert!(client.cookie.is_none());
 
     // A denied no-JS login shows the failure and a "try again" link.
-    client.post_form("/auth/login", &[("user", "vera"), ("next", "/dashboard")]).await;
+    client
+        .post_form("/auth/login", &[("user", "vera"), ("next", "/dashboard")])
+        .await;
     let token = session_of(&emulator, "vera", Status::Pending).await;
-    emulator.session_action(&token, SessionAction::Deny).await.unwrap();
+    emulator
+        .session_action(&token, SessionAction::Deny)
+        .await
+        .unwrap();
     let failed = client.get_html("/auth/login?wait=1").await;
     assert_eq!(failed.status, 200);
     assert!(!failed.body.contains("http-equiv"));
-    assert!(failed.body.contains(r#"href="/auth/login?next=%2Fdashboard""#), "{}", failed.body);
+    assert!(
+        failed
+            .body
+            .contains(r#"href="/auth/login?next=%2Fdashboard""#),
+        "{}",
+        failed.body
+    );
     assert!(client.cookie.is_none());
 
     // Form errors come back as the form with a message.
     let empty = client.post_form("/auth/login", &[("user", "")]).await;
     assert_eq!(empty.status, 400);
     assert!(empty.body.contains("iampass-login"));
-});
+}
 
-test!(user_resolver_maps_names_and_identity_carries_both {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_resolver_maps_names_and_identity_carries_both() {
     let emulator = emulator().await;
     emulator.register_device(APP, "wendy-id").await.unwrap();
-    emulator.set_behaviour(APP, "wendy-id", Behaviour::Approve { after: Duration::ZERO }).await.unwrap();
+    emulator
+        .set_behaviour(
+            APP,
+            "wendy-id",
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
     let iampass = builder(&emulator)
         .user_resolver(|user: String| async move {
             match user.as_str() {
@@ -967,14 +1277,35 @@ test!(user_resolver_maps_names_and_identity_carries_both {
     client.start_login("Wendy", None).await;
     client.poll_until_done().await;
     let home = client.get("/").await.json();
-    assert_eq!((home["user"].clone(), home["iampass_user_id"].clone()), (json!("Wendy"), json!("wendy-id")));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(
+        (home["user"].clone(), home["iampass_user_id"].clone()),
+        (json!("Wendy"), json!("wendy-id"))
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!(home["issued_at"].as_u64().unwrap().abs_diff(now) < 60);
-    assert_eq!(client.clone().post_json("/auth/login", json!({"user": "zed"})).await.status, 422);
-    assert_eq!(client.clone().post_json("/auth/login", json!({"user": "down"})).await.status, 503);
-});
+    assert_eq!(
+        client
+            .clone()
+            .post_json("/auth/login", json!({"user": "zed"}))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        client
+            .clone()
+            .post_json("/auth/login", json!({"user": "down"}))
+            .await
+            .status,
+        503
+    );
+}
 
-test!(configuration_from_the_environment {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_from_the_environment() {
     use base64::Engine;
     let b64 = |k: &[u8]| base64::engine::general_purpose::STANDARD.encode(k);
     let emulator = emulator().await;
@@ -983,12 +1314,18 @@ test!(configuration_from_the_environment {
     unsafe {
         std::env::remove_var("IAMPASS_APPLICATION_ID");
     }
-    assert!(matches!(Iampass::from_env(), Err(iampass::Error::Config(_))));
+    assert!(matches!(
+        Iampass::from_env(),
+        Err(iampass::Error::Config(_))
+    ));
     unsafe {
         std::env::set_var("IAMPASS_APPLICATION_ID", APP);
         std::env::set_var("IAMPASS_APPLICATION_SECRET", SECRET);
         std::env::set_var("IAMPASS_COOKIE_KEY", b64(&KEY2));
-        std::env::set_var("IAMPASS_COOKIE_OLD_KEYS", format!("{}, {}", b64(&[3; 64]), b64(&KEY)));
+        std::env::set_var(
+            "IAMPASS_COOKIE_OLD_KEYS",
+            format!("{}, {}", b64(&[3; 64]), b64(&KEY)),
+        );
     }
     let from_env = Iampass::from_env()
         .unwrap()
@@ -1004,11 +1341,18 @@ test!(configuration_from_the_environment {
     let mut moved = client.to(&app);
     assert_eq!(moved.get("/dashboard").await.body, "hi xena");
     let by_new_key = builder(&emulator).cookie_key(&KEY2).build().unwrap();
-    assert!(by_new_key.open_cookie(moved.cookie.as_ref().unwrap()).is_ok());
+    assert!(
+        by_new_key
+            .open_cookie(moved.cookie.as_ref().unwrap())
+            .is_ok()
+    );
     unsafe {
         std::env::set_var("IAMPASS_COOKIE_KEY", "not base64!");
     }
-    assert!(matches!(Iampass::from_env(), Err(iampass::Error::Config(_))));
+    assert!(matches!(
+        Iampass::from_env(),
+        Err(iampass::Error::Config(_))
+    ));
     unsafe {
         std::env::remove_var("IAMPASS_COOKIE_KEY");
         std::env::remove_var("IAMPASS_COOKIE_OLD_KEYS");
@@ -1018,4 +1362,4 @@ test!(configuration_from_the_environment {
         panic!("a missing cookie key is refused");
     };
     assert!(message.contains("IAMPASS_COOKIE_KEY"), "{message}");
-});
+}
