@@ -16,6 +16,9 @@ use iampass::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+#[path = "emulator/browser.rs"]
+mod browser;
+
 const APP: &str = "app-1";
 const SECRET: &str = "secret-1";
 const APP2: &str = "app-2";
