@@ -218,15 +218,24 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    // Current-thread runtime: the spawned tasks run whenever this task yields, so after the
+    // yields below every one of them has reached its wait (no timers involved).
+    #[tokio::test(flavor = "current_thread")]
     async fn concurrent_calls_share_one_fetch() {
         let validator = Arc::new(Validator::new(None, FailMode::Closed));
         let calls = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
         let (release, gate) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         for _ in 0..20 {
-            let (validator, calls, mut gate) = (validator.clone(), calls.clone(), gate.clone());
+            let (validator, calls, started, mut gate) = (
+                validator.clone(),
+                calls.clone(),
+                started.clone(),
+                gate.clone(),
+            );
             tasks.push(tokio::spawn(async move {
+                started.fetch_add(1, Ordering::SeqCst);
                 validator
                     .status("tok", async move {
                         calls.fetch_add(1, Ordering::SeqCst);
@@ -236,12 +245,18 @@ mod tests {
                     .await
             }));
         }
-        // Wait (bounded) until the one fetch is in flight and the others queue behind it.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        // Bounded: until all 20 have started and the one fetch is in flight, then let the
+        // others settle behind it.
+        for _ in 0..10_000 {
+            if started.load(Ordering::SeqCst) == 20 && calls.load(Ordering::SeqCst) >= 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 20);
         release.send(true).unwrap();
         for t in tasks {
             assert_eq!(t.await.unwrap().unwrap(), Status::Active);
