@@ -52,3 +52,8 @@ pub use encoding::{quote_plus, unquote_plus};
 pub use error::Error;
 pub use secret::Secret;
 pub use session::{AuthenticationMethod, Session, Status};
+
+/// Compiles the README's Rust snippets as doctests, so the README stays true.
+#[cfg(all(doctest, feature = "actix", feature = "emulator"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

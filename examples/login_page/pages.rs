@@ -5,7 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{Denial, IampassIdentity, RequireIampass};
+use iampass::actix::{
+    Denial, IampassIdentity, RequireIampass, accepts_html, is_safe_redirect, is_same_origin,
+};
 use iampass::{AddUserResult, ManagementApi, Status};
 
 /// The longest user name or display name the sign-up form accepts, in characters.
@@ -190,23 +192,9 @@ async fn locked(
     response
 }
 
-/// `path` if it is a local absolute path (`/x`, not `//host` or `/\host`), else `/dashboard`.
+/// `path` if it is a safe same-site path (the crate's own rule), else `/dashboard`.
 fn safe_path(path: Option<&str>) -> &str {
-    path.filter(|p| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p.contains('\\')
-            && !p.chars().any(char::is_control)
-    })
-    .unwrap_or("/dashboard")
-}
-
-fn accepts_html(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
+    path.filter(|p| is_safe_redirect(p)).unwrap_or("/dashboard")
 }
 
 async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {
@@ -380,28 +368,6 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
         return Err(format!("{what} cannot contain control characters."));
     }
     Ok(())
-}
-
-/// Refuses cross-site form posts (CSRF). A browser says where a request comes from:
-/// `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user); older browsers send
-/// only `Origin`, which must be this site. Clients that send neither (curl, scripts) are not
-/// browsers acting for a signed-in user, so they pass.
-fn is_same_origin(request: &HttpRequest) -> bool {
-    let headers = request.headers();
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return matches!(site.to_str(), Ok("same-origin" | "none"));
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin.to_str(), host) {
-        (Ok(origin), Some(host)) => {
-            let scheme = request.connection_info().scheme().to_owned();
-            origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
-        }
-        _ => false,
-    }
 }
 
 /// The registration link as an inline SVG QR code, sized by CSS.

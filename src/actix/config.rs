@@ -531,7 +531,7 @@ impl IampassBuilder {
         if let Some(path) = self
             .login_path
             .as_ref()
-            .filter(|p| !super::redirect::is_safe(p))
+            .filter(|p| !super::redirect::is_safe_redirect(p))
         {
             return Err(Error::Config(format!(
                 "login path {path:?} must be a local path starting with '/'"

@@ -301,15 +301,18 @@ impl Handlers {
         })
     }
 
-    /// `GET {prefix}/login`: the form, or (`?wait=1`) the no-JavaScript wait page.
+    /// `GET {prefix}/login[?next=/path][&user=name]`: the form, or (`?wait=1`) the no-JavaScript
+    /// wait page.
     async fn login_page(&self, req: HttpRequest) -> HttpResponse {
         if query_param(&req, "wait").is_some() {
             return self.wait_page(req).await;
         }
         let next = safe_next(query_param(&req, "next").as_deref());
+        // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
+        let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
         html_response(
             StatusCode::OK,
-            login_page::login_form(&self.prefix, "", &next, None),
+            login_page::login_form(&self.prefix, user.as_deref().unwrap_or(""), &next, None),
         )
     }
 

@@ -113,7 +113,15 @@ pub enum Denial {
 }
 
 /// `true` when the client prefers an HTML answer (a browser navigation or form).
-pub(crate) fn accepts_html(req: &HttpRequest) -> bool {
+///
+/// ```
+/// use iampass::actix::accepts_html;
+/// let req = actix_web::test::TestRequest::default()
+///     .insert_header(("Accept", "text/html,application/xhtml+xml"))
+///     .to_http_request();
+/// assert!(accepts_html(&req));
+/// ```
+pub fn accepts_html(req: &HttpRequest) -> bool {
     req.headers()
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())

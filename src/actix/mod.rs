@@ -85,5 +85,8 @@ pub use cookie::{CookieState, MAX_SET_COOKIE_LEN, SessionCookie};
 pub use handlers::{MAX_POLL_WAIT, MAX_USER_LEN};
 pub use identity::{
     Denial, IampassIdentity, RequireIampass, RequireIampassMiddleware, RequireIampassService,
+    accepts_html,
 };
 pub use middleware::{IampassMiddleware, IampassMiddlewareService};
+pub use origin::is_same_origin;
+pub use redirect::is_safe_redirect;

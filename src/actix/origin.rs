@@ -19,6 +19,29 @@ pub(crate) fn check_same_origin(req: &HttpRequest) -> Result<(), CrossSite> {
     check_headers(req.headers(), req.connection_info().scheme())
 }
 
+/// `true` when a state-changing request comes from this site, by the same rules the login
+/// and logout handlers apply: `Sec-Fetch-Site` is `same-origin` or `none`; otherwise an
+/// `Origin` header must name the request's own host; a request with neither (curl,
+/// server-to-server) passes, since only browsers attach cookies on their own.
+///
+/// Use it to protect an app's own `POST` routes against cross-site forms:
+///
+/// ```
+/// use actix_web::{HttpRequest, HttpResponse};
+/// use iampass::actix::is_same_origin;
+///
+/// async fn change_settings(req: HttpRequest) -> HttpResponse {
+///     if !is_same_origin(&req) {
+///         return HttpResponse::Forbidden().body("cross-site request refused");
+///     }
+///     HttpResponse::Ok().finish()
+/// }
+/// # let _ = change_settings;
+/// ```
+pub fn is_same_origin(req: &HttpRequest) -> bool {
+    check_same_origin(req).is_ok()
+}
+
 pub(crate) fn check_headers(headers: &HeaderMap, scheme: &str) -> Result<(), CrossSite> {
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.to_str().map(|s| s.trim().to_ascii_lowercase()) {

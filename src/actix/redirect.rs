@@ -11,13 +11,23 @@ pub(crate) const MAX_NEXT_LEN: usize = 1024;
 /// cannot appear because the target must start with `/`.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if is_safe(n) => n.to_owned(),
+        Some(n) if is_safe_redirect(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
 
-/// `true` when `next` can be used as a redirect target as it is.
-pub(crate) fn is_safe(next: &str) -> bool {
+/// `true` when `next` can be used as a redirect target as it is: a same-site relative path
+/// (`/x`, `/x?y`), not `//host`, `/\\host`, a scheme, a control character or over-long.
+/// The login handlers apply it to `next`; apps can apply it to their own redirects.
+///
+/// ```
+/// use iampass::actix::is_safe_redirect;
+/// assert!(is_safe_redirect("/dashboard?tab=2"));
+/// assert!(!is_safe_redirect("//evil.example"));
+/// assert!(!is_safe_redirect("https://evil.example"));
+/// assert!(!is_safe_redirect("/\\evil.example"));
+/// ```
+pub fn is_safe_redirect(next: &str) -> bool {
     let bytes = next.as_bytes();
     if next.is_empty() || next.len() > MAX_NEXT_LEN || bytes[0] != b'/' {
         return false;
