@@ -1,11 +1,14 @@
 //! The actix-web integration over real HTTP on loopback: a real actix `HttpServer` wrapped by
 //! the IAMPASS middleware, against the emulator.
 
+#[path = "common/emulator_control.rs"]
+mod emulator_control;
 #[path = "actix/harness.rs"]
 mod harness;
 
 use std::time::{Duration, Instant};
 
+use emulator_control::*;
 use harness::*;
 use iampass::actix::{FailMode, Iampass, WalkawayPolicy};
 use iampass::emulator::{Behaviour, Faults, SessionAction};
@@ -58,10 +61,7 @@ async fn whole_flow_login_poll_protected_logout_replay() {
         emulator.stats().await.unwrap().route_count("status") > before
     })
     .await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Approve).await;
     let (done, poller) = poll.await.unwrap();
     assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
     assert_eq!(
@@ -109,10 +109,7 @@ async fn walkaway_denies_then_return_allows_with_default_policy() {
     let token = session_of(&emulator, "bob", Status::Active).await;
     assert_eq!(client.get("/dashboard").await.status, 200);
 
-    emulator
-        .session_action(&token, SessionAction::Walkaway)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Walkaway).await;
     let away = client.get("/dashboard").await;
     assert_eq!(away.status, 401);
     assert_eq!(away.json()["status"], "walkaway");
@@ -126,10 +123,7 @@ async fn walkaway_denies_then_return_allows_with_default_policy() {
         serde_json::Value::Null
     );
 
-    emulator
-        .session_action(&token, SessionAction::Return)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Return).await;
     assert_eq!(client.get("/dashboard").await.body, "hi bob");
 }
 
@@ -146,10 +140,7 @@ async fn walkaway_ends_the_session_with_end_session_policy() {
     let token = session_of(&emulator, "carol", Status::Active).await;
     let cookie = client.cookie.clone();
 
-    emulator
-        .session_action(&token, SessionAction::Walkaway)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Walkaway).await;
     let away = client.get("/dashboard").await;
     assert_eq!(away.status, 401);
     assert_eq!(away.json()["status"], "walkaway");
@@ -172,10 +163,7 @@ async fn remote_close_signs_out_and_removes_the_cookie() {
     sign_in(&emulator, &mut client, "dave").await;
     let token = session_of(&emulator, "dave", Status::Active).await;
     assert_eq!(client.get("/dashboard").await.status, 200);
-    emulator
-        .session_action(&token, SessionAction::Close)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Close).await;
     let closed = client.get("/dashboard").await;
     assert_eq!(
         (closed.status, closed.json()["status"].clone()),
@@ -195,11 +183,7 @@ async fn deny_fails_the_login_and_clears_the_cookie() {
     let mut client = Client::new(&app);
     emulator.register_device(APP, "erin").await.unwrap();
     client.start_login("erin", None).await;
-    let token = session_of(&emulator, "erin", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Deny)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, "erin", SessionAction::Deny).await;
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["status"], "failed");
     assert!(done.json()["reason"].is_string());
@@ -209,11 +193,7 @@ async fn deny_fails_the_login_and_clears_the_cookie() {
 
     // A cancel from the phone.
     client.start_login("erin", None).await;
-    let token = session_of(&emulator, "erin", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Cancel)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, "erin", SessionAction::Cancel).await;
     assert_eq!(client.poll_until_done().await.json()["status"], "cancelled");
     assert!(client.cookie.is_none());
 
@@ -253,21 +233,14 @@ async fn identifying_is_reported_while_waiting() {
     let mut client = Client::new(&app);
     emulator.register_device(APP, "gina").await.unwrap();
     client.start_login("gina", None).await;
-    let token = session_of(&emulator, "gina", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Identify)
-        .await
-        .unwrap();
+    let token = act_on_pending(&emulator, "gina", SessionAction::Identify).await;
     let poll = client.get("/auth/poll?wait=10").await;
     assert_eq!(poll.json()["status"], "identifying");
     assert!(
         poll.elapsed < Duration::from_secs(5),
         "returns at once on a change"
     );
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Approve).await;
     assert_eq!(client.poll_until_done().await.json()["status"], "active");
     assert_eq!(client.get("/dashboard").await.body, "hi gina");
 }
@@ -305,10 +278,7 @@ async fn outage_closed(faults: Faults, timeout: Duration) {
         serde_json::Value::Null
     );
     // Login and poll report the outage too.
-    let login = client
-        .clone()
-        .post_json("/auth/login", json!({"user": "hank"}))
-        .await;
+    let login = client.clone().post_login("hank").await;
     assert_eq!(login.status, 503);
 
     emulator.set_faults(Faults::default()).await.unwrap();
@@ -317,20 +287,13 @@ async fn outage_closed(faults: Faults, timeout: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_by_5xx_with_fail_closed_answers_503_and_keeps_the_cookie() {
-    let faults = Faults {
-        error_rate: 1.0,
-        error_status: 503,
-        ..Faults::default()
-    };
+    let faults = every_call_fails_with(503);
     outage_closed(faults, Duration::from_secs(2)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_by_latency_beyond_the_timeout_answers_503_quickly() {
-    let faults = Faults {
-        latency: Duration::from_secs(3),
-        ..Faults::default()
-    };
+    let faults = every_call_delayed_by(Duration::from_secs(3));
     outage_closed(faults, Duration::from_millis(300)).await;
 }
 
@@ -349,22 +312,11 @@ async fn outage_by_dead_port_answers_503() {
         format!("{dead}/authentication/logout/tok"),
         Status::Active,
     );
-    let payload = iampass::actix::SessionCookie::new(
-        session,
-        "ivan",
-        "ivan",
-        iampass::actix::CookieState::Authenticated,
-        Duration::from_secs(600),
-        None,
-    );
-    client.cookie = Some(iampass.seal_cookie(&payload).unwrap().value().to_owned());
+    client.cookie = Some(signed_in_cookie(&iampass, session, "ivan"));
     let answer = client.get("/dashboard").await;
     assert_eq!(answer.status, 503);
     assert!(client.cookie.is_some());
-    let login = client
-        .clone()
-        .post_json("/auth/login", json!({"user": "ivan"}))
-        .await;
+    let login = client.clone().post_login("ivan").await;
     assert_eq!(login.status, 503);
     // Logout still clears the cookie locally, and reports that IAMPASS was not told.
     let out = client.post_json("/auth/logout", json!({})).await;
@@ -389,11 +341,7 @@ async fn stale_if_error_accepts_the_last_good_answer_within_grace_only() {
     let good_at = Instant::now();
 
     emulator
-        .set_faults(Faults {
-            error_rate: 1.0,
-            error_status: 503,
-            ..Faults::default()
-        })
+        .set_faults(every_call_fails_with(503))
         .await
         .unwrap();
     let stale = client.get("/dashboard").await;
@@ -413,10 +361,7 @@ async fn stale_if_error_accepts_the_last_good_answer_within_grace_only() {
     emulator.set_faults(Faults::default()).await.unwrap();
     assert_eq!(client.get("/dashboard").await.status, 200);
     let token = session_of(&emulator, "judy", Status::Active).await;
-    emulator
-        .session_action(&token, SessionAction::Close)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Close).await;
     let closed = client.get("/dashboard").await;
     assert_eq!(
         (closed.status, closed.json()["status"].clone()),
@@ -445,18 +390,11 @@ async fn stale_if_error_rides_out(outage: Outage) {
     assert_eq!(client.get("/dashboard").await.status, 200);
     match outage {
         Outage::Errors503 => {
-            let faults = Faults {
-                error_rate: 1.0,
-                error_status: 503,
-                ..Faults::default()
-            };
+            let faults = every_call_fails_with(503);
             emulator.set_faults(faults).await.unwrap();
         }
         Outage::Latency => {
-            let faults = Faults {
-                latency: Duration::from_secs(3),
-                ..Faults::default()
-            };
+            let faults = every_call_delayed_by(Duration::from_secs(3));
             emulator.set_faults(faults).await.unwrap();
         }
         // The port the cookie's session points at stops answering.
@@ -493,15 +431,7 @@ async fn stale_if_error_rides_out(outage: Outage) {
         payload.session().logout_url().unwrap().to_owned(),
         Status::Active,
     );
-    let other = iampass::actix::SessionCookie::new(
-        session,
-        "stranger",
-        "stranger",
-        iampass::actix::CookieState::Authenticated,
-        Duration::from_secs(600),
-        None,
-    );
-    stranger.cookie = Some(app.iampass.seal_cookie(&other).unwrap().value().to_owned());
+    stranger.cookie = Some(signed_in_cookie(&app.iampass, session, "stranger"));
     assert_eq!(stranger.get("/dashboard").await.status, 503, "{outage:?}");
 }
 
@@ -528,10 +458,7 @@ async fn concurrent_requests_of_one_session_share_one_status_call() {
     sign_in(&emulator, &mut client, "kim").await;
     // Make the one upstream call slow enough that all 20 requests arrive while it runs.
     emulator
-        .set_faults(Faults {
-            latency: Duration::from_millis(1500),
-            ..Faults::default()
-        })
+        .set_faults(every_call_delayed_by(Duration::from_millis(1500)))
         .await
         .unwrap();
     emulator.reset_stats().await.unwrap();
@@ -616,11 +543,7 @@ async fn key_rotation_old_keys_open_new_key_seals() {
         .await
         .unwrap();
     pending.start_login("mia", None).await;
-    let token = session_of(&emulator, "mia", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, "mia", SessionAction::Approve).await;
     let mut finishing = pending.to(&rotated);
     assert_eq!(finishing.poll_until_done().await.json()["status"], "active");
     let fresh = finishing.cookie.clone().unwrap();
@@ -685,11 +608,7 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     let started = client.start_login(&user, Some(&next)).await;
     let set = &started.set_cookies("iampass")[0];
     assert!(set.len() < 4096, "{} bytes", set.len());
-    let token = session_of(&emulator, &user, Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, &user, SessionAction::Approve).await;
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["redirect"], next.as_str());
     let set = &done.set_cookies("iampass")[0];
@@ -703,11 +622,7 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     let next = format!("/{}", "\"".repeat(1000));
     let started = client.start_login(&quotes, Some(&next)).await;
     assert!(started.set_cookies("iampass")[0].len() < 4096);
-    let token = session_of(&emulator, &quotes, Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, &quotes, SessionAction::Approve).await;
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["redirect"], "/");
     assert!(done.set_cookies("iampass")[0].len() < 4096);
@@ -744,17 +659,7 @@ async fn next_is_sanitised() {
         );
     }
     // Through the whole flow: the redirect after login.
-    emulator.register_device(APP, "oscar").await.unwrap();
-    emulator
-        .set_behaviour(
-            APP,
-            "oscar",
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .unwrap();
+    phone_approving_at_once(&emulator, "oscar").await;
     for (next, expected) in &table[..6] {
         let mut client = Client::new(&app);
         client.start_login("oscar", Some(next)).await;
@@ -791,19 +696,12 @@ async fn cross_site_posts_are_refused() {
     for (header, value, expected) in cases {
         let mut client = Client::new(&app);
         client.extra = vec![(header.to_string(), value.to_string())];
-        let login = client
-            .post_json("/auth/login", json!({"user": "paul"}))
-            .await;
+        let login = client.post_login("paul").await;
         assert_eq!(login.status, *expected, "{header}: {value}: {}", login.body);
     }
     let mut same = Client::new(&app);
     same.extra = vec![("origin".into(), format!("http://{host}"))];
-    assert_eq!(
-        same.post_json("/auth/login", json!({"user": "paul"}))
-            .await
-            .status,
-        202
-    );
+    assert_eq!(same.post_login("paul").await.status, 202);
 
     // Logout too: a cross-site POST does not end the session.
     let mut client = Client::new(&app);
@@ -840,9 +738,7 @@ async fn login_starts_are_rate_limited_per_user_and_per_address() {
     for _ in 0..5 {
         client.start_login("quinn", None).await;
     }
-    let limited = client
-        .post_json("/auth/login", json!({"user": "quinn"}))
-        .await;
+    let limited = client.post_login("quinn").await;
     assert_eq!(limited.status, 429);
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
@@ -868,7 +764,7 @@ async fn login_starts_are_rate_limited_per_user_and_per_address() {
         emulator.register_device(APP, user).await.unwrap();
         client.start_login(user, None).await;
     }
-    let limited = client.post_json("/auth/login", json!({"user": "r4"})).await;
+    let limited = client.post_login("r4").await;
     assert_eq!(limited.status, 429);
     assert!(limited.header("retry-after").is_some());
 }
@@ -977,9 +873,7 @@ async fn odd_user_ids_sign_in() {
         assert_eq!(sessions.last().unwrap().user, user);
     }
     let mut client = Client::new(&app);
-    let too_long = client
-        .post_json("/auth/login", json!({"user": "x".repeat(257)}))
-        .await;
+    let too_long = client.post_login(&"x".repeat(257)).await;
     assert_eq!(too_long.status, 400);
 }
 
@@ -1019,9 +913,7 @@ async fn bad_login_requests_are_refused() {
     assert_eq!(answer.status, 413);
 
     // Not started: unknown user / no phone → 4xx failed with a reason.
-    let unknown = client
-        .post_json("/auth/login", json!({"user": "nobody"}))
-        .await;
+    let unknown = client.post_login("nobody").await;
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.json()["status"], "failed");
     assert!(unknown.json()["reason"].is_string());
@@ -1032,9 +924,7 @@ async fn bad_login_requests_are_refused() {
         .add_user("phoneless")
         .await
         .unwrap();
-    let phoneless = client
-        .post_json("/auth/login", json!({"user": "phoneless"}))
-        .await;
+    let phoneless = client.post_login("phoneless").await;
     assert_eq!(
         (phoneless.status, phoneless.json()["reason"].clone()),
         (422, json!("NO_MOBILE_DEVICE"))
@@ -1147,10 +1037,7 @@ async fn slow_iampass_does_not_hang_logins() {
     let mut client = Client::new(&app);
     client.start_login("uma", None).await;
     emulator
-        .set_faults(Faults {
-            latency: Duration::from_secs(5),
-            ..Faults::default()
-        })
+        .set_faults(every_call_delayed_by(Duration::from_secs(5)))
         .await
         .unwrap();
     let poll = client.get("/auth/poll?wait=1").await;
@@ -1160,10 +1047,7 @@ async fn slow_iampass_does_not_hang_logins() {
         client.cookie.is_some(),
         "the pending login survives an outage"
     );
-    let login = client
-        .clone()
-        .post_json("/auth/login", json!({"user": "uma"}))
-        .await;
+    let login = client.clone().post_login("uma").await;
     assert_eq!(login.status, 503);
     assert!(
         login.elapsed < Duration::from_secs(3),
@@ -1206,11 +1090,7 @@ async fn login_page_and_no_javascript_flow() {
             .body
             .contains(r#"<meta http-equiv="refresh" content="2">"#)
     );
-    let token = session_of(&emulator, "vera", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, "vera", SessionAction::Approve).await;
     let done = client.get_html("/auth/login?wait=1").await;
     assert_eq!(done.status, 303);
     assert_eq!(done.header("location").unwrap(), "/dashboard");
@@ -1225,11 +1105,7 @@ async fn login_page_and_no_javascript_flow() {
     client
         .post_form("/auth/login", &[("user", "vera"), ("next", "/dashboard")])
         .await;
-    let token = session_of(&emulator, "vera", Status::Pending).await;
-    emulator
-        .session_action(&token, SessionAction::Deny)
-        .await
-        .unwrap();
+    act_on_pending(&emulator, "vera", SessionAction::Deny).await;
     let failed = client.get_html("/auth/login?wait=1").await;
     assert_eq!(failed.status, 200);
     assert!(!failed.body.contains("http-equiv"));
@@ -1251,17 +1127,7 @@ async fn login_page_and_no_javascript_flow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_resolver_maps_names_and_identity_carries_both() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "wendy-id").await.unwrap();
-    emulator
-        .set_behaviour(
-            APP,
-            "wendy-id",
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .unwrap();
+    phone_approving_at_once(&emulator, "wendy-id").await;
     let iampass = builder(&emulator)
         .user_resolver(|user: String| async move {
             match user.as_str() {
@@ -1286,22 +1152,8 @@ async fn user_resolver_maps_names_and_identity_carries_both() {
         .unwrap()
         .as_secs();
     assert!(home["issued_at"].as_u64().unwrap().abs_diff(now) < 60);
-    assert_eq!(
-        client
-            .clone()
-            .post_json("/auth/login", json!({"user": "zed"}))
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        client
-            .clone()
-            .post_json("/auth/login", json!({"user": "down"}))
-            .await
-            .status,
-        503
-    );
+    assert_eq!(client.clone().post_login("zed").await.status, 422);
+    assert_eq!(client.clone().post_login("down").await.status, 503);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,8 @@
 //!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
 //!   success too).
 
+#[path = "common/chromium.rs"]
+mod chromium;
 #[path = "browser/e2e.rs"]
 mod e2e;
 #[path = "browser/harness.rs"]

@@ -10,14 +10,20 @@ use iampass::signing::{
     self, AUTHENTICATION_HEADER, TIMESTAMP_HEADER, VERSION_HEADER, VERSION_HEADER_ALT,
 };
 use iampass::{
-    AddUserResult, AddedUsers, AuthenticationMethod, DeviceRegistration, Error, Secret, Session,
-    Status, quote_plus,
+    AddUserResult, AddedUsers, AuthenticationMethod, DeviceRegistration, Error, ManagementApi,
+    Secret, Session, Status, quote_plus,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 #[path = "emulator/browser.rs"]
 mod browser;
+#[path = "common/chromium.rs"]
+mod chromium;
+#[path = "common/emulator_control.rs"]
+mod emulator_control;
+
+use emulator_control::*;
 
 const APP: &str = "app-1";
 const SECRET: &str = "secret-1";
@@ -31,6 +37,17 @@ async fn emulator() -> RunningEmulator {
     Emulator::builder()
         .application(APP, SECRET)
         .application(APP2, SECRET2)
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+/// An emulator of [`APP`] alone, where a request nobody answers times out after
+/// `pending_timeout`.
+async fn emulator_timing_out_after(pending_timeout: Duration) -> RunningEmulator {
+    Emulator::builder()
+        .application(APP, SECRET)
+        .pending_timeout(pending_timeout)
         .start()
         .await
         .expect("emulator starts")
@@ -127,6 +144,21 @@ fn signed(
     )
 }
 
+/// The body of the page at `url`.
+async fn get_text(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Whether `user` has a phone, as the management API says.
+async fn registration_of(management: &ManagementApi, user: &str) -> DeviceRegistration {
+    management.has_registered_mobile_device(user).await.unwrap()
+}
+
+/// The response's `Content-Type`.
+fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
+}
+
 async fn status_and_text(request: reqwest::RequestBuilder) -> (StatusCode, String) {
     let response = request.send().await.expect("request reaches the emulator");
     let status = response.status();
@@ -190,10 +222,7 @@ async fn the_client_through_every_management_call() {
 
     // Registration link: opens the phone page; using it registers the phone, once.
     assert_eq!(
-        management
-            .has_registered_mobile_device("alice")
-            .await
-            .unwrap(),
+        registration_of(&management, "alice").await,
         DeviceRegistration::NoMobileDevice
     );
     let link = management
@@ -214,15 +243,12 @@ async fn the_client_through_every_management_call() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"], "alice");
     assert_eq!(
-        management
-            .has_registered_mobile_device("alice")
-            .await
-            .unwrap(),
+        registration_of(&management, "alice").await,
         DeviceRegistration::HasMobileDevice
     );
     let (status, _) = control(&http, Method::POST, register, None).await;
     assert_eq!(status, StatusCode::GONE, "a link works once");
-    let html = http.get(&link).send().await.unwrap().text().await.unwrap();
+    let html = get_text(&http, &link).await;
     assert!(html.contains("already used"));
     assert!(!html.contains(r#"<button type="button" data-action="register""#));
 
@@ -260,10 +286,7 @@ async fn the_client_through_every_management_call() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        management
-            .has_registered_mobile_device("bob")
-            .await
-            .unwrap(),
+        registration_of(&management, "bob").await,
         DeviceRegistration::HasMobileDevice
     );
 
@@ -272,10 +295,7 @@ async fn the_client_through_every_management_call() {
     let new_link = management.lost_user_mobile_device("bob").await.unwrap();
     assert!(new_link.starts_with(&prefix) && new_link != old_link);
     assert_eq!(
-        management
-            .has_registered_mobile_device("bob")
-            .await
-            .unwrap(),
+        registration_of(&management, "bob").await,
         DeviceRegistration::NoMobileDevice
     );
     let (status, _) = control(
@@ -385,10 +405,7 @@ async fn authentication_through_the_client_status_and_logout() {
 
     // The session JSON survives a round trip and still works.
     let mut restored = auth.attach(Session::from_json(&session.to_json()).unwrap());
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Approve).await;
     assert_eq!(restored.get_status().await.unwrap(), Status::Active);
     assert!(restored.active());
     restored.destroy().await.unwrap();
@@ -492,12 +509,7 @@ async fn every_session_transition_through_the_control_api() {
 
 #[tokio::test]
 async fn unanswered_requests_time_out_and_sessions_expire() {
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .pending_timeout(Duration::from_millis(1000))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_timing_out_after(Duration::from_millis(1000)).await;
     user_with_phone(&emulator, APP, "alice").await;
     let started = Instant::now();
     let (mut session, _) = start_session(&emulator, APP, "alice").await;
@@ -507,10 +519,7 @@ async fn unanswered_requests_time_out_and_sessions_expire() {
 
     // An identifying request times out too.
     let (mut session, t) = start_session(&emulator, APP, "alice").await;
-    emulator
-        .session_action(&t, SessionAction::Identify)
-        .await
-        .unwrap();
+    session_action(&emulator, &t, SessionAction::Identify).await;
     await_status(&mut session, Status::Timeout).await;
 
     // duration_seconds elapsed → closed.
@@ -520,10 +529,7 @@ async fn unanswered_requests_time_out_and_sessions_expire() {
         .await
         .unwrap();
     let t = session.session_token().unwrap().to_owned();
-    emulator
-        .session_action(&t, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &t, SessionAction::Approve).await;
     assert_eq!(session.get_status().await.unwrap(), Status::Active);
     await_status(&mut session, Status::Closed).await;
     emulator.shutdown().await;
@@ -533,42 +539,27 @@ async fn unanswered_requests_time_out_and_sessions_expire() {
 async fn deleting_the_user_or_losing_the_phone_closes_sessions() {
     let emulator = emulator().await;
     let management = emulator.management_api(APP).unwrap();
+    let auth = emulator.authentication_api(APP).unwrap();
     user_with_phone(&emulator, APP, "alice").await;
     user_with_phone(&emulator, APP, "bob").await;
 
     let (mut active, t) = start_session(&emulator, APP, "alice").await;
-    emulator
-        .session_action(&t, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &t, SessionAction::Approve).await;
     let (mut pending, _) = start_session(&emulator, APP, "alice").await;
     let (mut other, _) = start_session(&emulator, APP, "bob").await;
     management.lost_user_mobile_device("alice").await.unwrap();
     assert_eq!(active.get_status().await.unwrap(), Status::Closed);
     assert_eq!(pending.get_status().await.unwrap(), Status::Closed);
     assert_eq!(other.get_status().await.unwrap(), Status::Pending);
-    let s = emulator
-        .authentication_api(APP)
-        .unwrap()
-        .authenticate_user("alice")
-        .await
-        .unwrap();
+    let s = auth.authenticate_user("alice").await.unwrap();
     assert_eq!(s.failure_reason(), Some("NO_MOBILE_DEVICE"));
 
     let t = other.session_token().unwrap().to_owned();
-    emulator
-        .session_action(&t, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &t, SessionAction::Approve).await;
     assert_eq!(other.get_status().await.unwrap(), Status::Active);
     management.delete_user("bob").await.unwrap();
     assert_eq!(other.get_status().await.unwrap(), Status::Closed);
-    let s = emulator
-        .authentication_api(APP)
-        .unwrap()
-        .authenticate_user("bob")
-        .await
-        .unwrap();
+    let s = auth.authenticate_user("bob").await.unwrap();
     assert_eq!(s.failure_reason(), Some("UNKNOWN_USER"));
     emulator.shutdown().await;
 }
@@ -667,6 +658,14 @@ async fn signatures_are_verified() {
         assert!(!text.is_empty());
     };
 
+    // A request to `url` with these signature headers.
+    let with_headers = |authentication: &str, timestamp: &str, version: &str| {
+        http.get(&url)
+            .header(AUTHENTICATION_HEADER, authentication)
+            .header(TIMESTAMP_HEADER, timestamp)
+            .header(VERSION_HEADER, version)
+    };
+
     ok(signed(&http, Method::GET, &url, APP, SECRET)).await;
     unauthorized(
         signed(&http, Method::GET, &url, APP, "wrong"),
@@ -677,14 +676,7 @@ async fn signatures_are_verified() {
     let u = reqwest::Url::parse(&url).unwrap();
     let h = signing::sign(APP, &Secret::new(SECRET), u.as_str(), 7, now);
     let tampered = h.authentication.replace(":7:", ":8:");
-    unauthorized(
-        http.get(&url)
-            .header(AUTHENTICATION_HEADER, tampered)
-            .header(TIMESTAMP_HEADER, &h.timestamp)
-            .header(VERSION_HEADER, "1"),
-        "bad signature",
-    )
-    .await;
+    unauthorized(with_headers(&tampered, &h.timestamp, "1"), "bad signature").await;
     // Signed for another path.
     let other = format!("{base}/management/has_registered_mobile_device/{APP}/bob");
     let h = signing::sign(
@@ -695,35 +687,12 @@ async fn signatures_are_verified() {
         signing::unix_now(),
     );
     unauthorized(
-        http.get(&url)
-            .header(AUTHENTICATION_HEADER, h.authentication)
-            .header(TIMESTAMP_HEADER, h.timestamp)
-            .header(VERSION_HEADER, "1"),
+        with_headers(&h.authentication, &h.timestamp, "1"),
         "signed for another URL",
     )
     .await;
     // Timestamps: inside the window fine, outside refused either way.
-    ok(signed_at(
-        &http,
-        Method::GET,
-        &url,
-        APP,
-        SECRET,
-        rand::random(),
-        now - 200,
-    ))
-    .await;
-    ok(signed_at(
-        &http,
-        Method::GET,
-        &url,
-        APP,
-        SECRET,
-        rand::random(),
-        now + 200,
-    ))
-    .await;
-    unauthorized(
+    let signed_at_time = |timestamp| {
         signed_at(
             &http,
             Method::GET,
@@ -731,24 +700,13 @@ async fn signatures_are_verified() {
             APP,
             SECRET,
             rand::random(),
-            now - 400,
-        ),
-        "stale",
-    )
-    .await;
-    unauthorized(
-        signed_at(
-            &http,
-            Method::GET,
-            &url,
-            APP,
-            SECRET,
-            rand::random(),
-            now + 400,
-        ),
-        "future",
-    )
-    .await;
+            timestamp,
+        )
+    };
+    ok(signed_at_time(now - 200)).await;
+    ok(signed_at_time(now + 200)).await;
+    unauthorized(signed_at_time(now - 400), "stale").await;
+    unauthorized(signed_at_time(now + 400), "future").await;
     // Replay: the very same signed request twice.
     let nonce = rand::random();
     ok(signed_at(&http, Method::GET, &url, APP, SECRET, nonce, now)).await;
@@ -785,14 +743,7 @@ async fn signatures_are_verified() {
         ("hmac app-1:1:abc", "yesterday", "1"),
         ("hmac app-1:1:abc", "0", "2"),
     ] {
-        unauthorized(
-            http.get(&url)
-                .header(AUTHENTICATION_HEADER, auth)
-                .header(TIMESTAMP_HEADER, ts)
-                .header(VERSION_HEADER, version),
-            "malformed",
-        )
-        .await;
+        unauthorized(with_headers(auth, ts, version), "malformed").await;
     }
     // The correctly spelled version header is accepted too.
     let h = signing::sign_now(APP, &Secret::new(SECRET), u.as_str());
@@ -859,6 +810,8 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
         let (status, text) = status_and_text(request).await;
         assert_eq!(status.as_u16(), expected, "{why}: {text}");
     };
+    // A request signed with the application's own credentials.
+    let as_app = |method: Method, url: &str| signed(&http, method, url, APP, SECRET);
 
     // Unknown application and user: 404 in plain text.
     let url = format!("{base}/management/has_registered_mobile_device/nope/alice");
@@ -869,17 +822,9 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
     )
     .await;
     let url = format!("{base}/management/has_registered_mobile_device/{APP}/zed");
-    let response = signed(&http, Method::GET, &url, APP, SECRET)
-        .send()
-        .await
-        .unwrap();
+    let response = as_app(Method::GET, &url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(content_type(&response).starts_with("text/plain"));
     let url = format!("{base}/authentication/status/no-such-token");
     expect(
         signed(&http, Method::GET, &url, "no-such-token", "x"),
@@ -894,13 +839,7 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
     )
     .await;
     expect(
-        signed(
-            &http,
-            Method::GET,
-            &format!("{base}/management/add_users/{APP}"),
-            APP,
-            SECRET,
-        ),
+        as_app(Method::GET, &format!("{base}/management/add_users/{APP}")),
         405,
         "wrong method",
     )
@@ -917,7 +856,7 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
         r#"{"nobody": []}"#,
     ] {
         expect(
-            signed(&http, Method::POST, &add, APP, SECRET).body(body),
+            as_app(Method::POST, &add).body(body),
             400,
             "malformed add_users body",
         )
@@ -926,7 +865,7 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
     let sms = format!("{base}/management/send_registration_sms/{APP}/alice");
     for body in ["{}", r#"{"phone_number": 5}"#, "nonsense"] {
         expect(
-            signed(&http, Method::POST, &sms, APP, SECRET).body(body),
+            as_app(Method::POST, &sms).body(body),
             400,
             "malformed sms body",
         )
@@ -934,14 +873,14 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
     }
     let authenticate = format!("{base}/authentication/authenticate_user/{APP}/alice");
     expect(
-        signed(&http, Method::POST, &authenticate, APP, SECRET).body("{not json"),
+        as_app(Method::POST, &authenticate).body("{not json"),
         400,
         "malformed authenticate body",
     )
     .await;
     // An empty body is as good as `{}`.
     expect(
-        signed(&http, Method::POST, &authenticate, APP, SECRET),
+        as_app(Method::POST, &authenticate),
         202,
         "authenticate without body",
     )
@@ -957,53 +896,29 @@ async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
         "duration_seconds=%FF",
     ] {
         expect(
-            signed(
-                &http,
-                Method::POST,
-                &format!("{authenticate}?{query}"),
-                APP,
-                SECRET,
-            )
-            .body("{}"),
+            as_app(Method::POST, &format!("{authenticate}?{query}")).body("{}"),
             400,
             "bad query",
         )
         .await;
     }
     // Good queries.
+    let query = "methods=acceptance,device,facial&duration_seconds=18446744073709551615";
     expect(
-        signed(
-            &http,
-            Method::POST,
-            &format!("{authenticate}?methods=acceptance,device,facial&duration_seconds=18446744073709551615"),
-            APP,
-            SECRET,
-        )
-        .body("{}"),
+        as_app(Method::POST, &format!("{authenticate}?{query}")).body("{}"),
         202,
         "good query",
     )
     .await;
     // Too large a body: 413.
     let huge = format!(r#"{{"users": ["{}"]}}"#, "x".repeat(100 * 1024));
-    expect(
-        signed(&http, Method::POST, &add, APP, SECRET).body(huge),
-        413,
-        "body too large",
-    )
-    .await;
+    expect(as_app(Method::POST, &add).body(huge), 413, "body too large").await;
     // A path segment that is not UTF-8.
     let url = format!("{base}/management/has_registered_mobile_device/{APP}/%FF");
-    expect(
-        signed(&http, Method::GET, &url, APP, SECRET),
-        400,
-        "not UTF-8",
-    )
-    .await;
+    expect(as_app(Method::GET, &url), 400, "not UTF-8").await;
     // An empty user id in add_users is refused, not an error.
     let (status, text) =
-        status_and_text(signed(&http, Method::POST, &add, APP, SECRET).body(r#"{"users": [""]}"#))
-            .await;
+        status_and_text(as_app(Method::POST, &add).body(r#"{"users": [""]}"#)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         serde_json::from_str::<Value>(&text).unwrap(),
@@ -1037,7 +952,7 @@ async fn odd_user_ids_work_end_to_end() {
             "{id}"
         );
         assert_eq!(
-            management.has_registered_mobile_device(id).await.unwrap(),
+            registration_of(&management, id).await,
             DeviceRegistration::NoMobileDevice
         );
         let link = management
@@ -1047,7 +962,7 @@ async fn odd_user_ids_work_end_to_end() {
         assert!(link.contains("/phone/register/"));
         emulator.register_device(APP, id).await.unwrap();
         assert_eq!(
-            management.has_registered_mobile_device(id).await.unwrap(),
+            registration_of(&management, id).await,
             DeviceRegistration::HasMobileDevice
         );
         let mut session = auth.authenticate_user(id).await.unwrap();
@@ -1055,23 +970,13 @@ async fn odd_user_ids_work_end_to_end() {
         let listed = emulator.sessions(Some(APP), Some(id)).await.unwrap();
         assert_eq!(listed.len(), 1, "{id}");
         assert_eq!(listed[0].user, id);
-        emulator
-            .session_action(&listed[0].session_token, SessionAction::Approve)
-            .await
-            .unwrap();
+        session_action(&emulator, &listed[0].session_token, SessionAction::Approve).await;
         assert_eq!(session.get_status().await.unwrap(), Status::Active);
         session.destroy().await.unwrap();
     }
     // The phone page shows them, escaped.
     let http = reqwest::Client::new();
-    let html = http
-        .get(emulator.phone_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&http, emulator.phone_url()).await;
     assert!(!html.contains("<script>alert(1)</script>"));
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(html.contains("é unicode ✓ 日本語"));
@@ -1141,31 +1046,23 @@ async fn the_control_api_over_http() {
     let (_, none) = c(Method::GET, "/_emulator/sessions?app_id=app-2", None).await;
     assert_eq!(none, json!([]));
     let token = first.session_token().unwrap();
-    let (status, body) = c(
-        Method::POST,
-        &format!("/_emulator/sessions/{token}/approve"),
-        None,
-    )
-    .await;
+    let act = |action: &str| {
+        c(
+            Method::POST,
+            &format!("/_emulator/sessions/{token}/{action}"),
+            None,
+        )
+    };
+    let (status, body) = act("approve").await;
     assert_eq!(
         (status, body),
         (StatusCode::OK, json!({"session_status": "active"}))
     );
-    let (status, body) = c(
-        Method::POST,
-        &format!("/_emulator/sessions/{token}/approve"),
-        None,
-    )
-    .await;
+    let (status, body) = act("approve").await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["session_status"], "active");
     assert!(body["error"].is_string());
-    let (status, _) = c(
-        Method::POST,
-        &format!("/_emulator/sessions/{token}/dance"),
-        None,
-    )
-    .await;
+    let (status, _) = act("dance").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = c(Method::POST, "/_emulator/sessions/nope/approve", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -1235,12 +1132,7 @@ async fn the_control_api_over_http() {
 
 #[tokio::test]
 async fn scripted_phones_answer_by_themselves() {
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .pending_timeout(Duration::from_millis(1500))
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator_timing_out_after(Duration::from_millis(1500)).await;
     let auth = emulator.authentication_api(APP).unwrap();
     for user in ["yes", "no", "silent"] {
         user_with_phone(&emulator, APP, user).await;
@@ -1285,10 +1177,7 @@ async fn scripted_phones_answer_by_themselves() {
         .await
         .unwrap();
     let (mut s, t) = start_session(&emulator, APP, "yes").await;
-    emulator
-        .session_action(&t, SessionAction::Deny)
-        .await
-        .unwrap();
+    session_action(&emulator, &t, SessionAction::Deny).await;
     assert_eq!(s.get_status().await.unwrap(), Status::Failed);
 
     // wait_for_session sees what the phone page would.
@@ -1309,10 +1198,7 @@ async fn faults_hit_the_wire_api_only() {
     let http = reqwest::Client::new();
 
     emulator
-        .set_faults(Faults {
-            latency: Duration::from_millis(1500),
-            ..Faults::default()
-        })
+        .set_faults(every_call_delayed_by(Duration::from_millis(1500)))
         .await
         .unwrap();
     let started = Instant::now();
@@ -1329,11 +1215,7 @@ async fn faults_hit_the_wire_api_only() {
     assert!(started.elapsed() < Duration::from_millis(1000));
 
     emulator
-        .set_faults(Faults {
-            error_rate: 1.0,
-            error_status: 503,
-            ..Faults::default()
-        })
+        .set_faults(every_call_fails_with(503))
         .await
         .unwrap();
     let err = management
@@ -1352,11 +1234,7 @@ async fn faults_hit_the_wire_api_only() {
     assert!(emulator.sms().await.is_ok());
 
     emulator
-        .set_faults(Faults {
-            error_rate: 1.0,
-            error_status: 429,
-            ..Faults::default()
-        })
+        .set_faults(every_call_fails_with(429))
         .await
         .unwrap();
     let err = management.add_user("bob").await.unwrap_err();
@@ -1384,10 +1262,7 @@ async fn faults_hit_the_wire_api_only() {
 
     emulator.set_faults(Faults::default()).await.unwrap();
     assert_eq!(
-        management
-            .has_registered_mobile_device("alice")
-            .await
-            .unwrap(),
+        registration_of(&management, "alice").await,
         DeviceRegistration::HasMobileDevice
     );
     emulator.shutdown().await;
@@ -1455,10 +1330,7 @@ async fn the_phone_page() {
     let (_, pending) = start_session(&emulator, APP, "alice").await;
     user_with_phone(&emulator, APP2, "bob").await;
     let (_, active) = start_session(&emulator, APP2, "bob").await;
-    emulator
-        .session_action(&active, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &active, SessionAction::Approve).await;
     emulator
         .management_api(APP)
         .unwrap()
@@ -1468,12 +1340,7 @@ async fn the_phone_page() {
 
     let response = http.get(emulator.phone_url()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(content_type(&response).starts_with("text/html"));
     let html = response.text().await.unwrap();
     for needle in [
         r#"id="devices""#,
@@ -1491,19 +1358,13 @@ async fn the_phone_page() {
     ] {
         assert!(html.contains(needle), "phone page lacks {needle}");
     }
-    emulator
-        .session_action(&active, SessionAction::Walkaway)
-        .await
-        .unwrap();
+    session_action(&emulator, &active, SessionAction::Walkaway).await;
     // Filtered by user: only bob's phone.
-    let html = http
-        .get(format!("{}?app_id={APP2}&user=bob", emulator.phone_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(
+        &http,
+        format!("{}?app_id={APP2}&user=bob", emulator.phone_url()),
+    )
+    .await;
     assert!(html.contains(&format!(r#"data-action="return" data-session="{active}""#)));
     assert!(!html.contains(&pending));
     // `/` leads to the phone.
@@ -1529,10 +1390,7 @@ async fn runs_under_the_actix_runtime_too() {
     let emulator = emulator().await;
     user_with_phone(&emulator, APP, "alice").await;
     let (mut session, token) = start_session(&emulator, APP, "alice").await;
-    emulator
-        .session_action(&token, SessionAction::Approve)
-        .await
-        .unwrap();
+    session_action(&emulator, &token, SessionAction::Approve).await;
     assert_eq!(session.get_status().await.unwrap(), Status::Active);
     emulator.shutdown().await;
 }
@@ -1762,10 +1620,7 @@ mod interop {
         // A session started and approved from Rust, handed to Python as JSON.
         user_with_phone(&emulator, APP, "rust user").await;
         let (rust_session, token) = start_session(&emulator, APP, "rust user").await;
-        emulator
-            .session_action(&token, SessionAction::Approve)
-            .await
-            .unwrap();
+        session_action(&emulator, &token, SessionAction::Approve).await;
 
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),

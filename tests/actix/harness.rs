@@ -6,12 +6,17 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use iampass::Status;
-use iampass::actix::{Iampass, IampassBuilder, IampassIdentity, RequireIampass};
-use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
+use iampass::actix::{
+    CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
+};
+use iampass::emulator::{Behaviour, Emulator, RunningEmulator, SessionAction};
+use iampass::{Session, Status};
 use serde_json::{Value, json};
+
+use crate::emulator_control::session_action;
 
 pub const APP: &str = "app-1";
 pub const SECRET: &str = "secret-1";
@@ -78,23 +83,8 @@ async fn dashboard(who: RequireIampass) -> String {
     format!("hi {}", who.user())
 }
 
-fn listener() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, format!("http://{addr}"))
-}
-
-fn spawn(server: actix_web::dev::Server) -> ServerHandle {
-    let handle = server.handle();
-    tokio::spawn(server);
-    handle
-}
-
 pub fn start_app(iampass: Iampass) -> TestApp {
-    let app_iampass = iampass.clone();
-    let (listener, url) = listener();
-    let server = HttpServer::new(move || {
-        let iampass = app_iampass.clone();
+    serve(iampass, 2, |iampass| {
         App::new()
             .wrap(iampass.middleware())
             .configure(iampass.routes("/auth"))
@@ -108,26 +98,11 @@ pub fn start_app(iampass: Iampass) -> TestApp {
                     .route("/{rest:.*}", web::get().to(|| async { "admin" })),
             )
     })
-    .workers(2)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = spawn(server);
-    TestApp {
-        url,
-        iampass,
-        handle,
-    }
 }
 
 /// The same routes, without the middleware (a misconfigured app).
 pub fn start_app_without_middleware(iampass: Iampass) -> TestApp {
-    let app_iampass = iampass.clone();
-    let (listener, url) = listener();
-    let server = HttpServer::new(move || {
-        let iampass = app_iampass.clone();
+    serve(iampass, 1, |iampass| {
         App::new()
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
@@ -137,13 +112,33 @@ pub fn start_app_without_middleware(iampass: Iampass) -> TestApp {
                     .route("", web::get().to(|| async { "admin" })),
             )
     })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = spawn(server);
+}
+
+/// Serves `app` (built for each of `workers` worker threads) on a free loopback port, in the
+/// background.
+fn serve<T, B>(iampass: Iampass, workers: usize, app: fn(&Iampass) -> App<T>) -> TestApp
+where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app_iampass = iampass.clone();
+    let server = HttpServer::new(move || app(&app_iampass))
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    tokio::spawn(server);
     TestApp {
         url,
         iampass,
@@ -310,6 +305,11 @@ impl Client {
         self.send(r).await
     }
 
+    /// Posts a login for `user` (JSON), whatever the answer.
+    pub async fn post_login(&mut self, user: &str) -> Answer {
+        self.post_json("/auth/login", json!({"user": user})).await
+    }
+
     /// Starts a login for `user` (JSON) and answers the 202.
     pub async fn start_login(&mut self, user: &str, next: Option<&str>) -> Answer {
         let mut body = json!({"user": user});
@@ -337,17 +337,7 @@ impl Client {
 
 /// Registers a phone for `user` that approves at once, and signs the client in.
 pub async fn sign_in(emulator: &RunningEmulator, client: &mut Client, user: &str) -> Answer {
-    emulator.register_device(APP, user).await.unwrap();
-    emulator
-        .set_behaviour(
-            APP,
-            user,
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .unwrap();
+    phone_approving_at_once(emulator, user).await;
     client.start_login(user, Some("/dashboard")).await;
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["status"], "active", "{}", done.body);
@@ -362,6 +352,46 @@ pub async fn session_of(emulator: &RunningEmulator, user: &str, status: Status) 
         .await
         .unwrap_or_else(|e| panic!("no {status} session for {user}: {e}"))
         .session_token
+}
+
+/// The phone does `action` to the pending login of `user` once it is there (bounded wait);
+/// answers its session token.
+pub async fn act_on_pending(
+    emulator: &RunningEmulator,
+    user: &str,
+    action: SessionAction,
+) -> String {
+    let token = session_of(emulator, user, Status::Pending).await;
+    session_action(emulator, &token, action).await;
+    token
+}
+
+/// Registers a phone for `user` that approves every login at once.
+pub async fn phone_approving_at_once(emulator: &RunningEmulator, user: &str) {
+    emulator.register_device(APP, user).await.unwrap();
+    emulator
+        .set_behaviour(
+            APP,
+            user,
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// The value of a signed-in cookie for `session` of `user`, sealed by `iampass`.
+pub fn signed_in_cookie(iampass: &Iampass, session: Session, user: &str) -> String {
+    let payload = SessionCookie::new(
+        session,
+        user,
+        user,
+        CookieState::Authenticated,
+        Duration::from_secs(600),
+        None,
+    );
+    iampass.seal_cookie(&payload).unwrap().value().to_owned()
 }
 
 /// Waits (bounded) until `check` holds, polling every 20 ms.

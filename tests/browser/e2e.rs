@@ -6,13 +6,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fantoccini::error::{CmdError, ErrorStatus};
-use fantoccini::wd::{WebDriverCompatibleCommand, WindowHandle};
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, Locator};
 
-use crate::harness::{
-    Chromedriver, ExampleApp, TempDir, TestResult, artifacts_dir, browser_available, chromium,
-};
+use crate::chromium::{Chromium, browser_available, console_errors};
+use crate::harness::{ExampleApp, TestResult, artifacts_dir};
 
 /// Upper bound of every wait for a page condition.
 const WAIT: Duration = Duration::from_secs(15);
@@ -25,13 +23,12 @@ const DISPLAY_NAME: &str = "New User";
 
 #[tokio::test]
 async fn sign_up_sign_in_walk_away_come_back_sign_out() -> TestResult {
-    if !browser_available() {
+    if !browser_available("browser test") {
         return Ok(());
     }
     let app = ExampleApp::start()?;
-    let driver = Chromedriver::start().await?;
-    let profile = TempDir::new("iampass-browser-test")?;
-    let client = connect(&driver, &profile).await?;
+    let chromium = Chromium::start("iampass-browser-test").await?;
+    let client = chromium.connect("1280,900").await?;
     let app_tab = client.window().await?;
     let mut run = Run {
         client: client.clone(),
@@ -55,38 +52,6 @@ async fn sign_up_sign_in_walk_away_come_back_sign_out() -> TestResult {
     run.save_screenshots();
     let _ = client.close().await;
     outcome
-}
-
-/// A Chromium session with the options the brief asks for, in a fresh profile.
-async fn connect(driver: &Chromedriver, profile: &TempDir) -> TestResult<Client> {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium(),
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", profile.0.display()),
-                "--window-size=1280,900",
-            ],
-        }),
-    );
-    capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-    // fantoccini's rustls connector needs a process-wide crypto provider; two are compiled
-    // in (see the `rustls` dev-dependency), so name one. `Err` means one is installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = ClientBuilder::rustls()?
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .map_err(|e| format!("cannot start a Chromium session through chromedriver: {e}"))?;
-    Ok(client)
 }
 
 /// One screenshot, taken after a step.
@@ -198,6 +163,10 @@ impl Run {
                 css_string(status)
             )
         };
+        // The `action` button of the session, listed as `status`.
+        let session_button = |status: &str, action: &str| {
+            format!(r#"{} button[data-action="{action}"]"#, in_sessions(status))
+        };
         self.wait_css(&in_sessions("active")).await?;
         self.step("phone-approved").await?;
 
@@ -209,13 +178,10 @@ impl Run {
 
         // 7. Walk away: the dashboard refuses at once.
         c.switch_to_window(phone_tab.clone()).await?;
-        self.wait_css(&format!(
-            r#"{} button[data-action="walkaway"]"#,
-            in_sessions("active")
-        ))
-        .await?
-        .click()
-        .await?;
+        self.wait_css(&session_button("active", "walkaway"))
+            .await?
+            .click()
+            .await?;
         self.wait_css(&in_sessions("walkaway")).await?;
         self.step("phone-walked-away").await?;
         c.switch_to_window(self.app_tab.clone()).await?;
@@ -230,13 +196,10 @@ impl Run {
 
         // 8. Come back: the dashboard opens again.
         c.switch_to_window(phone_tab.clone()).await?;
-        self.wait_css(&format!(
-            r#"{} button[data-action="return"]"#,
-            in_sessions("walkaway")
-        ))
-        .await?
-        .click()
-        .await?;
+        self.wait_css(&session_button("walkaway", "return"))
+            .await?
+            .click()
+            .await?;
         self.wait_css(&in_sessions("active")).await?;
         self.step("phone-came-back").await?;
         c.switch_to_window(self.app_tab.clone()).await?;
@@ -291,15 +254,9 @@ impl Run {
 
     /// Reads the browser's console log (chromedriver keeps it per session, cleared on read).
     async fn collect_console(&mut self, step: &str) {
-        let Ok(Value::Array(entries)) = self.client.issue_cmd(BrowserLog).await else {
-            return;
-        };
-        for entry in entries {
-            if entry["level"].as_str() == Some("SEVERE") {
-                let message = entry["message"].as_str().unwrap_or_default().to_owned();
-                eprintln!("console error at {step}: {message}");
-                self.console_errors.push((step.to_owned(), message));
-            }
+        for message in console_errors(&self.client).await {
+            eprintln!("console error at {step}: {message}");
+            self.console_errors.push((step.to_owned(), message));
         }
     }
 
@@ -452,29 +409,4 @@ fn css_string(value: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// chromedriver's console log endpoint (`POST /session/{id}/se/log {"type": "browser"}`),
-/// which fantoccini has no call for.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(r#"{"type":"browser"}"#.to_owned()),
-        )
-    }
 }

@@ -1,24 +1,13 @@
-//! Processes the browser tests run: the `login_page` example and `chromedriver`, each killed
-//! by a drop guard (also when a test panics).
+//! The process the browser tests run: the `login_page` example, killed by a drop guard (also
+//! when a test panics). chromedriver and Chromium are in `tests/common/chromium.rs`.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-/// Debian's Chromium; `IAMPASS_CHROMIUM` names another binary.
-pub fn chromium() -> String {
-    std::env::var("IAMPASS_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
-}
-
-/// Debian's chromedriver (package `chromium-driver`); `IAMPASS_CHROMEDRIVER` names another.
-pub fn chromedriver() -> String {
-    std::env::var("IAMPASS_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
-}
 
 /// `target/<profile>`, from the test executable's place (`target/<profile>/deps/browser-…`).
 pub fn profile_dir() -> PathBuf {
@@ -184,121 +173,5 @@ impl Drop for ExampleApp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Whether Chromium and chromedriver are installed. When they are not: a failure with
-/// `IAMPASS_REQUIRE_BROWSER=1`, otherwise a skip (returns `false`) with a message.
-pub fn browser_available() -> bool {
-    let wanted = [chromium(), chromedriver()];
-    let missing: Vec<&str> = wanted
-        .iter()
-        .map(String::as_str)
-        .filter(|path| !Path::new(path).is_file())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let required = std::env::var("IAMPASS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let message = format!(
-        "browser test needs {} (missing: {}); install them with \
-         `apt-get install chromium chromium-driver`",
-        wanted.join(" and "),
-        missing.join(", ")
-    );
-    if required {
-        panic!("IAMPASS_REQUIRE_BROWSER=1 but the {message}");
-    }
-    eprintln!("SKIPPED: the {message}, or set IAMPASS_REQUIRE_BROWSER=1 to make this a failure");
-    false
-}
-
-/// A running chromedriver on a free loopback port, killed on drop.
-pub struct Chromedriver {
-    child: Child,
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
-}
-
-impl Chromedriver {
-    /// Starts chromedriver and waits (bounded) until `GET /status` says it is ready.
-    pub async fn start() -> TestResult<Chromedriver> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let driver = chromedriver();
-        let mut command = Command::new(&driver);
-        command
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // Its own process group, so that Chromium goes too when the test kills it.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start {driver}: {e}"))?;
-        let mut driver = Chromedriver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(response) = http.get(format!("{}/status", driver.url)).send().await {
-                let ready = response
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|status| status["value"]["ready"].as_bool())
-                    .unwrap_or(false);
-                if ready {
-                    return Ok(driver);
-                }
-            }
-            if let Ok(Some(status)) = driver.child.try_wait() {
-                return Err(format!("chromedriver exited early: {status}").into());
-            }
-            if Instant::now() > deadline {
-                return Err("chromedriver did not become ready within 30 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and the browser it started (normally already closed
-        // with the WebDriver session, but not after a panic).
-        #[cfg(unix)]
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A fresh, empty directory removed on drop (Chromium's profile).
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(prefix: &str) -> TestResult<TempDir> {
-        let dir = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
