@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use emulator_control::*;
 use harness::*;
-use iampass::actix::{FailMode, Iampass, WalkawayPolicy};
+use iampass::actix::{FailMode, Iampass, MAX_USER_LEN, WalkawayPolicy};
 use iampass::emulator::{Behaviour, Faults, SessionAction};
 use iampass::{Session, Status};
 use serde_json::json;
@@ -1056,6 +1056,31 @@ async fn slow_iampass_does_not_hang_logins() {
     );
     emulator.set_faults(Faults::default()).await.unwrap();
     assert_eq!(client.get("/auth/poll").await.json()["status"], "pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_page_prefills_the_user_escaped_and_bounded() {
+    let emulator = emulator().await;
+    let app = start_app(builder(&emulator).build().unwrap());
+    let mut client = Client::new(&app);
+    let page = client.get_html("/auth/login?user=new+user+1").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"value="new user 1""#), "{}", page.body);
+    let page = client
+        .get_html("/auth/login?user=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("<script>alert(1)"),
+        "the user is escaped"
+    );
+    let long = "x".repeat(MAX_USER_LEN + 1);
+    let page = client.get_html(&format!("/auth/login?user={long}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains(&long),
+        "an over-long user is not echoed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
