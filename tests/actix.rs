@@ -1084,6 +1084,31 @@ async fn login_page_prefills_the_user_escaped_and_bounded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_lands_on_the_configured_local_path() {
+    let emulator = emulator().await;
+    let app = start_app(
+        builder(&emulator)
+            .after_logout_path("/goodbye")
+            .build()
+            .unwrap(),
+    );
+    let mut client = Client::new(&app);
+    sign_in(&emulator, &mut client, "ulla").await;
+    let out = client.post_form("/auth/logout", &[]).await;
+    assert_eq!(
+        (out.status, out.header("location")),
+        (303, Some("/goodbye"))
+    );
+    assert!(client.cookie.is_none());
+    for bad in ["//evil.example", "https://evil.example", "goodbye"] {
+        assert!(
+            builder(&emulator).after_logout_path(bad).build().is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_page_and_no_javascript_flow() {
     let emulator = emulator().await;
     emulator.register_device(APP, "vera").await.unwrap();

@@ -125,6 +125,7 @@ pub struct IampassBuilder {
     fail_mode: FailMode,
     walkaway: WalkawayPolicy,
     login_path: Option<String>,
+    after_logout_path: String,
     request_timeout: Duration,
     session_max_age: Duration,
     per_user: Option<Rate>,
@@ -152,6 +153,7 @@ impl std::fmt::Debug for IampassBuilder {
             .field("fail_mode", &self.fail_mode)
             .field("walkaway", &self.walkaway)
             .field("login_path", &self.login_path)
+            .field("after_logout_path", &self.after_logout_path)
             .field("request_timeout", &self.request_timeout)
             .field("session_max_age", &self.session_max_age)
             .finish_non_exhaustive()
@@ -209,6 +211,7 @@ impl IampassBuilder {
             fail_mode: FailMode::Closed,
             walkaway: WalkawayPolicy::Deny,
             login_path: None,
+            after_logout_path: "/".to_owned(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             session_max_age: DEFAULT_SESSION_MAX_AGE,
             per_user: Some(Rate {
@@ -371,6 +374,17 @@ impl IampassBuilder {
     /// ```
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
         self.login_path = Some(path.into());
+        self
+    }
+
+    /// Where a browser lands after `POST {prefix}/logout` (default `/`). Must be a local path.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").after_logout_path("/goodbye");
+    /// # let _ = b;
+    /// ```
+    pub fn after_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.after_logout_path = path.into();
         self
     }
 
@@ -537,6 +551,12 @@ impl IampassBuilder {
                 "login path {path:?} must be a local path starting with '/'"
             )));
         }
+        if !super::redirect::is_safe_redirect(&self.after_logout_path) {
+            return Err(Error::Config(format!(
+                "after-logout path {:?} must be a local path starting with '/'",
+                self.after_logout_path
+            )));
+        }
         let mut api = AuthenticationApi::builder(self.application_id, self.application_secret)
             .timeout(self.request_timeout);
         if let Some(server) = self.server {
@@ -557,6 +577,7 @@ impl IampassBuilder {
                 fail_mode: self.fail_mode,
                 walkaway: self.walkaway,
                 login_path: self.login_path,
+                after_logout_path: self.after_logout_path,
                 routes_login_path: OnceLock::new(),
                 session_max_age: self.session_max_age,
                 limits: LoginLimits::new(self.per_user, self.per_address),
@@ -630,6 +651,7 @@ pub(crate) struct Inner {
     pub(crate) fail_mode: FailMode,
     pub(crate) walkaway: WalkawayPolicy,
     login_path: Option<String>,
+    pub(crate) after_logout_path: String,
     routes_login_path: OnceLock<String>,
     pub(crate) session_max_age: Duration,
     pub(crate) limits: LoginLimits,

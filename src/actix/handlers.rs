@@ -749,14 +749,15 @@ impl Handlers {
         }
         let message = "You are signed out of this site, but IAMPASS could not be told; \
                        the phone may still show the session until it expires.";
+        let landing = self.iampass.inner.after_logout_path.as_str();
         let mut response = match (html, outage.is_some()) {
             (true, false) => HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/"))
+                .insert_header((LOCATION, landing))
                 .insert_header(("Cache-Control", "no-store"))
                 .finish(),
             (true, true) => html_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                login_page::message_page("Signed out", message, Some("/")),
+                login_page::message_page("Signed out", message, Some(landing)),
             ),
             (false, false) => json_response(StatusCode::OK, json!({"status": "closed"})),
             (false, true) => json_response(
