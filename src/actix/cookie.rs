@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite, time};
 use serde::{Deserialize, Serialize};
 
+use crate::signing::unix_now;
 use crate::{Error, Session};
 
 /// The payload format written today; other versions are refused.
@@ -66,13 +67,6 @@ pub struct SessionCookie {
     exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     next: Option<String>,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl SessionCookie {
