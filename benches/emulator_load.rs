@@ -1,27 +1,22 @@
 //! Throughput of the emulator's signed status route beside a bare actix-web "hello" route,
 //! both over loopback in the same process (`cargo bench --bench emulator_load`).
 //!
-//! A bounded in-process load generator (`LOAD_CONCURRENCY` tasks sharing one HTTP client)
-//! drives each server for `LOAD_SECONDS` per round, the two routes interleaved over
-//! `LOAD_ROUNDS` rounds after a short warm-up, then prints the median requests per second and
-//! the ratio. Every status request is freshly signed (new nonce), as a real client's would be.
-//! Defaults: `LOAD_SECONDS=3`, `LOAD_ROUNDS=3`, `LOAD_CONCURRENCY=32`.
+//! The bounded in-process load generator of `benches/common/load.rs`
+//! (`IAMPASS_BENCH_CONCURRENCY` tasks, each with its own keep-alive client) drives each server
+//! for `IAMPASS_BENCH_SECS` per round, the two routes interleaved over `IAMPASS_BENCH_ROUNDS`
+//! rounds after a short warm-up, then prints the median requests per second and the ratio.
+//! Every status request is freshly signed (new nonce), as a real client's would be.
+//! Defaults: 3 s, 3 rounds, 32 tasks.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use iampass::emulator::{Emulator, SessionAction};
 use iampass::signing::{AUTHENTICATION_HEADER, TIMESTAMP_HEADER, VERSION_HEADER, sign_now};
 use iampass::{Secret, Status};
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/load.rs"]
+mod load;
 
 /// What one request needs: a URL, and optionally credentials to sign it with.
 #[derive(Clone)]
@@ -30,72 +25,43 @@ struct Target {
     signer: Option<(String, Secret)>,
 }
 
-/// Runs `concurrency` request loops against `target` for `duration`; answers (ok, errors).
-async fn drive(target: Target, concurrency: usize, duration: Duration) -> (u64, u64) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .expect("client builds");
-    let ok = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (http, target, ok, errors, stop) = (
-            http.clone(),
-            target.clone(),
-            ok.clone(),
-            errors.clone(),
-            stop.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let mut request = http.get(target.url.clone());
-                if let Some((id, secret)) = &target.signer {
-                    let h = sign_now(id, secret, target.url.as_str());
-                    request = request
-                        .header(AUTHENTICATION_HEADER, h.authentication)
-                        .header(TIMESTAMP_HEADER, h.timestamp)
-                        .header(VERSION_HEADER, h.version);
-                }
-                let good = match request.send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                let counter = if good { &ok } else { &errors };
-                counter.fetch_add(1, Ordering::Relaxed);
+impl Target {
+    /// A `GET`, freshly signed (new nonce) when the target has credentials.
+    fn request(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        let request = http.get(self.url.clone());
+        match &self.signer {
+            Some((id, secret)) => {
+                let h = sign_now(id, secret, self.url.as_str());
+                request
+                    .header(AUTHENTICATION_HEADER, h.authentication)
+                    .header(TIMESTAMP_HEADER, h.timestamp)
+                    .header(VERSION_HEADER, h.version)
             }
-        }));
+            None => request,
+        }
     }
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        let _ = task.await;
-    }
-    (ok.load(Ordering::Relaxed), errors.load(Ordering::Relaxed))
+}
+
+/// Drives `target` for `duration` with `concurrency` clients.
+async fn drive(target: &Target, concurrency: usize, duration: Duration) -> load::Run {
+    let target = target.clone();
+    load::drive(concurrency, duration, move |_, http| target.request(http)).await
 }
 
 /// One measured run; answers requests per second.
-async fn measure(name: &str, target: Target, concurrency: usize, seconds: u64) -> f64 {
-    let started = Instant::now();
-    let (ok, errors) = drive(target, concurrency, Duration::from_secs(seconds)).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let rate = ok as f64 / elapsed;
+async fn measure(name: &str, target: &Target, concurrency: usize, seconds: u64) -> f64 {
+    let run = drive(target, concurrency, Duration::from_secs(seconds)).await;
+    let (ok, errors, elapsed, rate) = (run.ok, run.errors, run.elapsed.as_secs_f64(), run.rate());
     println!("  {name:<30} {ok:>9} ok {errors:>5} errors in {elapsed:>5.2} s = {rate:>9.0} req/s");
     assert_eq!(errors, 0, "{name}: requests failed");
     rate
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let seconds = env_or("LOAD_SECONDS", 3);
-    let rounds = env_or("LOAD_ROUNDS", 3).max(1);
-    let concurrency = env_or("LOAD_CONCURRENCY", 32) as usize;
+    let seconds = load::knob("IAMPASS_BENCH_SECS", 3);
+    let rounds = load::knob("IAMPASS_BENCH_ROUNDS", 3).max(1);
+    let concurrency = load::knob("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -153,18 +119,8 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         // Warm both up, then interleave the routes over the rounds; the median round counts.
-        drive(
-            status_target.clone(),
-            concurrency,
-            Duration::from_millis(500),
-        )
-        .await;
-        drive(
-            hello_target.clone(),
-            concurrency,
-            Duration::from_millis(500),
-        )
-        .await;
+        drive(&status_target, concurrency, Duration::from_millis(500)).await;
+        drive(&hello_target, concurrency, Duration::from_millis(500)).await;
         emulator.reset_stats().await.unwrap();
         let (mut status_rates, mut hello_rates) = (Vec::new(), Vec::new());
         for round in 1..=rounds {
@@ -172,7 +128,7 @@ fn main() {
             status_rates.push(
                 measure(
                     "emulator GET status (signed)",
-                    status_target.clone(),
+                    &status_target,
                     concurrency,
                     seconds,
                 )
@@ -181,7 +137,7 @@ fn main() {
             hello_rates.push(
                 measure(
                     "actix GET /hello (bare)",
-                    hello_target.clone(),
+                    &hello_target,
                     concurrency,
                     seconds,
                 )
@@ -189,7 +145,7 @@ fn main() {
             );
         }
         let counted = emulator.stats().await.unwrap().route_count("status");
-        let (status_rate, hello_rate) = (median(status_rates), median(hello_rates));
+        let (status_rate, hello_rate) = (load::median(&status_rates), load::median(&hello_rates));
         println!("median emulator GET status (signed): {status_rate:>9.0} req/s");
         println!("median actix GET /hello (bare):      {hello_rate:>9.0} req/s");
         println!(

@@ -15,24 +15,18 @@
 //! and of the emulator, default 1).
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use iampass::actix::{Iampass, IampassBuilder, RequireIampass};
 use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
 use serde_json::json;
 
+#[path = "common/load.rs"]
+mod load;
+
 const APP: &str = "bench-app";
 const SECRET: &str = "bench-secret";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Server {
     url: String,
@@ -108,54 +102,26 @@ async fn sign_in(http: &reqwest::Client, server: &Server, user: &str) -> String 
     cookie_of(&done).expect("signed-in cookie")
 }
 
-/// `concurrency` clients hammer `path` for `duration`; answers (requests per second, errors).
+/// `concurrency` clients send `GET url` with the cookies in turn for `duration`; answers
+/// (requests per second, errors).
 async fn load(url: &str, cookies: &[String], concurrency: usize, duration: Duration) -> (f64, u64) {
-    let ok = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for i in 0..concurrency {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .expect("client");
-        let url = url.to_owned();
-        let cookie = cookies[i % cookies.len()].clone();
-        let (ok, failed) = (ok.clone(), failed.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let answer = http.get(&url).header("cookie", &cookie).send().await;
-                match answer {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        ok.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("load task");
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    (
-        ok.load(Ordering::Relaxed) as f64 / elapsed,
-        failed.load(Ordering::Relaxed),
-    )
+    let (url, cookies) = (url.to_owned(), cookies.to_vec());
+    let run = load::drive(concurrency, duration, move |task, http| {
+        http.get(&url)
+            .header("cookie", &cookies[task % cookies.len()])
+    })
+    .await;
+    (run.rate(), run.errors)
 }
 
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; this harness has no options of its own.
-    let secs = env("IAMPASS_BENCH_SECS", 3);
-    let rounds = env("IAMPASS_BENCH_ROUNDS", 3).max(1);
-    let concurrency = env("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
-    let sessions = env("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
-    let workers = env("IAMPASS_BENCH_WORKERS", 1) as usize;
+    let secs = load::knob("IAMPASS_BENCH_SECS", 3);
+    let rounds = load::knob("IAMPASS_BENCH_ROUNDS", 3).max(1);
+    let concurrency = load::knob("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
+    let sessions = load::knob("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
+    let workers = load::knob("IAMPASS_BENCH_WORKERS", 1) as usize;
     let duration = Duration::from_secs(secs);
 
     let emulator = Emulator::builder()
@@ -240,8 +206,7 @@ async fn main() {
     }
     let mut results = Vec::new();
     for (i, (name, _, _)) in scenarios.iter().enumerate() {
-        rates[i].sort_by(f64::total_cmp);
-        let median = rates[i][rates[i].len() / 2];
+        let median = load::median(&rates[i]);
         let total_secs = (secs * rounds) as f64;
         println!(
             "{name:<46} {median:>9.0} req/s (rounds: {})   errors {:>4}   IAMPASS status calls {:>8.1}/s",
