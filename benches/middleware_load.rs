@@ -18,7 +18,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use iampass::actix::{Iampass, IampassBuilder, RequireIampass};
+use iampass::actix::{Iampass, IampassBuilder, RequireIampass, Revalidate};
 use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
 use serde_json::json;
 
@@ -42,7 +42,7 @@ fn start(iampass: Iampass, workers: usize) -> Server {
         let iampass = app_iampass.clone();
         App::new()
             .wrap(iampass.middleware())
-            .configure(iampass.routes("/auth"))
+            .configure(iampass.routes())
             .route("/public", web::get().to(|| async { "public" }))
             .route(
                 "/protected",
@@ -68,9 +68,9 @@ fn builder(emulator: &RunningEmulator) -> IampassBuilder {
     Iampass::builder(APP, SECRET)
         .server(emulator.base_url())
         .cookie_key(&[5u8; 64])
-        .secure_cookie(false)
-        .rate_limit_per_user(0, Duration::from_secs(60))
-        .rate_limit_per_address(0, Duration::from_secs(60))
+        .cookie_secure(false)
+        .rate_limit_per_user(None)
+        .rate_limit_per_address(None)
 }
 
 /// Signs `user` in through the real handlers; answers the cookie header value.
@@ -134,7 +134,7 @@ async fn main() {
     let every = start(builder(&emulator).build().expect("config"), workers);
     let cached = start(
         builder(&emulator)
-            .revalidate_after(Duration::from_secs(5))
+            .revalidate(Revalidate::After(Duration::from_secs(5)))
             .build()
             .expect("config"),
         workers,

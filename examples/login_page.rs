@@ -1,7 +1,7 @@
 //! Acme Notes: a small web app whose users sign in with IAMPASS.
 //!
 //! ```text
-//! cargo run --example login_page
+//! cargo run --example login_page --features emulator
 //! ```
 //!
 //! With no configuration it starts an IAMPASS emulator in the same process, creates an
@@ -66,11 +66,11 @@ async fn run() -> Result<(), BoxError> {
     .server(upstream.server.clone())
     // The example serves plain HTTP on loopback, where browsers would drop a `Secure` cookie.
     // Anything reachable from another machine must be served over HTTPS and keep the default.
-    .secure_cookie(false)
+    .cookie_secure(false)
     // A browser whose phone walked away gets a "locked" page rather than the login form.
     .unauthenticated_responder(pages::unauthenticated);
     let builder = match env("IAMPASS_COOKIE_KEY") {
-        Some(key) => builder.cookie_key_base64(&key).old_cookie_keys_base64(
+        Some(key) => builder.cookie_key_base64(&key).cookie_old_keys_base64(
             env("IAMPASS_COOKIE_OLD_KEYS")
                 .unwrap_or_default()
                 .split(',')
@@ -97,9 +97,10 @@ async fn run() -> Result<(), BoxError> {
         management,
         phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
     });
-    // The crate's sign-in handlers: GET/POST /auth/login, GET /auth/poll, POST /auth/logout.
-    // Mounting them also makes /auth/login where `RequireIampass` sends anonymous visitors.
-    let auth_routes = iampass.routes("/auth");
+    // The crate's sign-in handlers under the default prefix `/auth`: GET/POST /auth/login,
+    // GET /auth/poll, POST /auth/logout; /auth/login is where `RequireIampass` sends
+    // anonymous visitors.
+    let auth_routes = iampass.routes();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -1,14 +1,51 @@
 //! # iampass
 //!
-//! [IAMPASS](https://iampass.com) multifactor identity and presence verification for Rust:
-//! a user signs in by approving a request on their phone, and the session stays valid only
-//! while IAMPASS says so (a remote logout, or the phone walking away, ends it).
+//! [IAMPASS](https://iampass.com) multifactor identity and presence verification for Rust
+//! and actix-web: a user signs in by approving a request on their phone, and the session
+//! stays valid only while IAMPASS says so (a remote logout, or the phone walking away, ends
+//! it on the next request).
+//!
+//! ## In an actix-web app
+//!
+//! [`actix::Iampass`] makes a middleware that keeps the IAMPASS session in an encrypted
+//! cookie and re-validates it, extractors ([`actix::IampassIdentity`],
+//! [`actix::RequireIampass`]), a scope guard, and ready login / poll / logout handlers with a
+//! login page:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use iampass::actix::{Iampass, IampassIdentity, RequireIampass};
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // IAMPASS_APPLICATION_ID, IAMPASS_APPLICATION_SECRET, IAMPASS_COOKIE_KEY (base64, >= 64 bytes)
+//!     let iampass = Iampass::from_env().and_then(|b| b.build()).expect("IAMPASS configuration");
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(iampass.middleware())
+//!             .configure(iampass.routes()) // /auth/login, /auth/poll, /auth/logout
+//!             .route("/", web::get().to(|who: Option<IampassIdentity>| async move {
+//!                 who.map_or("hello, stranger".to_owned(), |w| format!("hello {}", w.user()))
+//!             }))
+//!             .route("/dashboard", web::get().to(|who: RequireIampass| async move {
+//!                 format!("signed in as {}", who.user())
+//!             }))
+//!             .service(web::scope("/admin").wrap(iampass.require())
+//!                 .route("", web::get().to(|| async { "admin" })))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! See [`actix`] for how a request is judged and [`actix::IampassBuilder`] for every knob.
+//!
+//! ## The client alone
 //!
 //! - [`ManagementApi`], [`AuthenticationApi`] and [`Session`]: an async client with the
 //!   reference Python client's semantics, typed errors, timeouts and redacted secrets.
 //! - [`signing`]: the request-signing scheme, shared by the client and the emulator.
-//!
-//! ## Getting started
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), iampass::Error> {
@@ -30,6 +67,43 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `actix` | yes | the actix-web integration ([`actix`]): middleware, extractors, login handlers and pages |
+//! | `emulator` | no | an IAMPASS-compatible server with a simulated phone (`emulator` module and the `iampass-emulator` binary), for tests and demos |
+//!
+//! The client ([`ManagementApi`], [`AuthenticationApi`], [`Session`], [`signing`]) is always
+//! there; `default-features = false` gives the client alone.
+//!
+//! ## How the defaults were chosen
+//!
+//! - **Re-validate on every request** ([`Revalidate::EveryRequest`](actix::Revalidate)):
+//!   presence is the point of IAMPASS, so a walkaway or a remote logout takes effect on the
+//!   next request. Concurrent requests of one session share one IAMPASS call; routes that
+//!   never ask for the identity cost none. `Revalidate::After(d)` trades that for fewer calls.
+//! - **Fail closed** ([`FailMode::Closed`](actix::FailMode)): when IAMPASS cannot be asked,
+//!   requests that need an identity get `503`, never a stale "yes" nobody opted into, and
+//!   never "signed out" (the cookie is kept). `StaleIfError(grace)` is the explicit opt-in.
+//! - **Walkaway denies but keeps the login** ([`WalkawayPolicy::Deny`](actix::WalkawayPolicy)):
+//!   the phone coming back restores access without signing in again.
+//! - **5 s per IAMPASS call** ([`DEFAULT_REQUEST_TIMEOUT`](actix::DEFAULT_REQUEST_TIMEOUT)):
+//!   a slow IAMPASS is an outage, and a request waiting longer than that helps nobody.
+//! - **1 h absolute login lifetime** ([`DEFAULT_SESSION_MAX_AGE`](actix::DEFAULT_SESSION_MAX_AGE)),
+//!   also asked of IAMPASS, and never extended by re-issuing the cookie.
+//! - **Cookie `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`**, sealed with AES-256-GCM by a
+//!   key of at least 64 bytes that must be given (no random per-process key that would sign
+//!   everyone out on restart or differ between instances); `Lax` lets the login redirect
+//!   back carry the cookie while cross-site `POST`s do not.
+//! - **Login starts limited to 5 per user and 20 per address per minute**
+//!   ([`DEFAULT_RATE_PER_USER`](actix::DEFAULT_RATE_PER_USER),
+//!   [`DEFAULT_RATE_PER_ADDRESS`](actix::DEFAULT_RATE_PER_ADDRESS)): a person retries a few
+//!   times; a push-bombing attacker is stopped early; an office behind one address still fits.
+//! - **Routes under `/auth`** ([`DEFAULT_ROUTES_PREFIX`](actix::DEFAULT_ROUTES_PREFIX)), fixed
+//!   when the configuration is built, so the login path the guard redirects to is known
+//!   before any route is mounted.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

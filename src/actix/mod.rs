@@ -1,12 +1,12 @@
-//! The actix-web integration (feature `actix`): a middleware that keeps the IAMPASS
-//! [`Session`](crate::Session) in an encrypted, authenticated cookie and re-validates it
-//! against IAMPASS, the [`RequireIampass`] and [`IampassIdentity`] extractors, a scope guard,
-//! and ready login / poll / logout handlers with a login page.
+//! The actix-web integration (feature `actix`, on by default): a middleware that keeps the
+//! IAMPASS [`Session`](crate::Session) in an encrypted, authenticated cookie and re-validates
+//! it against IAMPASS, the [`IampassIdentity`] and [`RequireIampass`] extractors (and
+//! [`IampassExt`]), a scope guard, and ready login / poll / logout handlers with a login page.
 //!
 //! ```no_run
 //! use std::time::Duration;
 //! use actix_web::{App, HttpServer, web};
-//! use iampass::actix::{FailMode, Iampass, IampassIdentity, RequireIampass, WalkawayPolicy};
+//! use iampass::actix::{FailMode, Iampass, IampassIdentity, RequireIampass, Revalidate, WalkawayPolicy};
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
@@ -14,8 +14,8 @@
 //!     let iampass = Iampass::builder("app-id", "app-secret")
 //!         .server("http://127.0.0.1:8765")
 //!         .cookie_key(&key)
-//!         .secure_cookie(false) // plain-HTTP development only
-//!         .revalidate_after(Duration::from_secs(5))
+//!         .cookie_secure(false) // plain-HTTP development only
+//!         .revalidate(Revalidate::After(Duration::from_secs(5)))
 //!         .fail_mode(FailMode::StaleIfError(Duration::from_secs(30)))
 //!         .walkaway_policy(WalkawayPolicy::Deny)
 //!         .build()
@@ -23,7 +23,7 @@
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .wrap(iampass.middleware())
-//!             .configure(iampass.routes("/auth"))
+//!             .configure(iampass.routes()) // under /auth: see IampassBuilder::routes_prefix
 //!             .route("/dashboard", web::get().to(|who: RequireIampass| async move {
 //!                 format!("hi {}", who.user())
 //!             }))
@@ -44,8 +44,8 @@
 //! oversized, expired or garbage cookie is anonymous and removed, never a `5xx`). The first
 //! time the request's identity is needed, by an extractor or the scope guard, it asks
 //! IAMPASS for the session's status, sharing one in-flight call among concurrent requests of
-//! the same session (and, with [`IampassBuilder::revalidate_after`], reusing an answer for a
-//! while). Routes that never ask (public pages, static files) cost no IAMPASS call.
+//! the same session (and, with [`Revalidate::After`], reusing an answer for a while).
+//! Routes that never ask (public pages, static files) cost no IAMPASS call.
 //!
 //! | IAMPASS says | request | cookie |
 //! | --- | --- | --- |
@@ -56,37 +56,48 @@
 //!
 //! Pending-login cookies are never identities; only the poll handler and the wait page use
 //! them. `Option<IampassIdentity>` is `None` for anonymous requests and while IAMPASS is
-//! unavailable.
+//! unavailable; `Result<IampassIdentity, Denial>` says which.
 //!
 //! ## Security defaults
-//! Cookie `HttpOnly`, `Secure` (off only through [`IampassBuilder::secure_cookie`]),
+//! Cookie `HttpOnly`, `Secure` (off only through [`IampassBuilder::cookie_secure`]),
 //! `SameSite=Lax`, `Path=/`, optional `__Host-` prefix, under 4 KiB, AES-256-GCM with a key
 //! ring; `next` limited to same-site paths; cross-site `POST`s to the login and logout
 //! handlers refused with `403` (`Sec-Fetch-Site`, `Origin`); login starts rate-limited per
 //! user and per client address (`429` + `Retry-After`).
+//!
+//! ## Modules
+//! `config` (builder, policies, defaults, environment) · `context` (the one reader of the
+//! cookie) · `validate` (shared IAMPASS calls, the verdict) · `identity` · `extract` ·
+//! `denial` · `respond` (every answer) · `middleware` · `handlers` · `security` · `pages` ·
+//! `cookie`.
 
 mod config;
+mod context;
 mod cookie;
+mod denial;
+mod extract;
 mod handlers;
 mod identity;
-mod login_page;
 mod middleware;
-mod origin;
-mod rate_limit;
-mod redirect;
-mod validator;
+mod pages;
+mod respond;
+mod security;
+mod validate;
 
 pub use config::{
     APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV,
-    DEFAULT_COOKIE_NAME, DEFAULT_LOGIN_PATH, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SESSION_MAX_AGE,
-    FailMode, Iampass, IampassBuilder, MIN_KEY_LEN, WalkawayPolicy,
+    DEFAULT_COOKIE_NAME, DEFAULT_LOGIN_PATH, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, FailMode, Iampass,
+    IampassBuilder, MIN_KEY_LEN, Revalidate, WalkawayPolicy,
 };
 pub use cookie::{CookieState, MAX_SET_COOKIE_LEN, SessionCookie};
+pub use denial::{Denial, Rejection};
+pub use extract::{IampassExt, RequireIampass};
 pub use handlers::{MAX_POLL_WAIT, MAX_USER_LEN};
-pub use identity::{
-    Denial, IampassIdentity, RequireIampass, RequireIampassMiddleware, RequireIampassService,
-    accepts_html,
-};
-pub use middleware::{IampassMiddleware, IampassMiddlewareService};
-pub use origin::is_same_origin;
-pub use redirect::is_safe_redirect;
+pub use identity::IampassIdentity;
+pub use middleware::require::{RequireIampassMiddleware, RequireIampassService};
+pub use middleware::session::{IampassMiddleware, IampassMiddlewareService};
+pub use respond::accepts_html;
+pub use security::origin::is_same_origin;
+pub use security::rate_limit::Rate;
+pub use security::redirect::is_safe_redirect;

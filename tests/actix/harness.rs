@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use iampass::AuthenticationApi;
 use iampass::actix::{
-    CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
+    CookieState, Iampass, IampassBuilder, IampassIdentity, Rate, RequireIampass, SessionCookie,
 };
 use iampass::emulator::{Behaviour, Emulator, RunningEmulator, SessionAction};
 use iampass::{Session, Status};
@@ -40,15 +41,24 @@ pub async fn emulator_with(
     .expect("emulator starts")
 }
 
-/// The usual builder for tests: the emulator, key 1, plain HTTP, generous rate limits.
+/// An IAMPASS client for the test application at `server`, with a per-call `timeout`.
+pub fn client_for(server: &str, timeout: Duration) -> AuthenticationApi {
+    AuthenticationApi::builder(APP, SECRET)
+        .server(server)
+        .timeout(timeout)
+        .build()
+        .expect("client")
+}
+
+/// The usual builder for tests: the emulator (2 s per call), key 1, plain HTTP, generous
+/// rate limits.
 pub fn builder(emulator: &RunningEmulator) -> IampassBuilder {
     Iampass::builder(APP, SECRET)
-        .server(emulator.base_url())
+        .client(client_for(&emulator.base_url(), Duration::from_secs(2)))
         .cookie_key(&KEY)
-        .secure_cookie(false)
-        .request_timeout(Duration::from_secs(2))
-        .rate_limit_per_user(1000, Duration::from_secs(60))
-        .rate_limit_per_address(1000, Duration::from_secs(60))
+        .cookie_secure(false)
+        .rate_limit_per_user(Rate::per_minute(1000))
+        .rate_limit_per_address(Rate::per_minute(1000))
 }
 
 /// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/admin` (scope
@@ -72,7 +82,6 @@ async fn home(who: Option<IampassIdentity>) -> HttpResponse {
         Some(who) => json!({
             "user": who.user(),
             "iampass_user_id": who.iampass_user_id(),
-            "status": who.status().as_str(),
             "issued_at": who.issued_at().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
         }),
         None => json!({"user": null}),
@@ -87,7 +96,7 @@ pub fn start_app(iampass: Iampass) -> TestApp {
     serve(iampass, 2, |iampass| {
         App::new()
             .wrap(iampass.middleware())
-            .configure(iampass.routes("/auth"))
+            .configure(iampass.routes())
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
             .route("/public", web::get().to(|| async { "public" }))

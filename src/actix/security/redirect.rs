@@ -1,4 +1,8 @@
-//! Safe `next` targets: only same-site relative paths survive, anything else becomes `/`.
+//! Safe `next` targets: only same-site relative paths survive, anything else becomes `/`;
+//! and the login URL that brings a refused request back where it was.
+
+use actix_web::HttpRequest;
+use actix_web::http::Method;
 
 /// Longest `next` kept (bytes). Longer targets fall back to `/` so the cookie stays small.
 pub(crate) const MAX_NEXT_LEN: usize = 1024;
@@ -42,9 +46,42 @@ pub fn is_safe_redirect(next: &str) -> bool {
         .any(|c| c.is_control() || c == '\\' || (c.is_whitespace() && c != ' '))
 }
 
+/// `login_path` with a safe `next` pointing back at `req` (for `GET`/`HEAD` only: other
+/// methods cannot be replayed by a redirect).
+pub(crate) fn login_url(login_path: &str, req: &HttpRequest) -> String {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return login_path.to_owned();
+    }
+    let target = match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => req.path().to_owned(),
+    };
+    let next = safe_next(Some(&target));
+    if next == "/" {
+        return login_path.to_owned();
+    }
+    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    let sep = if login_path.contains('?') { '&' } else { '?' };
+    format!("{login_path}{sep}next={encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn login_url_keeps_a_safe_next_for_get_only() {
+        let login = "/auth/login";
+        let get = TestRequest::get().uri("/a/b?c=d").to_http_request();
+        assert_eq!(login_url(login, &get), "/auth/login?next=%2Fa%2Fb%3Fc%3Dd");
+        let root = TestRequest::get().uri("/").to_http_request();
+        assert_eq!(login_url(login, &root), "/auth/login");
+        let post = TestRequest::post().uri("/a").to_http_request();
+        assert_eq!(login_url(login, &post), "/auth/login");
+        let sneaky = TestRequest::get().uri("//evil.example/x").to_http_request();
+        assert_eq!(login_url(login, &sneaky), "/auth/login");
+    }
 
     #[test]
     fn sanitising_table() {

@@ -8,14 +8,59 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// A rate: at most `count` events per `per`, refilled evenly.
+/// A rate limit: at most `count` events per `per`, refilled evenly (a burst of `count` is
+/// allowed). Given to [`IampassBuilder::rate_limit_per_user`] and
+/// [`IampassBuilder::rate_limit_per_address`]; `None` there switches a limit off, and a zero
+/// `count` or `per` is refused by [`IampassBuilder::build`].
+///
+/// ```
+/// use std::time::Duration;
+/// use iampass::actix::Rate;
+/// assert_eq!(Rate::per_minute(5), Rate::new(5, Duration::from_secs(60)));
+/// assert_eq!(Rate::per_minute(5).count(), 5);
+/// ```
+///
+/// [`IampassBuilder::rate_limit_per_user`]: crate::actix::IampassBuilder::rate_limit_per_user
+/// [`IampassBuilder::rate_limit_per_address`]: crate::actix::IampassBuilder::rate_limit_per_address
+/// [`IampassBuilder::build`]: crate::actix::IampassBuilder::build
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Rate {
-    pub(crate) count: u32,
-    pub(crate) per: Duration,
+pub struct Rate {
+    count: u32,
+    per: Duration,
 }
 
 impl Rate {
+    /// At most `count` events per `per`.
+    pub const fn new(count: u32, per: Duration) -> Self {
+        Rate { count, per }
+    }
+
+    /// At most `count` events per minute.
+    pub const fn per_minute(count: u32) -> Self {
+        Rate::new(count, Duration::from_secs(60))
+    }
+
+    /// How many events the window allows.
+    pub const fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The window.
+    pub const fn per(&self) -> Duration {
+        self.per
+    }
+
+    /// Why this rate cannot be used, if it cannot (a zero count or window).
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.count == 0 {
+            Some("a rate of 0 events would refuse every login; pass None to switch the limit off")
+        } else if self.per.is_zero() {
+            Some("a rate over a zero window is not a limit; pass None to switch the limit off")
+        } else {
+            None
+        }
+    }
+
     fn quota(self) -> Option<Quota> {
         let count = NonZeroU32::new(self.count)?;
         let period = self.per.checked_div(self.count)?;
@@ -115,16 +160,7 @@ mod tests {
 
     #[test]
     fn per_user_and_per_address() {
-        let limits = LoginLimits::new(
-            Some(Rate {
-                count: 2,
-                per: Duration::from_secs(60),
-            }),
-            Some(Rate {
-                count: 3,
-                per: Duration::from_secs(60),
-            }),
-        );
+        let limits = LoginLimits::new(Some(Rate::per_minute(2)), Some(Rate::per_minute(3)));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(limits.check("alice", Some(a)).is_ok());
@@ -142,13 +178,7 @@ mod tests {
 
     #[test]
     fn ipv6_counts_by_its_64_prefix() {
-        let limits = LoginLimits::new(
-            None,
-            Some(Rate {
-                count: 1,
-                per: Duration::from_secs(60),
-            }),
-        );
+        let limits = LoginLimits::new(None, Some(Rate::per_minute(1)));
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
@@ -162,17 +192,14 @@ mod tests {
     }
 
     #[test]
-    fn zero_means_unlimited_and_retry_after_rounds_up() {
-        let limits = LoginLimits::new(
-            None,
-            Some(Rate {
-                count: 0,
-                per: Duration::from_secs(1),
-            }),
-        );
+    fn none_means_unlimited_zero_is_a_problem_and_retry_after_rounds_up() {
+        let limits = LoginLimits::new(None, None);
         for _ in 0..100 {
             assert!(limits.check("x", None).is_ok());
         }
+        assert!(Rate::per_minute(0).problem().is_some());
+        assert!(Rate::new(1, Duration::ZERO).problem().is_some());
+        assert!(Rate::per_minute(1).problem().is_none());
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
         assert_eq!(retry_after_secs(Duration::from_secs(12)), 12);

@@ -1,6 +1,7 @@
 //! Session validation against IAMPASS: one in-flight status call per session (request
 //! coalescing), optional caching for `revalidate_after`, the stale-if-error store, and the
-//! pure decision of what a status answer means for the request.
+//! pure decision of what a status answer means for the request. It knows nothing of the
+//! configuration types: the builder hands it plain durations and flags.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
-use super::config::{FailMode, WalkawayPolicy};
 use crate::{Error, Status};
 
 /// Bound on the number of sessions remembered by each cache.
@@ -17,7 +17,7 @@ const CAPACITY: u64 = 100_000;
 /// Coalesces and (optionally) caches status answers, keyed by session token.
 pub(crate) struct Validator {
     answers: Cache<String, Status>,
-    /// Last time IAMPASS said `active` per session; only with [`FailMode::StaleIfError`].
+    /// Last time IAMPASS said `active` per session; only with a stale-if-error grace.
     last_good: Option<Cache<String, Instant>>,
 }
 
@@ -33,20 +33,19 @@ impl std::fmt::Debug for Validator {
 impl Validator {
     /// `revalidate_after: None` keeps answers only while a call is in flight (every request
     /// validates, concurrent requests share the call); `Some(d)` reuses an answer for `d`.
-    pub(crate) fn new(revalidate_after: Option<Duration>, fail_mode: FailMode) -> Self {
+    /// `stale_grace`: how long a last good answer may stand in during an outage (`None`: it
+    /// never does, and nothing is remembered).
+    pub(crate) fn new(revalidate_after: Option<Duration>, stale_grace: Option<Duration>) -> Self {
         let answers = Cache::builder()
             .max_capacity(CAPACITY)
             .time_to_live(revalidate_after.unwrap_or(Duration::ZERO))
             .build();
-        let last_good = match fail_mode {
-            FailMode::Closed => None,
-            FailMode::StaleIfError(grace) => Some(
-                Cache::builder()
-                    .max_capacity(CAPACITY)
-                    .time_to_live(grace.max(Duration::from_millis(1)))
-                    .build(),
-            ),
-        };
+        let last_good = stale_grace.map(|grace| {
+            Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(grace.max(Duration::from_millis(1)))
+                .build()
+        });
         Validator { answers, last_good }
     }
 
@@ -93,18 +92,19 @@ pub(crate) enum Verdict {
     Unavailable(String),
 }
 
-/// Maps IAMPASS's answer to a verdict. `last_good_age` is consulted only on an outage.
+/// Maps IAMPASS's answer to a verdict. `end_on_walkaway`: `walkaway` removes the cookie.
+/// `stale_grace` and `last_good_age` are consulted only on an outage.
 pub(crate) fn verdict(
     answer: &Result<Status, Arc<Error>>,
-    walkaway: WalkawayPolicy,
-    fail_mode: FailMode,
+    end_on_walkaway: bool,
+    stale_grace: Option<Duration>,
     last_good_age: Option<Duration>,
 ) -> Verdict {
     match answer {
         Ok(Status::Active) => Verdict::Allow { stale: false },
         Ok(Status::Walkaway) => Verdict::Deny {
             status: Some(Status::Walkaway),
-            remove: walkaway == WalkawayPolicy::EndSession,
+            remove: end_on_walkaway,
         },
         // A login cookie whose session went back to in-progress: not an identity, but
         // nothing ended either.
@@ -126,10 +126,8 @@ pub(crate) fn verdict(
             remove: true,
         },
         // Outage, or an answer that could not be understood: the user's state is unknown.
-        Err(e) => match (fail_mode, last_good_age) {
-            (FailMode::StaleIfError(grace), Some(age)) if age <= grace => {
-                Verdict::Allow { stale: true }
-            }
+        Err(e) => match (stale_grace, last_good_age) {
+            (Some(grace), Some(age)) if age <= grace => Verdict::Allow { stale: true },
             _ => Verdict::Unavailable(e.to_string()),
         },
     }
@@ -146,23 +144,24 @@ mod tests {
 
     #[test]
     fn verdict_table() {
-        use FailMode::*;
-        use WalkawayPolicy::*;
-        let grace = StaleIfError(Duration::from_secs(60));
+        const DENY: bool = false;
+        const END_SESSION: bool = true;
+        const CLOSED: Option<Duration> = None;
+        let grace = Some(Duration::from_secs(60));
         let v = |a: Result<Status, Arc<Error>>, w, f, age| verdict(&a, w, f, age);
         assert_eq!(
-            v(Ok(Status::Active), Deny, Closed, None),
+            v(Ok(Status::Active), DENY, CLOSED, None),
             Verdict::Allow { stale: false }
         );
         assert_eq!(
-            v(Ok(Status::Walkaway), Deny, Closed, None),
+            v(Ok(Status::Walkaway), DENY, CLOSED, None),
             Verdict::Deny {
                 status: Some(Status::Walkaway),
                 remove: false
             }
         );
         assert_eq!(
-            v(Ok(Status::Walkaway), EndSession, Closed, None),
+            v(Ok(Status::Walkaway), END_SESSION, CLOSED, None),
             Verdict::Deny {
                 status: Some(Status::Walkaway),
                 remove: true
@@ -176,7 +175,7 @@ mod tests {
         ] {
             // A deny is never overridden, whatever the fail mode and history.
             assert_eq!(
-                v(Ok(s), Deny, grace, Some(Duration::ZERO)),
+                v(Ok(s), DENY, grace, Some(Duration::ZERO)),
                 Verdict::Deny {
                     status: Some(s),
                     remove: true
@@ -184,19 +183,19 @@ mod tests {
             );
         }
         assert!(matches!(
-            v(Err(outage()), Deny, Closed, Some(Duration::ZERO)),
+            v(Err(outage()), DENY, CLOSED, Some(Duration::ZERO)),
             Verdict::Unavailable(_)
         ));
         assert_eq!(
-            v(Err(outage()), Deny, grace, Some(Duration::from_secs(59))),
+            v(Err(outage()), DENY, grace, Some(Duration::from_secs(59))),
             Verdict::Allow { stale: true }
         );
         assert!(matches!(
-            v(Err(outage()), Deny, grace, Some(Duration::from_secs(61))),
+            v(Err(outage()), DENY, grace, Some(Duration::from_secs(61))),
             Verdict::Unavailable(_)
         ));
         assert!(matches!(
-            v(Err(outage()), Deny, grace, None),
+            v(Err(outage()), DENY, grace, None),
             Verdict::Unavailable(_)
         ));
         let http = |status| {
@@ -206,11 +205,11 @@ mod tests {
             })
         };
         assert!(matches!(
-            v(Err(http(503)), Deny, Closed, None),
+            v(Err(http(503)), DENY, CLOSED, None),
             Verdict::Unavailable(_)
         ));
         assert_eq!(
-            v(Err(http(404)), Deny, grace, Some(Duration::ZERO)),
+            v(Err(http(404)), DENY, grace, Some(Duration::ZERO)),
             Verdict::Deny {
                 status: None,
                 remove: true
@@ -222,7 +221,7 @@ mod tests {
     // yields below every one of them has reached its wait (no timers involved).
     #[tokio::test(flavor = "current_thread")]
     async fn concurrent_calls_share_one_fetch() {
-        let validator = Arc::new(Validator::new(None, FailMode::Closed));
+        let validator = Arc::new(Validator::new(None, None));
         let calls = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));
         let (release, gate) = tokio::sync::watch::channel(false);
@@ -272,10 +271,8 @@ mod tests {
 
     #[tokio::test]
     async fn revalidate_after_caches_and_errors_are_not_cached() {
-        let validator = Validator::new(
-            Some(Duration::from_secs(60)),
-            FailMode::StaleIfError(Duration::from_secs(60)),
-        );
+        let validator =
+            Validator::new(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)));
         assert!(
             validator
                 .status("a", async { Err(Error::Timeout(Duration::ZERO)) })

@@ -1,0 +1,56 @@
+//! The defaults of every knob, with the reasons in the crate docs ("How the defaults were
+//! chosen").
+
+use std::time::Duration;
+
+use crate::actix::security::rate_limit::Rate;
+
+/// Minimum cookie key length in bytes (the cookie crate derives its AES-256 key from it).
+///
+/// ```
+/// assert!(iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; iampass::actix::MIN_KEY_LEN - 1]).build().is_err());
+/// ```
+pub const MIN_KEY_LEN: usize = 64;
+/// Default cookie name (`__Host-iampass` with [`IampassBuilder::cookie_host_prefix`]).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_COOKIE_NAME, "iampass");
+/// ```
+pub const DEFAULT_COOKIE_NAME: &str = "iampass";
+/// Time allowed for one IAMPASS call by the client the builder makes from credentials (a
+/// client given to [`IampassBuilder::client`] keeps its own).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_REQUEST_TIMEOUT.as_secs(), 5);
+/// ```
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default absolute lifetime of a login (also sent to IAMPASS as `duration_seconds`).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_SESSION_MAX_AGE.as_secs(), 3600);
+/// ```
+pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Default prefix of the login routes (see [`IampassBuilder::routes_prefix`]).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_ROUTES_PREFIX, "/auth");
+/// ```
+pub const DEFAULT_ROUTES_PREFIX: &str = "/auth";
+/// Default login path: `{DEFAULT_ROUTES_PREFIX}/login`.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_LOGIN_PATH, "/auth/login");
+/// ```
+pub const DEFAULT_LOGIN_PATH: &str = "/auth/login";
+/// Default login starts per IAMPASS user: 5 per minute.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_RATE_PER_USER, iampass::actix::Rate::per_minute(5));
+/// ```
+pub const DEFAULT_RATE_PER_USER: Rate = Rate::per_minute(5);
+/// Default login starts per client address: 20 per minute.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_RATE_PER_ADDRESS, iampass::actix::Rate::per_minute(20));
+/// ```
+pub const DEFAULT_RATE_PER_ADDRESS: Rate = Rate::per_minute(20);

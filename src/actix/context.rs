@@ -1,0 +1,220 @@
+//! The per-request state: the one place the session cookie is read and opened. The
+//! middleware makes it for every request; the extractors, the scope guard and the login
+//! handlers read it from the request's extensions. It asks IAMPASS about the session the
+//! first time the identity is needed, and remembers what the response must do to the
+//! cookie.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_web::cookie::Cookie;
+use actix_web::{HttpMessage, HttpRequest};
+use tokio::sync::OnceCell;
+
+use super::config::{Iampass, WalkawayPolicy};
+use super::cookie::{CookieState, Rejected, SessionCookie};
+use super::identity::IampassIdentity;
+use super::validate::{Verdict, verdict};
+use crate::Status;
+
+/// The request's cookie, as opened.
+#[derive(Debug)]
+enum CookieRead {
+    Absent,
+    Rejected,
+    Pending(Box<SessionCookie>),
+    Authenticated(Box<SessionCookie>),
+}
+
+/// What the request turned out to be, once validated.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    Identity(IampassIdentity),
+    /// No identity; the last status IAMPASS reported, when there was one.
+    Anonymous(Option<Status>),
+    /// IAMPASS could not be asked and the fail mode refuses.
+    Unavailable(String),
+}
+
+/// Per-request state shared by the middleware, the extractors and the handlers.
+#[derive(Debug)]
+pub(crate) struct RequestContext {
+    iampass: Iampass,
+    cookie: CookieRead,
+    /// Which key of the ring opened the cookie (0: the current key).
+    key_index: usize,
+    outcome: OnceCell<Outcome>,
+    remove_cookie: Cell<bool>,
+    /// The cookie re-sealed with the current key, when an old key opened it.
+    reissue: RefCell<Option<Cookie<'static>>>,
+}
+
+impl RequestContext {
+    /// Opens the request's cookie (a bad one is anonymous and marked for removal).
+    pub(crate) fn read(iampass: &Iampass, req: &HttpRequest) -> Self {
+        let context = |cookie, remove, key_index| RequestContext {
+            iampass: iampass.clone(),
+            cookie,
+            key_index,
+            outcome: OnceCell::new(),
+            remove_cookie: Cell::new(remove),
+            reissue: RefCell::new(None),
+        };
+        let Some(raw) = req.cookie(iampass.cookie_name()) else {
+            return context(CookieRead::Absent, false, 0);
+        };
+        match iampass.codec().open(raw.value()) {
+            Ok((payload, index)) => match payload.state() {
+                CookieState::Pending => {
+                    context(CookieRead::Pending(Box::new(payload)), false, index)
+                }
+                CookieState::Authenticated => {
+                    context(CookieRead::Authenticated(Box::new(payload)), false, index)
+                }
+            },
+            Err(why) => {
+                if why == Rejected::Expired {
+                    tracing::debug!("IAMPASS session cookie expired");
+                } else {
+                    tracing::debug!(reason = ?why, len = raw.value().len(), "IAMPASS session cookie refused");
+                }
+                context(CookieRead::Rejected, true, 0)
+            }
+        }
+    }
+
+    /// The context the middleware stored in the request, if the route is wrapped by it.
+    pub(crate) fn of(req: &HttpRequest) -> Option<Rc<RequestContext>> {
+        req.extensions().get::<Rc<RequestContext>>().cloned()
+    }
+
+    /// Stores the context in the request for everything downstream.
+    pub(crate) fn attach(self: &Rc<Self>, req: &impl HttpMessage) {
+        req.extensions_mut().insert(self.clone());
+    }
+
+    /// The context for a login handler: the middleware's, else (handlers mounted without it)
+    /// one read now.
+    pub(crate) fn for_handler(iampass: &Iampass, req: &HttpRequest) -> Rc<RequestContext> {
+        RequestContext::of(req).unwrap_or_else(|| Rc::new(RequestContext::read(iampass, req)))
+    }
+
+    /// The configuration the request is judged by.
+    pub(crate) fn iampass(&self) -> &Iampass {
+        &self.iampass
+    }
+
+    /// The login in progress, if the cookie carries one.
+    pub(crate) fn pending(&self) -> Option<&SessionCookie> {
+        match &self.cookie {
+            CookieRead::Pending(payload) => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// The cookie's payload, pending or authenticated (not yet validated).
+    pub(crate) fn payload(&self) -> Option<&SessionCookie> {
+        match &self.cookie {
+            CookieRead::Pending(payload) | CookieRead::Authenticated(payload) => Some(payload),
+            CookieRead::Absent | CookieRead::Rejected => None,
+        }
+    }
+
+    /// What the response must do to our cookie: remove it, re-seal it, or nothing.
+    pub(crate) fn cookie_update(&self) -> Option<Cookie<'static>> {
+        if self.remove_cookie.get() {
+            Some(self.iampass.codec().removal())
+        } else {
+            self.reissue.take()
+        }
+    }
+
+    /// The request's identity, validating against IAMPASS the first time it is asked.
+    pub(crate) async fn outcome(&self) -> Outcome {
+        self.outcome.get_or_init(|| self.validate()).await.clone()
+    }
+
+    async fn validate(&self) -> Outcome {
+        let payload = match &self.cookie {
+            CookieRead::Authenticated(payload) => payload,
+            // A login in progress is not an identity (only the poll handler uses it).
+            CookieRead::Pending(_) => return Outcome::Anonymous(Some(Status::Pending)),
+            CookieRead::Absent | CookieRead::Rejected => return Outcome::Anonymous(None),
+        };
+        let iampass = &self.iampass;
+        let Some(token) = payload.session().session_token() else {
+            self.remove_cookie.set(true);
+            return Outcome::Anonymous(None);
+        };
+        let session = iampass
+            .authentication_api()
+            .attach(payload.session().clone());
+        let answer = iampass
+            .validator()
+            .status(token, async move { session.fetch_status().await })
+            .await;
+        let last_good = match &answer {
+            Err(_) => iampass.validator().last_good_age(token).await,
+            Ok(_) => None,
+        };
+        let end_on_walkaway = iampass.walkaway() == WalkawayPolicy::EndSession;
+        let stale_grace = iampass.fail_mode().stale_grace();
+        match verdict(&answer, end_on_walkaway, stale_grace, last_good) {
+            Verdict::Allow { stale } => {
+                if stale {
+                    tracing::warn!(
+                        user = payload.user(),
+                        age_ms = last_good.map(|d| d.as_millis() as u64),
+                        error = %answer.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+                        "IAMPASS unavailable: accepting the last good status (stale-if-error)"
+                    );
+                }
+                if self.key_index > 0 {
+                    // Opened by an old key: move the user to the current key.
+                    match iampass.codec().seal(payload) {
+                        Ok(cookie) => *self.reissue.borrow_mut() = Some(cookie),
+                        Err(e) => tracing::debug!(error = %e, "cannot re-seal the cookie"),
+                    }
+                }
+                Outcome::Identity(IampassIdentity::from_cookie(payload))
+            }
+            Verdict::Deny { status, remove } => {
+                tracing::debug!(
+                    user = payload.user(),
+                    ?status,
+                    remove,
+                    "IAMPASS session not active"
+                );
+                if remove {
+                    self.remove_cookie.set(true);
+                    if status == Some(Status::Walkaway) {
+                        self.end_remotely(payload, token);
+                    }
+                }
+                Outcome::Anonymous(status)
+            }
+            Verdict::Unavailable(reason) => {
+                tracing::warn!(error = %reason, "IAMPASS unavailable: refusing (fail mode closed)");
+                Outcome::Unavailable(reason)
+            }
+        }
+    }
+
+    /// Walkaway with [`WalkawayPolicy::EndSession`]: ends the session at IAMPASS too, in the
+    /// background (best effort).
+    fn end_remotely(&self, payload: &SessionCookie, token: &str) {
+        let iampass = self.iampass.clone();
+        let mut session = iampass
+            .authentication_api()
+            .attach(payload.session().clone());
+        let token = token.to_owned();
+        actix_web::rt::spawn(async move {
+            iampass.validator().forget(&token).await;
+            let ended = tokio::time::timeout(Duration::from_secs(30), session.destroy()).await;
+            if !matches!(ended, Ok(Ok(()))) {
+                tracing::debug!("could not end a walked-away IAMPASS session");
+            }
+        });
+    }
+}

@@ -1,0 +1,317 @@
+//! `GET {prefix}/login` (the login page) and `POST {prefix}/login` (starts a login: checks
+//! the input, resolves the user, rate-limits, asks IAMPASS, seals the pending cookie).
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Handler, query_param};
+use crate::actix::config::PENDING_MAX_AGE;
+use crate::actix::cookie::{CookieState, SessionCookie};
+use crate::actix::denial::UNAVAILABLE_MESSAGE;
+use crate::actix::pages;
+use crate::actix::respond::{Reply, accepts_html, is_form};
+use crate::actix::security::rate_limit::retry_after_secs;
+use crate::actix::security::redirect::safe_next;
+use crate::{AuthenticationMethod, Error};
+
+/// Longest user name accepted at login, in bytes.
+///
+/// ```
+/// assert_eq!(iampass::actix::MAX_USER_LEN, 256);
+/// ```
+pub const MAX_USER_LEN: usize = 256;
+/// Largest login request body accepted (`413` above).
+const MAX_BODY: usize = 8 * 1024;
+
+/// A login request, from JSON or a form.
+#[derive(Debug, Default, Deserialize)]
+struct LoginRequest {
+    user: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    methods: Option<Vec<String>>,
+}
+
+/// Why a login could not start, and how to answer it.
+struct Refusal {
+    status: StatusCode,
+    body: serde_json::Value,
+    /// Shown on the HTML form.
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl Refusal {
+    fn bad_request(status: StatusCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Refusal {
+            status,
+            body: json!({"error": "bad_request", "message": message}),
+            message,
+            retry_after: None,
+        }
+    }
+
+    fn failed(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            body: json!({"status": "failed", "reason": reason.into()}),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn unknown_user() -> Self {
+        Refusal::failed(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNKNOWN_USER",
+            "This user name is not known.",
+        )
+    }
+
+    fn unavailable(error: &Error) -> Self {
+        tracing::warn!(error = %error, "IAMPASS unavailable during login");
+        Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: json!({"error": "iampass_unavailable", "message": UNAVAILABLE_MESSAGE}),
+            message: "IAMPASS cannot be reached right now; please try again in a moment.".into(),
+            retry_after: Some(5),
+        }
+    }
+}
+
+/// Reads the body, refusing more than [`MAX_BODY`] bytes (declared or sent).
+async fn read_body(req: &HttpRequest, mut body: web::Payload) -> Result<Vec<u8>, Refusal> {
+    let too_large =
+        || Refusal::bad_request(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| {
+            Refusal::bad_request(StatusCode::BAD_REQUEST, "The request could not be read.")
+        })?;
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The login request from a form or JSON body.
+fn parse_request(form: bool, body: &[u8]) -> Result<LoginRequest, Refusal> {
+    if !form {
+        return serde_json::from_slice::<LoginRequest>(body).map_err(|e| {
+            Refusal::bad_request(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"))
+        });
+    }
+    let mut request = LoginRequest::default();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        match &*key {
+            "user" => request.user = value.into_owned(),
+            "next" => request.next = Some(value.into_owned()),
+            "methods" if !value.is_empty() => {
+                request.methods = Some(value.split(',').map(str::to_owned).collect());
+            }
+            _ => {}
+        }
+    }
+    Ok(request)
+}
+
+fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusal> {
+    methods
+        .iter()
+        .map(|m| {
+            m.trim().parse::<AuthenticationMethod>().map_err(|_| {
+                Refusal::bad_request(StatusCode::BAD_REQUEST, format!("unknown method {m:?}"))
+            })
+        })
+        .collect()
+}
+
+/// Refuses empty, over-long and control-character user names.
+fn check_user(user: &str) -> Result<(), Refusal> {
+    let problem = if user.trim().is_empty() {
+        "Please enter your user name.".to_owned()
+    } else if user.len() > MAX_USER_LEN {
+        format!("The user name is longer than {MAX_USER_LEN} bytes.")
+    } else if user.chars().any(char::is_control) {
+        "The user name contains control characters.".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(Refusal::bad_request(StatusCode::BAD_REQUEST, problem))
+}
+
+impl Handler {
+    /// `GET {prefix}/login[?next=/path][&user=name]`: the form, or (`?wait=1`) the
+    /// no-JavaScript wait page.
+    pub(super) async fn login_page(&self, req: HttpRequest) -> HttpResponse {
+        if query_param(&req, "wait").is_some() {
+            return self.wait_page(req).await;
+        }
+        let next = safe_next(query_param(&req, "next").as_deref());
+        // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
+        let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
+        let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, None);
+        Reply::html(StatusCode::OK, page).finish()
+    }
+
+    /// `POST {prefix}/login`.
+    pub(super) async fn login(&self, req: HttpRequest, body: web::Payload) -> HttpResponse {
+        let form = is_form(&req);
+        if let Some(refused) = self.refuse_cross_site(&req, form) {
+            return refused;
+        }
+        let request = match read_body(&req, body)
+            .await
+            .and_then(|body| parse_request(form, &body))
+        {
+            Ok(request) => request,
+            Err(refusal) => return self.refuse(&req, form, "", "/", refusal),
+        };
+        let next = safe_next(request.next.as_deref());
+        match self.start(&req, &request, &next).await {
+            Ok(cookie) if form => Reply::see_other(format!("{}/login?wait=1", self.prefix()))
+                .cookie(Some(cookie))
+                .finish(),
+            Ok(cookie) => Reply::json(
+                StatusCode::ACCEPTED,
+                json!({"status": "pending", "poll_url": format!("{}/poll", self.prefix())}),
+            )
+            .cookie(Some(cookie))
+            .finish(),
+            Err(refusal) => self.refuse(&req, form, &request.user, &next, refusal),
+        }
+    }
+
+    fn refuse(
+        &self,
+        req: &HttpRequest,
+        form: bool,
+        user: &str,
+        next: &str,
+        r: Refusal,
+    ) -> HttpResponse {
+        let html = form || (accepts_html(req) && r.status != StatusCode::PAYLOAD_TOO_LARGE);
+        let reply = if html {
+            let user = if user.len() <= MAX_USER_LEN { user } else { "" };
+            let page = pages::login_form(self.prefix(), user, next, Some(&r.message));
+            Reply::html(r.status, page)
+        } else {
+            Reply::json(r.status, r.body)
+        };
+        match r.retry_after {
+            Some(secs) => reply.retry_after(secs).finish(),
+            None => reply.finish(),
+        }
+    }
+
+    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
+    async fn start(
+        &self,
+        req: &HttpRequest,
+        request: &LoginRequest,
+        next: &str,
+    ) -> Result<Cookie<'static>, Refusal> {
+        let iampass = &self.iampass;
+        check_user(&request.user)?;
+        let methods = parse_methods(request.methods.as_deref().unwrap_or_default())?;
+        let resolved = match iampass.resolve_user(request.user.clone()).await {
+            Ok(id) => id,
+            Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
+            Err(e) => {
+                tracing::debug!(error = %e, "user resolver refused a login");
+                return Err(Refusal::unknown_user());
+            }
+        };
+        if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
+            return Err(Refusal::unknown_user());
+        }
+        let address = req.peer_addr().map(|a| a.ip());
+        if let Err(wait) = iampass.limits().check(&resolved, address) {
+            let secs = retry_after_secs(wait);
+            tracing::info!(user = %resolved, ?address, retry_after = secs, "login start rate-limited");
+            return Err(Refusal {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                body: json!({"error": "rate_limited", "retry_after": secs}),
+                message: format!("Too many sign-in attempts; try again in {secs} s."),
+                retry_after: Some(secs),
+            });
+        }
+        let session = iampass
+            .authentication_api()
+            .authenticate_user_with(&resolved, &methods, Some(iampass.session_max_age()))
+            .await;
+        let session = match session {
+            Ok(session) => session,
+            Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
+            Err(e) if e.is_not_found() => return Err(Refusal::unknown_user()),
+            Err(e) => {
+                tracing::error!(error = %e, "IAMPASS refused to start a login");
+                return Err(Refusal::failed(
+                    StatusCode::BAD_GATEWAY,
+                    "IAMPASS_ERROR",
+                    "IAMPASS refused the request.",
+                ));
+            }
+        };
+        // Not started (no session to poll). A session that started and was answered at once
+        // (an instant deny or approval) is reported by the poll like any other.
+        if session.session_token().is_none() || session.status_url().is_none() {
+            let reason = session.failure_reason().unwrap_or("NOT_STARTED").to_owned();
+            let message = if reason == "NO_MOBILE_DEVICE" {
+                "No phone is registered for this user.".to_owned()
+            } else {
+                format!("The sign-in could not start ({reason}).")
+            };
+            return Err(Refusal::failed(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                reason,
+                message,
+            ));
+        }
+        let max_age = PENDING_MAX_AGE.min(iampass.session_max_age());
+        let payload = |next: Option<String>| {
+            SessionCookie::new(
+                session.clone(),
+                request.user.clone(),
+                resolved.clone(),
+                CookieState::Pending,
+                max_age,
+                next,
+            )
+        };
+        // A cookie that would not fit in 4 KiB drops `next` (the login matters more).
+        let sealed = iampass
+            .codec()
+            .seal(&payload(Some(next.to_owned())))
+            .or_else(|_| iampass.codec().seal(&payload(None)));
+        match sealed {
+            Ok(cookie) => Ok(cookie),
+            Err(e) => {
+                tracing::warn!(error = %e, "login cookie too large; ending the IAMPASS session");
+                let mut session = session;
+                let _ = session.destroy().await;
+                Err(Refusal::bad_request(
+                    StatusCode::BAD_REQUEST,
+                    "The sign-in request is too large.",
+                ))
+            }
+        }
+    }
+}

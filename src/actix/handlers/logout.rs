@@ -1,0 +1,56 @@
+//! `POST {prefix}/logout`: ends the session at IAMPASS, forgets its cached answers and
+//! removes the cookie, even when IAMPASS cannot be told.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::Handler;
+use crate::actix::pages;
+use crate::actix::respond::{Reply, accepts_html, is_form};
+
+impl Handler {
+    /// `POST {prefix}/logout`.
+    pub(super) async fn logout(&self, req: HttpRequest) -> HttpResponse {
+        let html = is_form(&req) || accepts_html(&req);
+        if let Some(refused) = self.refuse_cross_site(&req, html) {
+            return refused;
+        }
+        let mut outage = false;
+        if let Some(payload) = self.context.payload() {
+            let iampass = &self.iampass;
+            if let Some(token) = payload.session().session_token() {
+                iampass.validator().forget(token).await;
+            }
+            let mut session = iampass
+                .authentication_api()
+                .attach(payload.session().clone());
+            match session.destroy().await {
+                Ok(()) => {}
+                Err(e) if e.is_outage() => {
+                    tracing::warn!(error = %e, "IAMPASS unavailable at logout; cookie removed locally");
+                    outage = true;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "IAMPASS logout refused (session already over)")
+                }
+            }
+        }
+        let message = "You are signed out of this site, but IAMPASS could not be told; \
+                       the phone may still show the session until it expires.";
+        let landing = self.iampass.after_logout_path();
+        let reply = match (html, outage) {
+            (true, false) => Reply::see_other(landing),
+            (true, true) => Reply::html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                pages::message_page("Signed out", message, Some(landing)),
+            ),
+            (false, false) => Reply::json(StatusCode::OK, json!({"status": "closed"})),
+            (false, true) => Reply::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "closed", "error": "iampass_unavailable", "message": message}),
+            ),
+        };
+        reply.cookie(Some(self.iampass.codec().removal())).finish()
+    }
+}

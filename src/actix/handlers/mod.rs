@@ -1,0 +1,128 @@
+//! The login handlers mounted by [`Iampass::routes`] under the configured prefix:
+//! [`login`] (`GET`/`POST {prefix}/login`), [`poll`] (`GET {prefix}/poll` and the
+//! no-JavaScript wait page) and [`logout`] (`POST {prefix}/logout`).
+
+use std::rc::Rc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::config::Iampass;
+use super::context::RequestContext;
+use super::pages;
+use super::respond::Reply;
+use super::security::origin::check_same_origin;
+
+mod login;
+mod logout;
+mod poll;
+
+pub use login::MAX_USER_LEN;
+pub use poll::MAX_POLL_WAIT;
+
+impl Iampass {
+    /// The login handlers under [`routes_prefix`](super::IampassBuilder::routes_prefix)
+    /// (default `/auth`), for [`App::configure`](actix_web::App::configure):
+    ///
+    /// - `GET {prefix}/login`: a ready-made login page (`?next=/path` to come back to;
+    ///   `?wait=1` is the self-refreshing page a no-JavaScript form login lands on);
+    /// - `POST {prefix}/login`: JSON `{"user", "next"?, "methods"?}` or a form (`user`,
+    ///   `next`): starts the login (`202 {"status": "pending", "poll_url"}`, or `303` to the
+    ///   wait page for a form);
+    /// - `GET {prefix}/poll[?wait=N]`: the pending login's status (long-polls up to N s,
+    ///   at most 25); `{"status": "active", "redirect": next}` once signed in;
+    /// - `POST {prefix}/logout`: ends the session at IAMPASS and removes the cookie.
+    ///
+    /// ```
+    /// # let iampass = iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
+    /// let app = actix_web::App::new()
+    ///     .wrap(iampass.middleware())
+    ///     .configure(iampass.routes()); // /auth/login, /auth/poll, /auth/logout
+    /// # let _ = app;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn routes(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + 'static {
+        let iampass = self.clone();
+        move |cfg: &mut web::ServiceConfig| {
+            let prefix = iampass.routes_prefix();
+            let (page, start, status, end) = (
+                iampass.clone(),
+                iampass.clone(),
+                iampass.clone(),
+                iampass.clone(),
+            );
+            cfg.service(
+                web::resource(format!("{prefix}/login"))
+                    .route(web::get().to(move |req: HttpRequest| {
+                        let h = Handler::new(&page, &req);
+                        async move { h.login_page(req).await }
+                    }))
+                    .route(web::post().to(move |req: HttpRequest, body: web::Payload| {
+                        let h = Handler::new(&start, &req);
+                        async move { h.login(req, body).await }
+                    })),
+            )
+            .service(web::resource(format!("{prefix}/poll")).route(web::get().to(
+                move |req: HttpRequest| {
+                    let h = Handler::new(&status, &req);
+                    async move { h.poll(req).await }
+                },
+            )))
+            .service(
+                web::resource(format!("{prefix}/logout")).route(web::post().to(
+                    move |req: HttpRequest| {
+                        let h = Handler::new(&end, &req);
+                        async move { h.logout(req).await }
+                    },
+                )),
+            );
+        }
+    }
+}
+
+/// One request to a login handler: the configuration and the request's context.
+struct Handler {
+    iampass: Iampass,
+    context: Rc<RequestContext>,
+}
+
+impl Handler {
+    fn new(iampass: &Iampass, req: &HttpRequest) -> Self {
+        Handler {
+            iampass: iampass.clone(),
+            context: RequestContext::for_handler(iampass, req),
+        }
+    }
+
+    fn prefix(&self) -> &str {
+        self.iampass.routes_prefix()
+    }
+
+    /// `403` for a cross-site `POST` (HTML or JSON), `None` for a same-site one.
+    fn refuse_cross_site(&self, req: &HttpRequest, html: bool) -> Option<HttpResponse> {
+        let Err(why) = check_same_origin(req) else {
+            return None;
+        };
+        tracing::debug!(reason = %why.0, path = req.path(), "cross-site POST refused");
+        let message = "This request came from another site and was refused.";
+        let reply = if html {
+            Reply::html(
+                StatusCode::FORBIDDEN,
+                pages::message_page("Refused", message, Some("/")),
+            )
+        } else {
+            Reply::json(
+                StatusCode::FORBIDDEN,
+                json!({"error": "cross_site", "message": message}),
+            )
+        };
+        Some(reply.finish())
+    }
+}
+
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

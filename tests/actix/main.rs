@@ -1,0 +1,15 @@
+//! The actix-web integration over real HTTP on loopback: a real actix `HttpServer` wrapped by
+//! the IAMPASS middleware, against the emulator; `actix_web::test::init_service` where a socket
+//! adds nothing. One file per topic; `harness` has the apps and the client.
+
+#[path = "../common/emulator_control.rs"]
+mod emulator_control;
+mod harness;
+
+mod config;
+mod cookie;
+mod flow;
+mod outage;
+mod security;
+
+// Tests run on a multi-threaded runtime; the servers have their own worker threads.
