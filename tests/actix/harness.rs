@@ -54,7 +54,7 @@ pub fn client_for(server: &str, timeout: Duration) -> AuthenticationApi {
 /// rate limits.
 pub fn builder(emulator: &RunningEmulator) -> IampassBuilder {
     Iampass::builder(APP, SECRET)
-        .client(client_for(&emulator.base_url(), Duration::from_secs(2)))
+        .client(client_for(emulator.base_url(), Duration::from_secs(2)))
         .cookie_key(&KEY)
         .cookie_secure(false)
         .rate_limit_per_user(Rate::per_minute(1000))

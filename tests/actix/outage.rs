@@ -15,7 +15,7 @@ async fn outage_closed(faults: Faults, timeout: Duration) {
     let emulator = emulator().await;
     let app = start_app(
         builder(&emulator)
-            .client(client_for(&emulator.base_url(), timeout))
+            .client(client_for(emulator.base_url(), timeout))
             .build()
             .unwrap(),
     );
@@ -154,7 +154,7 @@ enum Outage {
 async fn stale_if_error_rides_out(outage: Outage) {
     let emulator = emulator().await;
     let iampass = builder(&emulator)
-        .client(client_for(&emulator.base_url(), Duration::from_millis(300)))
+        .client(client_for(emulator.base_url(), Duration::from_millis(300)))
         .fail_mode(FailMode::StaleIfError(Duration::from_secs(120)))
         .build()
         .unwrap();
@@ -230,7 +230,7 @@ async fn slow_iampass_does_not_hang_logins() {
     emulator.register_device(APP, "uma").await.unwrap();
     let app = start_app(
         builder(&emulator)
-            .client(client_for(&emulator.base_url(), Duration::from_millis(300)))
+            .client(client_for(emulator.base_url(), Duration::from_millis(300)))
             .build()
             .unwrap(),
     );

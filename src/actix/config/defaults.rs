@@ -11,14 +11,14 @@ use crate::actix::security::rate_limit::Rate;
 /// assert!(iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; iampass::actix::MIN_KEY_LEN - 1]).build().is_err());
 /// ```
 pub const MIN_KEY_LEN: usize = 64;
-/// Default cookie name (`__Host-iampass` with [`IampassBuilder::cookie_host_prefix`]).
+/// Default cookie name (`__Host-iampass` with [`IampassBuilder::cookie_host_prefix`](super::IampassBuilder::cookie_host_prefix)).
 ///
 /// ```
 /// assert_eq!(iampass::actix::DEFAULT_COOKIE_NAME, "iampass");
 /// ```
 pub const DEFAULT_COOKIE_NAME: &str = "iampass";
 /// Time allowed for one IAMPASS call by the client the builder makes from credentials (a
-/// client given to [`IampassBuilder::client`] keeps its own).
+/// client given to [`IampassBuilder::client`](super::IampassBuilder::client) keeps its own).
 ///
 /// ```
 /// assert_eq!(iampass::actix::DEFAULT_REQUEST_TIMEOUT.as_secs(), 5);
@@ -30,7 +30,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// assert_eq!(iampass::actix::DEFAULT_SESSION_MAX_AGE.as_secs(), 3600);
 /// ```
 pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(3600);
-/// Default prefix of the login routes (see [`IampassBuilder::routes_prefix`]).
+/// Default prefix of the login routes (see [`IampassBuilder::routes_prefix`](super::IampassBuilder::routes_prefix)).
 ///
 /// ```
 /// assert_eq!(iampass::actix::DEFAULT_ROUTES_PREFIX, "/auth");

@@ -15,7 +15,7 @@ use crate::actix::context::RequestContext;
 
 impl Iampass {
     /// The middleware to [`wrap`](actix_web::App::wrap) the app (or a scope) with. It must
-    /// wrap every route that uses [`IampassIdentity`], [`RequireIampass`](super::RequireIampass)
+    /// wrap every route that uses [`IampassIdentity`](crate::actix::IampassIdentity), [`RequireIampass`](crate::actix::RequireIampass)
     /// or [`Iampass::require`]; the login handlers work without it but share its reading of
     /// the cookie with it.
     ///
