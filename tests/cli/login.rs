@@ -72,7 +72,10 @@ async fn a_denied_login_exits_1() {
     let out = run(iampass(&emulator).args(["login", "alice"]).args(POLL)).await;
     check(&out)
         .code(1)
-        .stdout(contains("\"alice\" did not sign in: denied"));
+        .stdout(contains("\"alice\" did not sign in: denied"))
+        // Not a terminal: no colour, no spinner.
+        .stdout(contains("\x1b").not())
+        .stderr("");
 
     let out = run(iampass(&emulator)
         .args(["login", "alice", "--json"])

@@ -73,6 +73,11 @@ fn credentials(global: &Global) -> Result<(&str, &Secret), Failure> {
     Ok((app_id, secret))
 }
 
+/// `--server`/`IAMPASS_SERVER`; empty is unset (the client then uses its default).
+fn server(global: &Global) -> Option<String> {
+    global.server.clone().filter(|s| !s.trim().is_empty())
+}
+
 /// A user agent naming the CLI, so IAMPASS's logs can tell it apart.
 fn user_agent() -> String {
     format!("iampass-cli/{}", env!("CARGO_PKG_VERSION"))
@@ -83,8 +88,8 @@ fn management(global: &Global) -> Result<ManagementApi, Failure> {
     let mut builder = ManagementApi::builder(app_id, secret.clone())
         .timeout(global.timeout)
         .user_agent(user_agent());
-    if let Some(server) = &global.server {
-        builder = builder.server(server.clone());
+    if let Some(server) = server(global) {
+        builder = builder.server(server);
     }
     Ok(builder.build()?)
 }
@@ -94,8 +99,8 @@ fn authentication(global: &Global) -> Result<AuthenticationApi, Failure> {
     let mut builder = AuthenticationApi::builder(app_id, secret.clone())
         .timeout(global.timeout)
         .user_agent(user_agent());
-    if let Some(server) = &global.server {
-        builder = builder.server(server.clone());
+    if let Some(server) = server(global) {
+        builder = builder.server(server);
     }
     Ok(builder.build()?)
 }

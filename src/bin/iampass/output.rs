@@ -90,12 +90,13 @@ pub struct Output {
 }
 
 impl Output {
-    /// Text with colour and a spinner only when both standard output and standard error are
-    /// terminals; JSON (no colour, no spinner) with `json`.
+    /// Text with colour only when standard output is a terminal (and `NO_COLOR` is unset),
+    /// a spinner only when standard error is one too; JSON (no colour, no spinner) with `json`.
     pub fn new(json: bool) -> Self {
         let interactive =
             !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        if json {
+        if json || !std::io::stdout().is_terminal() {
+            // Output meant for a program: no escape codes on either stream.
             console::set_colors_enabled(false);
             console::set_colors_enabled_stderr(false);
         }
