@@ -65,6 +65,7 @@
 //! handlers refused with `403` (`Sec-Fetch-Site`, `Origin`); login starts rate-limited per
 //! user and per client address (`429` + `Retry-After`).
 
+mod client_addr;
 mod config;
 mod cookie;
 mod handlers;
@@ -76,6 +77,7 @@ mod rate_limit;
 mod redirect;
 mod validator;
 
+pub use client_addr::TrustedProxies;
 pub use config::{
     APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV,
     DEFAULT_COOKIE_NAME, DEFAULT_LOGIN_PATH, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SESSION_MAX_AGE,
