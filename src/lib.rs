@@ -118,6 +118,7 @@ mod error;
 mod secret;
 mod session;
 pub mod signing;
+pub mod user_name;
 
 pub use client::{
     AddUserResult, AddedUsers, AuthenticationApi, ClientBuilder, DeviceRegistration, ManagementApi,

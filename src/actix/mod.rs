@@ -98,6 +98,7 @@ pub use identity::IampassIdentity;
 pub use middleware::require::{RequireIampassMiddleware, RequireIampassService};
 pub use middleware::session::{IampassMiddleware, IampassMiddlewareService};
 pub use respond::accepts_html;
+pub use security::client_addr::TrustedProxies;
 pub use security::origin::is_same_origin;
 pub use security::rate_limit::Rate;
 pub use security::redirect::is_safe_redirect;
