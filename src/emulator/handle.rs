@@ -11,11 +11,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::control::Application;
-use super::faults::Faults;
-use super::server::Shared;
-use super::state::{Behaviour, EmulatorSession, SessionAction, Sms};
-use super::stats::Stats;
+use super::state::Shared;
+use super::types::{Application, Behaviour, EmulatorSession, Faults, SessionAction, Sms, Stats};
 use crate::{AuthenticationApi, Error, ManagementApi, Secret, Status, quote_plus};
 
 /// Time allowed for one control API call.
@@ -136,12 +133,14 @@ impl RunningEmulator {
     pub fn add_application(&self, app_id: impl Into<String>, secret: impl Into<Secret>) {
         self.shared
             .world()
+            .directory
             .add_application(&app_id.into(), secret.into());
     }
 
     fn secret_of(&self, app_id: &str) -> Result<Secret, Error> {
         self.shared
             .world()
+            .directory
             .app_secret(app_id)
             .ok_or_else(|| Error::InvalidArgument(format!("unknown application {app_id:?}")))
     }

@@ -12,8 +12,8 @@ use askama::Template;
 use serde::Serialize;
 
 use super::reply::{Reject, Reply, json, query, query_param, segment};
-use super::server::Shared;
-use super::state::{DeviceView, EmulatorSession, Sms};
+use crate::emulator::state::{DeviceView, Shared};
+use crate::emulator::types::{EmulatorSession, Sms};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
@@ -37,14 +37,15 @@ pub(crate) struct PhoneState {
 fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
     let mut world = shared.world();
     let (pending, sessions) = world
-        .sessions(app_id, user, Instant::now())
+        .sessions
+        .list(app_id, user, Instant::now())
         .into_iter()
         .filter(|s| !s.session_status.is_terminal())
         .partition(|s| s.session_status.is_in_progress());
-    let mut sms = world.sms(app_id, user);
+    let mut sms = world.outbox.list(app_id, user);
     sms.reverse();
     PhoneState {
-        devices: world.devices(app_id, user),
+        devices: world.directory.devices(app_id, user),
         pending,
         sessions,
         sms,
@@ -122,7 +123,7 @@ async fn phone(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 
 async fn register_page(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = segment(&req, 3)?;
-    let found = shared.world().registration(&token);
+    let found = shared.world().directory.registration(&token);
     match found {
         Ok((r, used)) => {
             let view = RegistrationView {
