@@ -9,8 +9,9 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::reply::{Reject, Reply, json, parse_body, query, query_param, segment};
-use super::{ForApplication, base_url, signature};
+use super::log::ForApplication;
+use super::reply::{Reject, Reply, base_url, json, parse_body, query, query_param, segment};
+use super::signature;
 use crate::AuthenticationMethod;
 use crate::emulator::state::{Route, Shared, StateError, UNKNOWN_USER};
 use crate::emulator::types::{Faults, Sms, UnknownUserAnswer};

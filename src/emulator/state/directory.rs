@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::StateError;
+use super::error::StateError;
 use super::sessions::random_hex;
 use crate::Secret;
 use crate::emulator::types::Behaviour;

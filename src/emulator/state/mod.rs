@@ -4,6 +4,7 @@
 
 mod counters;
 mod directory;
+mod error;
 mod nonces;
 mod outbox;
 mod session;
@@ -17,29 +18,12 @@ use tokio::sync::watch;
 
 pub(crate) use counters::{Counters, Route};
 pub(crate) use directory::{DeviceView, UNKNOWN_USER};
+pub(crate) use error::StateError;
 pub(crate) use nonces::{DEFAULT_NONCE_CAPACITY, NonceStore};
 pub(crate) use sessions::Timing;
 pub(crate) use world::World;
 
-use crate::Status;
 use crate::emulator::types::{Faults, UnknownUserAnswer};
-
-/// Why a state operation did nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum StateError {
-    /// No such application.
-    UnknownApp,
-    /// No such user in the application.
-    UnknownUser,
-    /// No session with that token.
-    UnknownSession,
-    /// The action is not allowed from the session's current status.
-    Illegal(Status),
-    /// No such registration link.
-    UnknownLink,
-    /// The registration link was used or revoked.
-    UsedLink,
-}
 
 /// Settings fixed at start.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use super::StateError;
+use super::error::StateError;
 use super::session::{SessionRec, later};
 use crate::emulator::types::{Behaviour, EmulatorSession, SessionAction};
 use crate::{AuthenticationMethod, Secret, Status};

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use super::StateError;
 use super::directory::{Directory, Registration};
+use super::error::StateError;
 use super::outbox::Outbox;
 use super::sessions::{Request, Sessions, Started, Timing};
 use crate::AuthenticationMethod;
