@@ -433,6 +433,7 @@ impl RunningEmulator {
     /// # Ok(()) }
     /// ```
     pub async fn shutdown(mut self) {
+        self.shared.stop();
         self.handle.stop(true).await;
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -443,6 +444,7 @@ impl RunningEmulator {
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
         if self.task.is_some() {
+            self.shared.stop();
             // The stop command is sent at once; the server task carries it out.
             drop(self.handle.stop(false));
         }

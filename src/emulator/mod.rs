@@ -7,7 +7,9 @@
 //!
 //! - **the phone page** `GET /phone` (optionally `?app_id=…&user=…`): the simulated IAMPASS
 //!   mobile app, with registered devices, pending requests (Approve / Deny), signed-in
-//!   sessions (Walk away / Come back / Log out) and the SMS outbox; it refreshes itself.
+//!   sessions (Walk away / Come back / Log out) and the SMS outbox. It stays current through
+//!   `GET /phone/events`, a Server-Sent Events stream that sends the page's state whenever
+//!   it changes; no inline script or style, so a strict Content-Security-Policy holds.
 //!   Registration links (`/phone/register/{token}`) open it with a "Register this phone"
 //!   button.
 //! - **the control API** under `/_emulator/` (JSON, unauthenticated, meant for loopback):

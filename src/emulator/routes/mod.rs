@@ -4,6 +4,7 @@
 mod control;
 mod log;
 mod phone;
+mod phone_events;
 mod reply;
 mod signature;
 mod wire;

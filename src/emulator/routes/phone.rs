@@ -1,8 +1,12 @@
 //! The phone page (`GET /phone`): the simulated IAMPASS mobile app. It lists registered
 //! devices, pending requests (Approve / Deny), signed-in sessions (Walk away / Come back /
-//! Log out) and the SMS outbox, and polls `GET /_emulator/phone` twice a second to stay
-//! current. Registration links (`/phone/register/{token}`) open it with a "Register this
-//! phone" button.
+//! Log out) and the SMS outbox, and stays current through the event stream of
+//! `GET /phone/events`. Registration links (`/phone/register/{token}`) open it with a
+//! "Register this phone" button.
+//!
+//! The page is CSP-friendly: its script and style are files (`/phone/phone.js`,
+//! `/phone/phone.css`) and it is served with a `Content-Security-Policy` that allows nothing
+//! inline. Without JavaScript it is rendered on the server and reloads itself.
 
 use std::time::Instant;
 
@@ -11,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Serialize;
 
+use super::phone_events;
 use super::reply::{Reject, Reply, json, query, query_param, segment};
 use crate::emulator::state::{DeviceView, Shared};
 use crate::emulator::types::{EmulatorSession, Sms};
@@ -19,6 +24,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
         .service(web::resource("/phone").route(web::get().to(phone)))
         .service(web::resource("/phone/register/{token}").route(web::get().to(register_page)))
+        .service(web::resource("/phone/events").route(web::get().to(phone_events::events)))
+        .service(web::resource("/phone/phone.js").route(web::get().to(script)))
+        .service(web::resource("/phone/phone.css").route(web::get().to(style)))
         .service(web::resource("/_emulator/phone").route(web::get().to(phone_state)));
 }
 
@@ -34,7 +42,7 @@ pub(crate) struct PhoneState {
     sms: Vec<Sms>,
 }
 
-fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
+pub(crate) fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
     let mut world = shared.world();
     let (pending, sessions) = world
         .sessions
@@ -105,7 +113,37 @@ fn render(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .body(html))
+}
+
+/// Nothing inline, nothing from elsewhere: the page's script, style and event stream are
+/// its own files and routes.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// A static file of the page, cached for a minute.
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
+}
+
+async fn script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/emulator/phone.js"),
+    )
+}
+
+async fn style() -> HttpResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../../templates/emulator/phone.css"),
+    )
 }
 
 async fn index() -> HttpResponse {
