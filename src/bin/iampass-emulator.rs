@@ -78,7 +78,7 @@ struct Args {
     session_duration_secs: u64,
 
     /// How authenticate_user answers for an unknown user: `reason` is 200 with
-    /// reason UNKNOWN_USER, `not-found` is 404 "User <id> not found" (the public docs' style).
+    /// reason UNKNOWN_USER, `not-found` is 404 `User <id> not found` (the public docs' style).
     #[arg(long, value_name = "ANSWER", value_enum, default_value_t = UnknownUser::Reason)]
     unknown_user: UnknownUser,
 
