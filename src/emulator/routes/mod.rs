@@ -5,6 +5,7 @@ mod control;
 mod log;
 mod phone;
 mod phone_events;
+mod phone_state;
 mod reply;
 mod signature;
 mod wire;

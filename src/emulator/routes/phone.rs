@@ -8,17 +8,15 @@
 //! `/phone/phone.css`) and it is served with a `Content-Security-Policy` that allows nothing
 //! inline. Without JavaScript it is rendered on the server and reloads itself.
 
-use std::time::Instant;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Serialize;
 
 use super::phone_events;
-use super::reply::{Reject, Reply, json, query, query_param, segment};
-use crate::emulator::state::{DeviceView, Shared};
-use crate::emulator::types::{EmulatorSession, Sms};
+use super::phone_state::{self, PhoneState, state_of};
+use super::reply::{Reject, Reply, query, query_param, segment};
+use crate::emulator::state::Shared;
+use crate::emulator::types::EmulatorSession;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
@@ -27,37 +25,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/phone/events").route(web::get().to(phone_events::events)))
         .service(web::resource("/phone/phone.js").route(web::get().to(script)))
         .service(web::resource("/phone/phone.css").route(web::get().to(style)))
-        .service(web::resource("/_emulator/phone").route(web::get().to(phone_state)));
-}
-
-/// What the phone shows; also the JSON of `GET /_emulator/phone`.
-#[derive(Serialize, Default)]
-pub(crate) struct PhoneState {
-    devices: Vec<DeviceView>,
-    /// `pending` and `identifying` sessions, oldest first.
-    pending: Vec<EmulatorSession>,
-    /// `active` and `walkaway` sessions, oldest first.
-    sessions: Vec<EmulatorSession>,
-    /// The outbox, newest first.
-    sms: Vec<Sms>,
-}
-
-pub(crate) fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
-    let mut world = shared.world();
-    let (pending, sessions) = world
-        .sessions
-        .list(app_id, user, Instant::now())
-        .into_iter()
-        .filter(|s| !s.session_status.is_terminal())
-        .partition(|s| s.session_status.is_in_progress());
-    let mut sms = world.outbox.list(app_id, user);
-    sms.reverse();
-    PhoneState {
-        devices: world.directory.devices(app_id, user),
-        pending,
-        sessions,
-        sms,
-    }
+        .service(web::resource("/_emulator/phone").route(web::get().to(phone_state::snapshot)));
 }
 
 /// A registration link shown on the page.
@@ -182,12 +150,4 @@ async fn register_page(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
                  <p><a href=\"/phone\">Open the phone</a></p>",
             )),
     }
-}
-
-async fn phone_state(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
-    let pairs = query(&req).map_err(Reject::into_json)?;
-    let app_id = query_param(&pairs, "app_id").filter(|s| !s.is_empty());
-    let user = query_param(&pairs, "user").filter(|s| !s.is_empty());
-    let state = state_of(&shared, app_id.as_deref(), user.as_deref());
-    Ok(json(StatusCode::OK, &state))
 }

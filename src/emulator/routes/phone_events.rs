@@ -14,7 +14,7 @@ use futures_util::stream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::phone::state_of;
+use super::phone_state::state_of;
 use super::reply::{Reject, Reply, query, query_param};
 use crate::emulator::state::Shared;
 
