@@ -418,6 +418,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_action_follows_the_table() {
+        use SessionAction as A;
+        use Status as S;
+        let legal = [
+            (A::Identify, S::Pending, S::Identifying),
+            (A::Approve, S::Pending, S::Active),
+            (A::Approve, S::Identifying, S::Active),
+            (A::Deny, S::Pending, S::Failed),
+            (A::Deny, S::Identifying, S::Failed),
+            (A::Cancel, S::Pending, S::Cancelled),
+            (A::Cancel, S::Identifying, S::Cancelled),
+            (A::Timeout, S::Pending, S::Timeout),
+            (A::Timeout, S::Identifying, S::Timeout),
+            (A::Walkaway, S::Active, S::Walkaway),
+            (A::Return, S::Walkaway, S::Active),
+            (A::Close, S::Pending, S::Closed),
+            (A::Close, S::Identifying, S::Closed),
+            (A::Close, S::Active, S::Closed),
+            (A::Close, S::Walkaway, S::Closed),
+        ];
+        for action in A::ALL {
+            for from in S::ALL {
+                let expected = legal
+                    .iter()
+                    .find(|(a, f, _)| *a == action && *f == from)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(action.apply(from), expected, "{action} from {from}");
+            }
+            assert_eq!(action.as_str().parse::<A>().unwrap(), action);
+        }
+        assert!("dance".parse::<A>().is_err());
+    }
+
+    #[test]
     fn validation() {
         let ok = FaultsWire {
             latency_ms: 5,
