@@ -144,7 +144,7 @@ pub enum VerifyError {
 pub struct Authentication<'a> {
     /// Application id or session token: tells the verifier which secret to use.
     pub client_id: &'a str,
-    /// Decimal 64-bit nonce, as sent.
+    /// Decimal 64-bit unsigned nonce, as sent (leading zeros kept).
     pub nonce: &'a str,
     /// Base64 signature, as sent.
     pub signature: &'a str,
@@ -172,6 +172,7 @@ impl<'a> Authentication<'a> {
             || nonce.is_empty()
             || nonce.len() > 20
             || !nonce.bytes().all(|b| b.is_ascii_digit())
+            || nonce.parse::<u64>().is_err()
         {
             return Err(VerifyError::MalformedHeader);
         }
@@ -341,6 +342,8 @@ mod tests {
             "hmac :1:s",
             "hmac a:x:s",
             "hmac a:1:",
+            "hmac a:18446744073709551616:s",
+            "hmac a:+1:s",
         ] {
             assert_eq!(
                 Authentication::parse(bad),

@@ -5,12 +5,13 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use super::handle::RunningEmulator;
-use super::server::{Shared, configure};
-use super::state::Timing;
-use super::verify::DEFAULT_NONCE_CAPACITY;
+use super::routes::{configure, log_request};
+use super::state::{DEFAULT_NONCE_CAPACITY, Settings, Shared, Timing};
+use super::types::UnknownUserAnswer;
 use crate::Secret;
 use crate::signing::DEFAULT_WINDOW;
 
@@ -68,6 +69,7 @@ pub struct EmulatorBuilder {
     bind: Result<Vec<SocketAddr>, String>,
     timing: Timing,
     signature_window: Duration,
+    unknown_user: UnknownUserAnswer,
     workers: usize,
     nonce_capacity: usize,
 }
@@ -79,6 +81,7 @@ impl Default for EmulatorBuilder {
             bind: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 0))]),
             timing: Timing::default(),
             signature_window: DEFAULT_WINDOW,
+            unknown_user: UnknownUserAnswer::default(),
             workers: 2,
             nonce_capacity: DEFAULT_NONCE_CAPACITY,
         }
@@ -150,6 +153,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How `authenticate_user` answers for a user the application does not have: `200` with
+    /// `reason: "UNKNOWN_USER"` (the default) or `404` `User <id> not found`, as IAMPASS's
+    /// public documentation answers unknown users elsewhere.
+    ///
+    /// ```
+    /// use iampass::emulator::{Emulator, UnknownUserAnswer};
+    /// let builder = Emulator::builder().unknown_user_answer(UnknownUserAnswer::NotFound);
+    /// ```
+    pub fn unknown_user_answer(mut self, answer: UnknownUserAnswer) -> Self {
+        self.unknown_user = answer;
+        self
+    }
+
     /// HTTP worker threads (default 2).
     ///
     /// ```
@@ -192,24 +208,28 @@ impl EmulatorBuilder {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
 
-        let shared = Arc::new(Shared::new(
-            self.timing,
-            self.signature_window,
-            self.nonce_capacity,
-        ));
+        let settings = Settings {
+            signature_window: self.signature_window,
+            unknown_user: self.unknown_user,
+        };
+        let shared = Arc::new(Shared::new(self.timing, settings, self.nonce_capacity));
         {
             let mut world = shared.world();
             for (id, secret) in self.applications {
-                world.add_application(&id, secret);
+                world.directory.add_application(&id, secret);
             }
         }
         let data = web::Data::from(shared.clone());
-        let server = HttpServer::new(move || App::new().configure(configure(data.clone())))
-            .workers(self.workers)
-            .disable_signals()
-            .shutdown_timeout(1)
-            .listen(listener)?
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(log_request))
+                .configure(configure(data.clone()))
+        })
+        .workers(self.workers)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
         Ok(RunningEmulator::new(local_addr, shared, server))
     }
 }

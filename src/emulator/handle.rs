@@ -11,11 +11,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::control::Application;
-use super::faults::Faults;
-use super::server::Shared;
-use super::state::{Behaviour, EmulatorSession, SessionAction, Sms};
-use super::stats::Stats;
+use super::state::Shared;
+use super::types::{Application, Behaviour, EmulatorSession, Faults, SessionAction, Sms, Stats};
 use crate::{AuthenticationApi, Error, ManagementApi, Secret, Status, quote_plus};
 
 /// Time allowed for one control API call.
@@ -136,12 +133,14 @@ impl RunningEmulator {
     pub fn add_application(&self, app_id: impl Into<String>, secret: impl Into<Secret>) {
         self.shared
             .world()
+            .directory
             .add_application(&app_id.into(), secret.into());
     }
 
     fn secret_of(&self, app_id: &str) -> Result<Secret, Error> {
         self.shared
             .world()
+            .directory
             .app_secret(app_id)
             .ok_or_else(|| Error::InvalidArgument(format!("unknown application {app_id:?}")))
     }
@@ -434,6 +433,7 @@ impl RunningEmulator {
     /// # Ok(()) }
     /// ```
     pub async fn shutdown(mut self) {
+        self.shared.stop();
         self.handle.stop(true).await;
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -444,6 +444,7 @@ impl RunningEmulator {
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
         if self.task.is_some() {
+            self.shared.stop();
             // The stop command is sent at once; the server task carries it out.
             drop(self.handle.stop(false));
         }

@@ -7,7 +7,9 @@
 //!
 //! - **the phone page** `GET /phone` (optionally `?app_id=…&user=…`): the simulated IAMPASS
 //!   mobile app, with registered devices, pending requests (Approve / Deny), signed-in
-//!   sessions (Walk away / Come back / Log out) and the SMS outbox; it refreshes itself.
+//!   sessions (Walk away / Come back / Log out) and the SMS outbox. It stays current through
+//!   `GET /phone/events`, a Server-Sent Events stream that sends the page's state whenever
+//!   it changes; no inline script or style, so a strict Content-Security-Policy holds.
 //!   Registration links (`/phone/register/{token}`) open it with a "Register this phone"
 //!   button.
 //! - **the control API** under `/_emulator/` (JSON, unauthenticated, meant for loopback):
@@ -33,12 +35,19 @@
 //!
 //! ## Choices where the live service's behaviour is unknown
 //! - `authenticate_user` for an unknown user answers `200` with `authenticated: false`,
-//!   `reason: "UNKNOWN_USER"`; for a user without phone `reason: "NO_MOBILE_DEVICE"`.
+//!   `reason: "UNKNOWN_USER"`, or, with
+//!   [`unknown_user_answer(UnknownUserAnswer::NotFound)`](EmulatorBuilder::unknown_user_answer),
+//!   `404` `User <id> not found` as the public docs answer unknown users elsewhere; for a user
+//!   without phone `reason: "NO_MOBILE_DEVICE"`.
 //! - The status answer's `authenticated` is `true` exactly when the session is `active`.
 //! - Methods default to `["acceptance"]`; an unknown method or a `duration_seconds` that is
 //!   not a positive integer is a `400`.
 //! - Unknown application → `404` before the signature is checked; a signature made with other
-//!   credentials than the path names → `401`; a missing version header → `401`.
+//!   credentials than the path names → `401`; a nonce that is not a decimal 64-bit unsigned
+//!   integer → `401`.
+//! - Signature headers: the reference client's spellings and those of the public docs
+//!   (`X-IAMPASS-Authentiaction-Timestamp`, `X-IAMPASS-Authentiaction-Version`) are all
+//!   accepted; the version header may be left out (`1` is the only version).
 //! - `delete_users` ignores unknown users; `add_users` with an empty id answers
 //!   `200 {"status": false, "reason": "INVALID_USER_ID"}`.
 //! - `send_registration_sms` with a number that is not `+` and 7–15 digits answers
@@ -67,21 +76,15 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
 mod builder;
-mod control;
-mod faults;
 mod handle;
-mod phone;
-mod reply;
-mod server;
+mod routes;
 mod state;
-mod stats;
-mod verify;
+mod types;
 
 pub use builder::{Emulator, EmulatorBuilder};
-pub use control::Application;
-pub use faults::Faults;
 pub use handle::RunningEmulator;
-pub use state::{Behaviour, EmulatorSession, SessionAction, Sms};
-pub use stats::{ROUTES, Stats};
+pub use types::{
+    Application, Behaviour, EmulatorSession, Faults, ROUTES, SessionAction, Sms, Stats,
+    UnknownUserAnswer,
+};

@@ -1,6 +1,7 @@
 //! The phone page in headless Chromium, driven through chromedriver: a registration link
-//! registers the phone, requests appear without a reload and its buttons drive the session
-//! state machine, user strings stay text, and the console stays free of errors.
+//! registers the phone, requests appear through the event stream without a reload and its
+//! buttons drive the session state machine, user strings stay text, and the console (where
+//! any Content-Security-Policy violation would show) stays free of errors.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (other paths through
 //! `IAMPASS_CHROMIUM` and `IAMPASS_CHROMEDRIVER`); without them the test skips, or fails when
@@ -78,6 +79,23 @@ async fn the_phone_page_in_a_browser() {
         .execute("window.iampassMarker = 42; return 1;", vec![])
         .await
         .unwrap();
+
+    // The page follows the emulator through its event stream, not by polling.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let stream = client
+            .execute("return document.body.dataset.stream || null;", vec![])
+            .await
+            .unwrap();
+        if stream == json!("open") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the event stream never opened: {stream}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Registration.
     let panel = text_of(&client, "#registration").await;

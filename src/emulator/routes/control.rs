@@ -9,10 +9,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::faults::FaultsWire;
 use super::reply::{Reject, Reply, json, parse_body, query, query_param, segment};
-use super::server::Shared;
-use super::state::{Behaviour, SessionAction, StateError};
+use crate::emulator::state::{Shared, StateError};
+use crate::emulator::types::{Application, Behaviour, FaultsWire, SessionAction};
 use crate::{Secret, Status};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,7 +49,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Maps a state error to the control API's JSON answer.
-pub(crate) fn refuse(e: StateError) -> Reject {
+fn refuse(e: StateError) -> Reject {
     let (status, message, extra) = match e {
         StateError::UnknownApp => (StatusCode::NOT_FOUND, "unknown application", json!({})),
         StateError::UnknownUser => (StatusCode::NOT_FOUND, "unknown user", json!({})),
@@ -91,25 +90,10 @@ fn filters(req: &HttpRequest) -> Result<(Option<String>, Option<String>), Reject
     ))
 }
 
-/// One application as `GET /_emulator/applications` lists it (no secret).
-///
-/// ```
-/// use iampass::emulator::Application;
-/// let apps: Vec<Application> =
-///     serde_json::from_str(r#"[{"app_id": "app-1", "users": 2}]"#).unwrap();
-/// assert_eq!(apps[0].users, 2);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Application {
-    /// The application id.
-    pub app_id: String,
-    /// How many users it has.
-    pub users: usize,
-}
-
 async fn applications(shared: web::Data<Shared>) -> HttpResponse {
     let apps: Vec<Application> = shared
         .world()
+        .directory
         .applications()
         .into_iter()
         .map(|(app_id, users)| Application { app_id, users })
@@ -134,6 +118,7 @@ async fn add_application(bytes: Bytes, shared: web::Data<Shared>) -> Reply {
     }
     let created = shared
         .world()
+        .directory
         .add_application(&new.app_id, Secret::new(new.secret));
     let status = if created {
         StatusCode::CREATED
@@ -148,7 +133,10 @@ async fn add_application(bytes: Bytes, shared: web::Data<Shared>) -> Reply {
 
 async fn devices(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let (app_id, user) = filters(&req)?;
-    let devices = shared.world().devices(app_id.as_deref(), user.as_deref());
+    let devices = shared
+        .world()
+        .directory
+        .devices(app_id.as_deref(), user.as_deref());
     Ok(json(StatusCode::OK, &devices))
 }
 
@@ -185,7 +173,8 @@ async fn sessions(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let (app_id, user) = filters(&req)?;
     let list = shared
         .world()
-        .sessions(app_id.as_deref(), user.as_deref(), Instant::now());
+        .sessions
+        .list(app_id.as_deref(), user.as_deref(), Instant::now());
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -193,6 +182,7 @@ async fn session(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = seg(&req, 3)?;
     let view = shared
         .world()
+        .sessions
         .session(&token, Instant::now())
         .map_err(refuse)?;
     Ok(json(StatusCode::OK, &view))
@@ -209,6 +199,7 @@ async fn act(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     })?;
     let status: Status = shared
         .world()
+        .sessions
         .act(&token, action, Instant::now())
         .map_err(refuse)?;
     Ok(json(StatusCode::OK, &json!({ "session_status": status })))
@@ -235,6 +226,7 @@ async fn set_behaviour(req: HttpRequest, bytes: Bytes, shared: web::Data<Shared>
     })?;
     shared
         .world()
+        .directory
         .set_behaviour(&app_id, &user, behaviour)
         .map_err(refuse)?;
     Ok(json(StatusCode::OK, &wire))
@@ -243,7 +235,11 @@ async fn set_behaviour(req: HttpRequest, bytes: Bytes, shared: web::Data<Shared>
 async fn get_behaviour(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let app_id = seg(&req, 3)?;
     let user = seg(&req, 4)?;
-    let behaviour = shared.world().behaviour(&app_id, &user).map_err(refuse)?;
+    let behaviour = shared
+        .world()
+        .directory
+        .behaviour(&app_id, &user)
+        .map_err(refuse)?;
     let after_ms = u64::try_from(behaviour.after().as_millis()).unwrap_or(u64::MAX);
     Ok(json(
         StatusCode::OK,
@@ -253,7 +249,10 @@ async fn get_behaviour(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 
 async fn sms(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let (app_id, user) = filters(&req)?;
-    let list = shared.world().sms(app_id.as_deref(), user.as_deref());
+    let list = shared
+        .world()
+        .outbox
+        .list(app_id.as_deref(), user.as_deref());
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -281,7 +280,11 @@ async fn reset_stats(shared: web::Data<Shared>) -> HttpResponse {
 
 async fn registration(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = seg(&req, 3)?;
-    let (r, used) = shared.world().registration(&token).map_err(refuse)?;
+    let (r, used) = shared
+        .world()
+        .directory
+        .registration(&token)
+        .map_err(refuse)?;
     Ok(json(
         StatusCode::OK,
         &json!({"app_id": r.app_id, "user": r.user, "display_name": r.display_name, "used": used}),

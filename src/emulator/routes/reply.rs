@@ -96,6 +96,12 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse 
         .body(serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()))
 }
 
+/// `scheme://host` the request was sent to: the base of the URLs the emulator hands out.
+pub(crate) fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
 /// The `index`-th `/`-separated segment of the raw request path, `quote_plus`-decoded
 /// (`""` is segment 0, before the first slash).
 pub(crate) fn segment(req: &HttpRequest, index: usize) -> Result<String, Reject> {

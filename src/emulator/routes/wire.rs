@@ -3,18 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::reply::{Reject, Reply, json, parse_body, query, query_param, segment};
-use super::server::{Shared, base_url};
-use super::state::{Sms, Start, StateError};
-use super::stats::Route;
-use super::verify;
+use super::log::ForApplication;
+use super::reply::{Reject, Reply, base_url, json, parse_body, query, query_param, segment};
+use super::signature;
 use crate::AuthenticationMethod;
+use crate::emulator::state::{Route, Shared, StateError, UNKNOWN_USER};
+use crate::emulator::types::{Faults, Sms, UnknownUserAnswer};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/management/add_users/{app_id}").route(web::post().to(add_users)))
@@ -56,16 +56,54 @@ fn refuse(e: StateError) -> Reject {
     }
 }
 
+/// Counts a wire API request and applies injected faults: `Err` is the injected answer.
+async fn enter(shared: &Shared, route: Route) -> Result<(), HttpResponse> {
+    shared.counters.hit(route);
+    let faults = shared.faults();
+    if !faults.is_active() {
+        return Ok(());
+    }
+    match inject(faults).await {
+        Some(response) => Err(response),
+        None => Ok(()),
+    }
+}
+
+/// Waits the configured latency, then answers an injected error for a share of requests.
+async fn inject(faults: Faults) -> Option<HttpResponse> {
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
+        let status =
+            StatusCode::from_u16(faults.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Some(
+            HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body("injected fault (iampass emulator)"),
+        );
+    }
+    None
+}
+
+/// Notes the application a request acts for, for the request log.
+fn acting_for(req: &HttpRequest, app_id: &str) {
+    req.extensions_mut()
+        .insert(ForApplication(app_id.to_owned()));
+}
+
 /// Counts the request, injects faults, finds the application named in the path (segment 3)
 /// and checks the request is signed with its credentials. Answers the application id.
 async fn app_call(req: &HttpRequest, shared: &Shared, route: Route) -> Result<String, Reply> {
-    shared.enter(route).await.map_err(Ok)?;
+    enter(shared, route).await.map_err(Ok)?;
     let app_id = segment(req, 3).map_err(Err)?;
     let secret = shared
         .world()
+        .directory
         .app_secret(&app_id)
         .ok_or_else(|| Err(Reject::not_found("unknown application")))?;
-    verify::check(req, shared, &app_id, &secret).map_err(Err)?;
+    acting_for(req, &app_id);
+    signature::check(req, shared, &app_id, &secret).map_err(Err)?;
     Ok(app_id)
 }
 
@@ -77,7 +115,7 @@ async fn user_call(
 ) -> Result<(String, String), Reply> {
     let app_id = app_call(req, shared, route).await?;
     let user = segment(req, 4).map_err(Err)?;
-    match shared.world().user_exists(&app_id, &user) {
+    match shared.world().directory.user_exists(&app_id, &user) {
         Ok(true) => Ok((app_id, user)),
         Ok(false) => Err(Err(Reject::not_found("unknown user"))),
         Err(e) => Err(Err(refuse(e))),
@@ -109,6 +147,7 @@ async fn add_users(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> 
     }
     let (created, existing) = shared
         .world()
+        .directory
         .add_users(&app_id, &body.users)
         .map_err(refuse)?;
     Ok(json(
@@ -128,7 +167,7 @@ async fn delete_users(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) 
 }
 
 /// `{base}/phone/register/{token}`: opening it on the phone page registers the phone.
-pub(crate) fn register_url(base: &str, token: &str) -> String {
+fn register_url(base: &str, token: &str) -> String {
     format!("{base}/phone/register/{token}")
 }
 
@@ -137,6 +176,7 @@ async fn registration_link(req: HttpRequest, shared: web::Data<Shared>) -> Reply
     let display_name = query_param(&query(&req)?, "display_name").filter(|n| !n.is_empty());
     let token = shared
         .world()
+        .directory
         .registration_link(&app_id, &user, display_name.as_deref())
         .map_err(refuse)?;
     Ok(json(
@@ -166,7 +206,7 @@ fn valid_phone_number(number: &str) -> bool {
 }
 
 /// The SMS text when the caller gives none.
-pub(crate) const DEFAULT_SMS_MESSAGE: &str = "Register your phone with IAMPASS:";
+const DEFAULT_SMS_MESSAGE: &str = "Register your phone with IAMPASS:";
 
 async fn send_registration_sms(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> Reply {
     let (app_id, user) = enter!(user_call(&req, &shared, Route::SendRegistrationSms).await);
@@ -180,6 +220,7 @@ async fn send_registration_sms(req: HttpRequest, body: Bytes, shared: web::Data<
     let display_name = body.display_name.filter(|n| !n.is_empty());
     let mut world = shared.world();
     let token = world
+        .directory
         .registration_link(&app_id, &user, display_name.as_deref())
         .map_err(refuse)?;
     let link = register_url(&base_url(&req), &token);
@@ -188,7 +229,7 @@ async fn send_registration_sms(req: HttpRequest, body: Bytes, shared: web::Data<
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_SMS_MESSAGE.to_owned());
     world
-        .push_sms(Sms {
+        .send_sms(Sms {
             app_id,
             user,
             phone_number: body.phone_number,
@@ -202,7 +243,11 @@ async fn send_registration_sms(req: HttpRequest, body: Bytes, shared: web::Data<
 
 async fn has_registered_mobile_device(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let (app_id, user) = enter!(user_call(&req, &shared, Route::HasRegisteredMobileDevice).await);
-    let registered = shared.world().has_device(&app_id, &user).map_err(refuse)?;
+    let registered = shared
+        .world()
+        .directory
+        .has_device(&app_id, &user)
+        .map_err(refuse)?;
     Ok(json(
         StatusCode::OK,
         &json!({"status": true, "device_registered": registered}),
@@ -262,51 +307,56 @@ async fn authenticate_user(req: HttpRequest, body: Bytes, shared: web::Data<Shar
         .world()
         .authenticate(&app_id, &user, methods, duration, Instant::now())
         .map_err(refuse)?;
-    Ok(match start {
-        Start::Started {
-            token,
-            secret,
-            status,
-        } => {
-            let base = base_url(&req);
-            json(
-                StatusCode::ACCEPTED,
-                &json!({"authentication_status": {
-                    "authenticated": true,
-                    "session_status": status,
-                    "reason": null,
-                    "session_token": token,
-                    "session_secret": secret.expose(),
-                    "status_url": format!("{base}/authentication/status/{token}"),
-                    "logout_url": format!("{base}/authentication/logout/{token}"),
-                }}),
-            )
+    let started = match start {
+        Ok(started) => started,
+        Err(UNKNOWN_USER) if shared.settings.unknown_user == UnknownUserAnswer::NotFound => {
+            return Err(Reject::not_found(format!("User {user} not found")));
         }
-        Start::NotStarted { reason } => json(
-            StatusCode::OK,
-            &json!({"authentication_status": {
-                "authenticated": false,
-                "session_status": "failed",
-                "reason": reason,
-                "session_token": null,
-                "session_secret": null,
-                "status_url": null,
-                "logout_url": null,
-            }}),
-        ),
-    })
+        Err(reason) => {
+            return Ok(json(
+                StatusCode::OK,
+                &json!({"authentication_status": {
+                    "authenticated": false,
+                    "session_status": "failed",
+                    "reason": reason,
+                    "session_token": null,
+                    "session_secret": null,
+                    "status_url": null,
+                    "logout_url": null,
+                }}),
+            ));
+        }
+    };
+    let (base, token) = (base_url(&req), started.token);
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &json!({"authentication_status": {
+            "authenticated": true,
+            "session_status": started.status,
+            "reason": null,
+            "session_token": token,
+            "session_secret": started.secret.expose(),
+            "status_url": format!("{base}/authentication/status/{token}"),
+            "logout_url": format!("{base}/authentication/logout/{token}"),
+        }}),
+    ))
 }
 
 /// Counts the request, injects faults, finds the session named in the path (segment 3) and
 /// checks the request is signed with its token and secret.
 async fn session_call(req: &HttpRequest, shared: &Shared, route: Route) -> Result<String, Reply> {
-    shared.enter(route).await.map_err(Ok)?;
+    enter(shared, route).await.map_err(Ok)?;
     let token = segment(req, 3).map_err(Err)?;
-    let secret = shared
-        .world()
-        .session_secret(&token)
-        .ok_or_else(|| Err(Reject::not_found("unknown session")))?;
-    verify::check(req, shared, &token, &secret).map_err(Err)?;
+    let (secret, app_id) = {
+        let world = shared.world();
+        let secret = world.sessions.secret(&token);
+        (secret, world.sessions.app_of(&token))
+    };
+    let secret = secret.ok_or_else(|| Err(Reject::not_found("unknown session")))?;
+    if let Some(app_id) = app_id {
+        acting_for(req, &app_id);
+    }
+    signature::check(req, shared, &token, &secret).map_err(Err)?;
     Ok(token)
 }
 
@@ -314,6 +364,7 @@ async fn status(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = enter!(session_call(&req, &shared, Route::Status).await);
     let status = shared
         .world()
+        .sessions
         .status(&token, Instant::now())
         .map_err(refuse)?;
     Ok(json(
@@ -329,6 +380,7 @@ async fn logout(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = enter!(session_call(&req, &shared, Route::Logout).await);
     shared
         .world()
+        .sessions
         .logout(&token, Instant::now())
         .map_err(refuse)?;
     Ok(json(StatusCode::OK, &json!({"status": true})))

@@ -1,20 +1,6 @@
-//! Signature checks of incoming API requests, and the replay (nonce) memory.
-//!
-//! The signed URL is what the client put on the wire without `scheme://`: the `Host` the
-//! request was sent to followed by the request target (path and query) exactly as received.
+//! The replay memory: nonces seen inside the signature window, per signer.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
-
-use actix_web::HttpRequest;
-
-use super::reply::Reject;
-use super::server::Shared;
-use crate::Secret;
-use crate::signing::{
-    self, AUTHENTICATION_HEADER, Authentication, SignedRequest, TIMESTAMP_HEADER, VERSION_HEADER,
-    VERSION_HEADER_ALT, VerifyError,
-};
 
 /// Default number of remembered nonces; the oldest is forgotten beyond it.
 pub(crate) const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
@@ -88,81 +74,6 @@ impl NonceStore {
     pub(crate) fn len(&self) -> usize {
         self.seen.len()
     }
-}
-
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The URI the client signed: host as received, then the request target as received.
-pub(crate) fn signed_url(req: &HttpRequest) -> String {
-    let uri = req.uri();
-    if uri.scheme().is_some() {
-        // Absolute-form request target (through a proxy): it names the host itself.
-        return signing::signed_part(&uri.to_string()).to_owned();
-    }
-    let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let info = req.connection_info();
-    format!("{}{}", info.host(), target)
-}
-
-/// Checks the request's signature against `secret`, requiring the signer to be `client_id`.
-/// Any failure is a `401` with a plain-text reason.
-pub(crate) fn check(
-    req: &HttpRequest,
-    shared: &Shared,
-    client_id: &str,
-    secret: &Secret,
-) -> Result<(), Reject> {
-    let unauthorized = |e: VerifyError| Reject::unauthorized(e.to_string());
-    let auth_value = header(req, AUTHENTICATION_HEADER)
-        .ok_or(VerifyError::MissingHeader(AUTHENTICATION_HEADER))
-        .map_err(unauthorized)?;
-    let authentication = Authentication::parse(auth_value).map_err(unauthorized)?;
-    let timestamp = header(req, TIMESTAMP_HEADER)
-        .ok_or(VerifyError::MissingHeader(TIMESTAMP_HEADER))
-        .map_err(unauthorized)?;
-    let version = header(req, VERSION_HEADER)
-        .or_else(|| header(req, VERSION_HEADER_ALT))
-        .ok_or(VerifyError::MissingHeader(VERSION_HEADER))
-        .map_err(unauthorized)?;
-    if authentication.client_id != client_id {
-        return Err(Reject::unauthorized(
-            "the Authentication header names other credentials",
-        ));
-    }
-    let url = signed_url(req);
-    let request = SignedRequest {
-        authentication,
-        timestamp,
-        version: Some(version),
-        signed_url: &url,
-    };
-    let now = signing::unix_now();
-    let window = shared.signature_window;
-    verify(&request, secret, now, window, shared)
-}
-
-fn verify(
-    request: &SignedRequest<'_>,
-    secret: &Secret,
-    now: u64,
-    window: Duration,
-    shared: &Shared,
-) -> Result<(), Reject> {
-    // Valid until the timestamp leaves the window (verify has checked it parses by then).
-    let expires = request
-        .timestamp
-        .trim()
-        .parse::<u64>()
-        .unwrap_or(now)
-        .saturating_add(window.as_secs());
-    signing::verify(request, secret, now, window, |client, nonce| {
-        shared
-            .nonces()
-            .check_and_remember(client, nonce, expires, now)
-    })
-    .map_err(|e| Reject::unauthorized(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,54 +1,31 @@
 //! The phone page (`GET /phone`): the simulated IAMPASS mobile app. It lists registered
 //! devices, pending requests (Approve / Deny), signed-in sessions (Walk away / Come back /
-//! Log out) and the SMS outbox, and polls `GET /_emulator/phone` twice a second to stay
-//! current. Registration links (`/phone/register/{token}`) open it with a "Register this
-//! phone" button.
-
-use std::time::Instant;
+//! Log out) and the SMS outbox, and stays current through the event stream of
+//! `GET /phone/events`. Registration links (`/phone/register/{token}`) open it with a
+//! "Register this phone" button.
+//!
+//! The page is CSP-friendly: its script and style are files (`/phone/phone.js`,
+//! `/phone/phone.css`) and it is served with a `Content-Security-Policy` that allows nothing
+//! inline. Without JavaScript it is rendered on the server and reloads itself.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Serialize;
 
-use super::reply::{Reject, Reply, json, query, query_param, segment};
-use super::server::Shared;
-use super::state::{DeviceView, EmulatorSession, Sms};
+use super::phone_events;
+use super::phone_state::{self, PhoneState, state_of};
+use super::reply::{Reject, Reply, query, query_param, segment};
+use crate::emulator::state::Shared;
+use crate::emulator::types::EmulatorSession;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
         .service(web::resource("/phone").route(web::get().to(phone)))
         .service(web::resource("/phone/register/{token}").route(web::get().to(register_page)))
-        .service(web::resource("/_emulator/phone").route(web::get().to(phone_state)));
-}
-
-/// What the phone shows; also the JSON of `GET /_emulator/phone`.
-#[derive(Serialize, Default)]
-pub(crate) struct PhoneState {
-    devices: Vec<DeviceView>,
-    /// `pending` and `identifying` sessions, oldest first.
-    pending: Vec<EmulatorSession>,
-    /// `active` and `walkaway` sessions, oldest first.
-    sessions: Vec<EmulatorSession>,
-    /// The outbox, newest first.
-    sms: Vec<Sms>,
-}
-
-fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
-    let mut world = shared.world();
-    let (pending, sessions) = world
-        .sessions(app_id, user, Instant::now())
-        .into_iter()
-        .filter(|s| !s.session_status.is_terminal())
-        .partition(|s| s.session_status.is_in_progress());
-    let mut sms = world.sms(app_id, user);
-    sms.reverse();
-    PhoneState {
-        devices: world.devices(app_id, user),
-        pending,
-        sessions,
-        sms,
-    }
+        .service(web::resource("/phone/events").route(web::get().to(phone_events::events)))
+        .service(web::resource("/phone/phone.js").route(web::get().to(script)))
+        .service(web::resource("/phone/phone.css").route(web::get().to(style)))
+        .service(web::resource("/_emulator/phone").route(web::get().to(phone_state::snapshot)));
 }
 
 /// A registration link shown on the page.
@@ -104,7 +81,37 @@ fn render(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .body(html))
+}
+
+/// Nothing inline, nothing from elsewhere: the page's script, style and event stream are
+/// its own files and routes.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// A static file of the page, cached for a minute.
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
+}
+
+async fn script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/emulator/phone.js"),
+    )
+}
+
+async fn style() -> HttpResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../../templates/emulator/phone.css"),
+    )
 }
 
 async fn index() -> HttpResponse {
@@ -122,7 +129,7 @@ async fn phone(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
 
 async fn register_page(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
     let token = segment(&req, 3)?;
-    let found = shared.world().registration(&token);
+    let found = shared.world().directory.registration(&token);
     match found {
         Ok((r, used)) => {
             let view = RegistrationView {
@@ -143,12 +150,4 @@ async fn register_page(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
                  <p><a href=\"/phone\">Open the phone</a></p>",
             )),
     }
-}
-
-async fn phone_state(req: HttpRequest, shared: web::Data<Shared>) -> Reply {
-    let pairs = query(&req).map_err(Reject::into_json)?;
-    let app_id = query_param(&pairs, "app_id").filter(|s| !s.is_empty());
-    let user = query_param(&pairs, "user").filter(|s| !s.is_empty());
-    let state = state_of(&shared, app_id.as_deref(), user.as_deref());
-    Ok(json(StatusCode::OK, &state))
 }
