@@ -7,6 +7,7 @@ use askama::Template;
 #[template(path = "actix/login.html")]
 struct LoginForm<'a> {
     login_url: &'a str,
+    script_url: &'a str,
     poll_url: &'a str,
     user: &'a str,
     next: &'a str,
@@ -31,6 +32,25 @@ struct MessagePage<'a> {
     link: Option<&'a str>,
 }
 
+/// The login page's script, served at `{prefix}/login.js`.
+pub(crate) const LOGIN_SCRIPT: &str = include_str!("../../templates/actix/login.js");
+
+/// `sha256-…` of the base page's one inline `<style>` block, for the pages' CSP.
+pub(crate) fn base_style_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let template = include_str!("../../templates/actix/base.html");
+    let style = template
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map_or("", |(style, _)| style);
+    let digest = sha2::Sha256::digest(style.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 fn render(result: askama::Result<String>) -> String {
     result.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot render an IAMPASS page");
@@ -42,9 +62,11 @@ fn render(result: askama::Result<String>) -> String {
 pub(crate) fn login_form(prefix: &str, user: &str, next: &str, error: Option<&str>) -> String {
     let login_url = format!("{prefix}/login");
     let poll_url = format!("{prefix}/poll");
+    let script_url = format!("{prefix}/login.js");
     render(
         LoginForm {
             login_url: &login_url,
+            script_url: &script_url,
             poll_url: &poll_url,
             user,
             next,

@@ -9,6 +9,7 @@ use super::defaults::{DEFAULT_REQUEST_TIMEOUT, MIN_KEY_LEN};
 use super::env::COOKIE_KEY_ENV;
 use super::{Iampass, Inner};
 use crate::actix::cookie::CookieCodec;
+use crate::actix::pending::PendingLogins;
 use crate::actix::security::rate_limit::LoginLimits;
 use crate::actix::security::redirect::is_safe_redirect;
 use crate::actix::validate::Validator;
@@ -31,6 +32,16 @@ impl IampassBuilder {
     /// ```
     pub fn build(self) -> Result<Iampass, Error> {
         let keys = key_ring(self.cookie_key, self.cookie_old_keys)?;
+        if self.login.polls_per_login == 0 || self.login.polls_per_address == 0 {
+            return Err(Error::Config(
+                "poll_limits must allow at least one poll".into(),
+            ));
+        }
+        if self.login.body_timeout.is_zero() {
+            return Err(Error::Config(
+                "body_timeout must be longer than zero".into(),
+            ));
+        }
         if self.cookie_host_prefix && !self.cookie_secure {
             return Err(Error::Config(
                 "the __Host- cookie prefix requires a Secure cookie: do not combine \
@@ -138,6 +149,8 @@ impl IampassBuilder {
                 limits: LoginLimits::new(self.per_user, self.per_address),
                 resolver,
                 responder: self.responder,
+                pending: PendingLogins::new(),
+                login: self.login,
             }),
         })
     }

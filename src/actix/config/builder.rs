@@ -13,6 +13,7 @@ use super::defaults::{
     DEFAULT_SESSION_MAX_AGE,
 };
 use super::env::decode_key;
+use super::login::LoginSettings;
 use super::policy::{FailMode, Revalidate, WalkawayPolicy};
 use super::{Resolver, Responder};
 use crate::actix::denial::Denial;
@@ -75,6 +76,7 @@ pub struct IampassBuilder {
     pub(super) per_address: Option<Rate>,
     pub(super) resolver: Option<Resolver>,
     pub(super) responder: Option<Responder>,
+    pub(super) login: LoginSettings,
 }
 
 impl std::fmt::Debug for IampassBuilder {
@@ -136,6 +138,7 @@ impl IampassBuilder {
             per_address: Some(DEFAULT_RATE_PER_ADDRESS),
             resolver: None,
             responder: None,
+            login: LoginSettings::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::cookie::{CookieCodec, SessionCookie};
 use super::denial::Denial;
+use super::pending::PendingLogins;
 use super::security::rate_limit::LoginLimits;
 use super::validate::Validator;
 use crate::{AuthenticationApi, Error, Secret};
@@ -23,6 +24,7 @@ mod build;
 mod builder;
 mod defaults;
 mod env;
+mod login;
 mod policy;
 
 pub use builder::IampassBuilder;
@@ -31,6 +33,8 @@ pub use defaults::{
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, MIN_KEY_LEN,
 };
 pub use env::{APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV};
+pub(crate) use login::LoginSettings;
+pub use login::{DEFAULT_BODY_TIMEOUT, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN};
 pub use policy::{FailMode, Revalidate, WalkawayPolicy};
 
 /// Lifetime of a pending-login cookie.
@@ -110,6 +114,8 @@ struct Inner {
     limits: LoginLimits,
     resolver: Resolver,
     responder: Option<Responder>,
+    login: LoginSettings,
+    pending: PendingLogins,
 }
 
 impl Iampass {
@@ -236,6 +242,14 @@ impl Iampass {
 
     pub(crate) fn session_max_age(&self) -> Duration {
         self.inner.session_max_age
+    }
+
+    pub(crate) fn login_settings(&self) -> &LoginSettings {
+        &self.inner.login
+    }
+
+    pub(crate) fn pending_logins(&self) -> &PendingLogins {
+        &self.inner.pending
     }
 
     pub(crate) fn limits(&self) -> &LoginLimits {

@@ -17,6 +17,7 @@ use crate::actix::pages;
 use crate::actix::respond::{Reply, accepts_html, is_form};
 use crate::actix::security::rate_limit::retry_after_secs;
 use crate::actix::security::redirect::safe_next;
+use crate::user_name::{self, UserNameError};
 use crate::{AuthenticationMethod, Error};
 
 /// Longest user name accepted at login, in bytes.
@@ -24,7 +25,7 @@ use crate::{AuthenticationMethod, Error};
 /// ```
 /// assert_eq!(iampass::actix::MAX_USER_LEN, 256);
 /// ```
-pub const MAX_USER_LEN: usize = 256;
+pub const MAX_USER_LEN: usize = user_name::MAX_LEN;
 /// Largest login request body accepted (`413` above).
 const MAX_BODY: usize = 8 * 1024;
 
@@ -59,10 +60,11 @@ impl Refusal {
     }
 
     fn failed(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
         Refusal {
             status,
-            body: json!({"status": "failed", "reason": reason.into()}),
-            message: message.into(),
+            body: json!({"status": "failed", "reason": reason.into(), "message": message}),
+            message,
             retry_after: None,
         }
     }
@@ -86,8 +88,26 @@ impl Refusal {
     }
 }
 
-/// Reads the body, refusing more than [`MAX_BODY`] bytes (declared or sent).
-async fn read_body(req: &HttpRequest, mut body: web::Payload) -> Result<Vec<u8>, Refusal> {
+/// Reads the body within `deadline`, refusing more than [`MAX_BODY`] bytes (declared or
+/// sent); a body still arriving at the deadline is answered `408`.
+async fn read_body(
+    req: &HttpRequest,
+    body: web::Payload,
+    deadline: std::time::Duration,
+) -> Result<Vec<u8>, Refusal> {
+    match tokio::time::timeout(deadline, read_whole_body(req, body)).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::info!(path = req.path(), "request body not sent in time");
+            Err(Refusal::bad_request(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request took too long to arrive.",
+            ))
+        }
+    }
+}
+
+async fn read_whole_body(req: &HttpRequest, mut body: web::Payload) -> Result<Vec<u8>, Refusal> {
     let too_large =
         || Refusal::bad_request(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
     let declared = req
@@ -143,16 +163,14 @@ fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusa
         .collect()
 }
 
-/// Refuses empty, over-long and control-character user names.
-fn check_user(user: &str) -> Result<(), Refusal> {
-    let problem = if user.trim().is_empty() {
-        "Please enter your user name.".to_owned()
-    } else if user.len() > MAX_USER_LEN {
-        format!("The user name is longer than {MAX_USER_LEN} bytes.")
-    } else if user.chars().any(char::is_control) {
-        "The user name contains control characters.".to_owned()
-    } else {
-        return Ok(());
+/// The user name trimmed as everywhere in the crate ([`user_name::trim`]); empty, over-long
+/// and control-character names are refused.
+fn check_user(user: &str) -> Result<&str, Refusal> {
+    let problem = match user_name::trim(user) {
+        Ok(user) if !user.chars().any(char::is_control) => return Ok(user),
+        Ok(_) => "The user name contains control characters.".to_owned(),
+        Err(UserNameError::Empty) => "Please enter your user name.".to_owned(),
+        Err(e) => e.to_string(),
     };
     Err(Refusal::bad_request(StatusCode::BAD_REQUEST, problem))
 }
@@ -168,7 +186,7 @@ impl Handler {
         // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
         let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
         let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, None);
-        Reply::html(StatusCode::OK, page).finish()
+        self.html(StatusCode::OK, page).finish()
     }
 
     /// `POST {prefix}/login`.
@@ -177,7 +195,8 @@ impl Handler {
         if let Some(refused) = self.refuse_cross_site(&req, form) {
             return refused;
         }
-        let request = match read_body(&req, body)
+        let deadline = self.iampass.login_settings().body_timeout;
+        let request = match read_body(&req, body, deadline)
             .await
             .and_then(|body| parse_request(form, &body))
         {
@@ -211,7 +230,7 @@ impl Handler {
         let reply = if html {
             let user = if user.len() <= MAX_USER_LEN { user } else { "" };
             let page = pages::login_form(self.prefix(), user, next, Some(&r.message));
-            Reply::html(r.status, page)
+            self.html(r.status, page)
         } else {
             Reply::json(r.status, r.body)
         };
@@ -229,9 +248,10 @@ impl Handler {
         next: &str,
     ) -> Result<Cookie<'static>, Refusal> {
         let iampass = &self.iampass;
-        check_user(&request.user)?;
-        let methods = parse_methods(request.methods.as_deref().unwrap_or_default())?;
-        let resolved = match iampass.resolve_user(request.user.clone()).await {
+        let user = check_user(&request.user)?;
+        let requested = parse_methods(request.methods.as_deref().unwrap_or_default())?;
+        let methods = iampass.login_settings().methods_for(&requested);
+        let resolved = match iampass.resolve_user(user.to_owned()).await {
             Ok(id) => id,
             Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
             Err(e) => {
@@ -242,13 +262,14 @@ impl Handler {
         if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
             return Err(Refusal::unknown_user());
         }
-        let address = req.peer_addr().map(|a| a.ip());
+        let address = self.client_ip(req);
         if let Err(wait) = iampass.limits().check(&resolved, address) {
             let secs = retry_after_secs(wait);
             tracing::info!(user = %resolved, ?address, retry_after = secs, "login start rate-limited");
             return Err(Refusal {
                 status: StatusCode::TOO_MANY_REQUESTS,
-                body: json!({"error": "rate_limited", "retry_after": secs}),
+                body: json!({"error": "rate_limited", "retry_after": secs,
+                             "message": format!("Too many sign-in attempts; try again in {secs} s.")}),
                 message: format!("Too many sign-in attempts; try again in {secs} s."),
                 retry_after: Some(secs),
             });
@@ -285,11 +306,21 @@ impl Handler {
                 message,
             ));
         }
+        // One request at a time: the login this browser had (pending or signed in) ends.
+        if let Some(previous) = self.context.payload() {
+            self.end_previous(previous.session().clone());
+        }
+        tracing::info!(
+            user = user,
+            address = ?address,
+            handle = %session_handle(&session),
+            "login started"
+        );
         let max_age = PENDING_MAX_AGE.min(iampass.session_max_age());
         let payload = |next: Option<String>| {
             SessionCookie::new(
                 session.clone(),
-                request.user.clone(),
+                user.to_owned(),
                 resolved.clone(),
                 CookieState::Pending,
                 max_age,
@@ -314,4 +345,39 @@ impl Handler {
             }
         }
     }
+
+    /// Ends, in the background, the IAMPASS session of this browser's previous login (a
+    /// pending request left on the phone, or a signed-in session being replaced).
+    fn end_previous(&self, previous: crate::Session) {
+        let Some(token) = previous.session_token().map(str::to_owned) else {
+            return;
+        };
+        let iampass = self.iampass.clone();
+        iampass.pending_logins().forget(&token);
+        let mut session = iampass.authentication_api().attach(previous);
+        actix_web::rt::spawn(async move {
+            iampass.validator().forget(&token).await;
+            match session.destroy().await {
+                Ok(()) => tracing::info!(handle = %short_handle(&token), "previous login ended"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the previous login could not be ended at IAMPASS")
+                }
+            }
+        });
+    }
+}
+
+/// A short, non-secret name for a session in logs: the first 8 hex digits of the SHA-256 of
+/// its token (the token itself is a credential).
+pub(crate) fn short_handle(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn session_handle(session: &crate::Session) -> String {
+    session
+        .session_token()
+        .map(short_handle)
+        .unwrap_or_default()
 }

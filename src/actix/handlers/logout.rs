@@ -41,7 +41,7 @@ impl Handler {
         let landing = self.iampass.after_logout_path();
         let reply = match (html, outage) {
             (true, false) => Reply::see_other(landing),
-            (true, true) => Reply::html(
+            (true, true) => self.html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 pages::message_page("Signed out", message, Some(landing)),
             ),

@@ -70,6 +70,10 @@ impl Iampass {
                 },
             )))
             .service(
+                web::resource(format!("{prefix}/login.js"))
+                    .route(web::get().to(|| async { script(pages::LOGIN_SCRIPT) })),
+            )
+            .service(
                 web::resource(format!("{prefix}/logout")).route(web::post().to(
                     move |req: HttpRequest| {
                         let h = Handler::new(&end, &req);
@@ -99,6 +103,19 @@ impl Handler {
         self.iampass.routes_prefix()
     }
 
+    /// An HTML page with the security headers the configuration asks for.
+    fn html(&self, status: StatusCode, page: String) -> Reply {
+        Reply::html(status, page).security_headers(self.iampass.login_settings().security_headers)
+    }
+
+    /// The client's address: the TCP peer, or behind a trusted proxy the address it forwards.
+    fn client_ip(&self, req: &HttpRequest) -> Option<std::net::IpAddr> {
+        self.iampass
+            .login_settings()
+            .trusted_proxies
+            .client_ip(req.peer_addr(), req.headers())
+    }
+
     /// `403` for a cross-site `POST` (HTML or JSON), `None` for a same-site one.
     fn refuse_cross_site(&self, req: &HttpRequest, html: bool) -> Option<HttpResponse> {
         let Err(why) = check_same_origin(req) else {
@@ -107,7 +124,7 @@ impl Handler {
         tracing::debug!(reason = %why.0, path = req.path(), "cross-site POST refused");
         let message = "This request came from another site and was refused.";
         let reply = if html {
-            Reply::html(
+            self.html(
                 StatusCode::FORBIDDEN,
                 pages::message_page("Refused", message, Some("/")),
             )
@@ -119,6 +136,15 @@ impl Handler {
         };
         Some(reply.finish())
     }
+}
+
+/// A script the crate serves: cacheable for an hour, never sniffed as anything else.
+fn script(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
 }
 
 fn query_param(req: &HttpRequest, name: &str) -> Option<String> {

@@ -9,12 +9,13 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::{Handler, query_param};
+use crate::Status;
 use crate::actix::cookie::SessionCookie;
 use crate::actix::denial::UNAVAILABLE_MESSAGE;
 use crate::actix::pages::{self, Wait};
+use crate::actix::pending::Checked;
 use crate::actix::respond::Reply;
 use crate::actix::security::redirect::safe_next;
-use crate::{Error, Status};
 
 /// Longest long-poll wait (`?wait=N` is capped to this).
 ///
@@ -35,9 +36,15 @@ enum Progress {
     Waiting(Status, Option<(Box<SessionCookie>, Cookie<'static>)>),
     /// Ended without success; the cookie is to be removed.
     Ended(Status, String),
-    /// IAMPASS cannot be asked.
-    Unavailable(Error),
+    /// IAMPASS cannot be asked; why (for the log).
+    Unavailable(String),
+    /// Approved, but this pending cookie was already exchanged for a signed-in one.
+    Exchanged,
 }
+
+/// The answer to a pending cookie presented again after its exchange.
+const EXCHANGED_MESSAGE: &str =
+    "This sign-in was already completed. If that was not you, sign in again and sign out.";
 
 fn reason_text(status: Status) -> &'static str {
     match status {
@@ -53,20 +60,38 @@ fn reason_text(status: Status) -> &'static str {
 }
 
 impl Handler {
-    /// Asks IAMPASS once about a pending login.
+    /// How a pending login stands: from the shared registry, which asks IAMPASS at most
+    /// once per [`MIN_RECHECK`](crate::actix::pending::MIN_RECHECK) whatever the number of
+    /// polls, and remembers an ended login.
     async fn check(&self, payload: &SessionCookie) -> Progress {
         let iampass = &self.iampass;
-        let mut session = iampass
-            .authentication_api()
-            .attach(payload.session().clone());
-        match session.get_status().await {
-            Ok(Status::Active) => {
+        let session = match iampass
+            .pending_logins()
+            .check(iampass.authentication_api(), payload.session())
+            .await
+        {
+            Checked::Answered(session) => *session,
+            Checked::Unavailable(why) => return Progress::Unavailable(why),
+        };
+        match session.session_status() {
+            Status::Active => {
+                let token = payload.session().session_token().unwrap_or_default();
+                if !iampass.pending_logins().exchange_once(token) {
+                    tracing::warn!(
+                        user = payload.user(),
+                        "a pending login cookie was presented again after its exchange; refused"
+                    );
+                    return Progress::Exchanged;
+                }
                 let next = safe_next(payload.next());
                 let done = payload
                     .clone()
                     .authenticated(session, iampass.session_max_age());
                 match iampass.codec().seal(&done) {
-                    Ok(cookie) => Progress::Active(cookie, next),
+                    Ok(cookie) => {
+                        tracing::info!(user = payload.user(), "login approved");
+                        Progress::Active(cookie, next)
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot seal the IAMPASS session cookie");
                         Progress::Ended(
@@ -76,14 +101,19 @@ impl Handler {
                     }
                 }
             }
-            Ok(status) if status.is_terminal() => {
+            status if status.is_terminal() => {
                 let reason = session
                     .failure_reason()
                     .map(str::to_owned)
                     .unwrap_or_else(|| status.as_str().to_owned());
+                tracing::info!(
+                    user = payload.user(),
+                    status = status.as_str(),
+                    "login ended"
+                );
                 Progress::Ended(status, reason)
             }
-            Ok(status) => {
+            status => {
                 let reissue = if status != payload.session().session_status() {
                     let mut updated = payload.clone();
                     *updated.session_mut() = session;
@@ -97,11 +127,6 @@ impl Handler {
                 };
                 Progress::Waiting(status, reissue)
             }
-            Err(e) if e.is_outage() || matches!(e, Error::Protocol(_)) => Progress::Unavailable(e),
-            Err(e) => {
-                tracing::debug!(error = %e, "IAMPASS refused a pending login's status");
-                Progress::Ended(Status::Failed, "the login is unknown to IAMPASS".into())
-            }
         }
     }
 
@@ -112,39 +137,49 @@ impl Handler {
                 // Already signed in (e.g. the page was reloaded after success).
                 return Reply::see_other(safe_next(done.next())).finish();
             }
-            return Reply::html(
-                StatusCode::OK,
-                pages::login_form(
-                    self.prefix(),
-                    "",
-                    "/",
-                    Some("Your sign-in request expired or was not found. Please try again."),
-                ),
-            )
-            .finish();
+            return self
+                .html(
+                    StatusCode::OK,
+                    pages::login_form(
+                        self.prefix(),
+                        "",
+                        "/",
+                        Some("Your sign-in request expired or was not found. Please try again."),
+                    ),
+                )
+                .finish();
         };
         let retry_url = self.retry_url(payload.next());
         let reply = match self.check(payload).await {
             Progress::Active(cookie, next) => Reply::see_other(next).cookie(Some(cookie)),
-            Progress::Waiting(status, reissue) => Reply::html(
-                StatusCode::OK,
-                pages::wait_page(Wait::Waiting {
-                    message: reason_text(status),
-                    retry_url: &retry_url,
-                }),
-            )
-            .cookie(reissue.map(|(_, cookie)| cookie)),
-            Progress::Ended(status, _) => Reply::html(
-                StatusCode::OK,
+            Progress::Waiting(status, reissue) => self
+                .html(
+                    StatusCode::OK,
+                    pages::wait_page(Wait::Waiting {
+                        message: reason_text(status),
+                        retry_url: &retry_url,
+                    }),
+                )
+                .cookie(reissue.map(|(_, cookie)| cookie)),
+            Progress::Ended(status, _) => self
+                .html(
+                    StatusCode::OK,
+                    pages::wait_page(Wait::Failed {
+                        message: reason_text(status),
+                        retry_url: &retry_url,
+                    }),
+                )
+                .cookie(Some(self.iampass.codec().removal())),
+            Progress::Exchanged => self.html(
+                StatusCode::CONFLICT,
                 pages::wait_page(Wait::Failed {
-                    message: reason_text(status),
+                    message: EXCHANGED_MESSAGE,
                     retry_url: &retry_url,
                 }),
-            )
-            .cookie(Some(self.iampass.codec().removal())),
+            ),
             Progress::Unavailable(e) => {
                 tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
-                Reply::html(
+                self.html(
                     StatusCode::SERVICE_UNAVAILABLE,
                     pages::wait_page(Wait::Waiting {
                         message: "IAMPASS cannot be reached right now; retrying\u{2026}",
@@ -172,6 +207,26 @@ impl Handler {
             )
             .finish();
         };
+        let settings = self.iampass.login_settings();
+        let token = payload.session().session_token().unwrap_or_default();
+        let _guard = match self.iampass.pending_logins().enter(
+            token,
+            self.client_ip(&req),
+            settings.polls_per_login,
+            settings.polls_per_address,
+        ) {
+            Ok(guard) => guard,
+            Err(refused) => {
+                tracing::info!(?refused, "concurrent poll refused");
+                return Reply::json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"error": "too_many_polls", "retry_after": 1,
+                           "message": "Too many requests are waiting for this sign-in."}),
+                )
+                .retry_after(1)
+                .finish();
+            }
+        };
         let mut payload = payload.clone();
         let wait = query_param(&req, "wait")
             .and_then(|w| w.trim().parse::<f64>().ok())
@@ -192,6 +247,11 @@ impl Handler {
                     json!({"status": status.as_str(), "reason": reason}),
                 )
                 .cookie(Some(self.iampass.codec().removal())),
+                Progress::Exchanged => Reply::json(
+                    StatusCode::CONFLICT,
+                    json!({"status": "exchanged", "error": "already_exchanged",
+                           "message": EXCHANGED_MESSAGE}),
+                ),
                 Progress::Unavailable(e) => {
                     tracing::warn!(error = %e, "IAMPASS unavailable during poll");
                     Reply::json(

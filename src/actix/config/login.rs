@@ -1,0 +1,194 @@
+//! The knobs of the login handlers' defences: which authentication methods a login asks for,
+//! the client address behind proxies, caps on long-polls, the body-read deadline and the
+//! security headers of the crate's pages. Grouped in [`LoginSettings`] so the handlers read
+//! one value.
+
+use std::time::Duration;
+
+use super::builder::IampassBuilder;
+use crate::AuthenticationMethod;
+use crate::actix::security::client_addr::TrustedProxies;
+
+/// Default cap on concurrent polls of one pending login.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_POLLS_PER_LOGIN, 4);
+/// ```
+pub const DEFAULT_POLLS_PER_LOGIN: usize = 4;
+/// Default cap on concurrent polls from one client address.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_POLLS_PER_ADDRESS, 32);
+/// ```
+pub const DEFAULT_POLLS_PER_ADDRESS: usize = 32;
+/// Default time allowed to send a login or logout request body.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_BODY_TIMEOUT.as_secs(), 5);
+/// ```
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the login handlers read from the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginSettings {
+    /// Sent with every login; empty: IAMPASS chooses.
+    pub(crate) methods: Vec<AuthenticationMethod>,
+    /// Methods a browser's `"methods"` may choose among; empty: the browser's choice is ignored.
+    pub(crate) browser_methods: Vec<AuthenticationMethod>,
+    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) polls_per_login: usize,
+    pub(crate) polls_per_address: usize,
+    pub(crate) body_timeout: Duration,
+    pub(crate) security_headers: bool,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            methods: Vec::new(),
+            browser_methods: Vec::new(),
+            trusted_proxies: TrustedProxies::none(),
+            polls_per_login: DEFAULT_POLLS_PER_LOGIN,
+            polls_per_address: DEFAULT_POLLS_PER_ADDRESS,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            security_headers: true,
+        }
+    }
+}
+
+impl LoginSettings {
+    /// The methods to ask IAMPASS for, given what the browser asked for: the browser's
+    /// choice only when every method in it is allowed, else the application's.
+    pub(crate) fn methods_for(
+        &self,
+        requested: &[AuthenticationMethod],
+    ) -> Vec<AuthenticationMethod> {
+        if !requested.is_empty() && requested.iter().all(|m| self.browser_methods.contains(m)) {
+            requested.to_vec()
+        } else {
+            if !requested.is_empty() {
+                tracing::debug!(
+                    ?requested,
+                    "authentication methods from the browser ignored (not allowed by the policy)"
+                );
+            }
+            self.methods.clone()
+        }
+    }
+}
+
+impl IampassBuilder {
+    /// The authentication methods every login asks for (default: none named, IAMPASS
+    /// chooses). Methods a browser sends are ignored unless [`browser_methods`](Self::browser_methods)
+    /// allows them: the application decides how strong a login is, not the client.
+    ///
+    /// ```
+    /// use iampass::AuthenticationMethod;
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .methods([AuthenticationMethod::Facial]);
+    /// # let _ = b;
+    /// ```
+    pub fn methods(mut self, methods: impl IntoIterator<Item = AuthenticationMethod>) -> Self {
+        self.login.methods = methods.into_iter().collect();
+        self
+    }
+
+    /// Methods a browser may choose among with `"methods"` in `POST {prefix}/login`
+    /// (default: none: the browser's choice is ignored and [`methods`](Self::methods) is sent).
+    /// A request naming any method outside this list gets [`methods`](Self::methods).
+    ///
+    /// ```
+    /// use iampass::AuthenticationMethod::{Acceptance, Facial};
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .methods([Facial])
+    ///     .browser_methods([Facial, Acceptance]);
+    /// # let _ = b;
+    /// ```
+    pub fn browser_methods(
+        mut self,
+        methods: impl IntoIterator<Item = AuthenticationMethod>,
+    ) -> Self {
+        self.login.browser_methods = methods.into_iter().collect();
+        self
+    }
+
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` give the client address for the
+    /// per-address limits and the audit log (default: none; the TCP peer is the client).
+    /// Only when the peer is one of them is the right-most address that is not a trusted
+    /// proxy taken. Behind nginx on the same host:
+    ///
+    /// ```
+    /// use iampass::actix::TrustedProxies;
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .trusted_proxies("127.0.0.1, ::1".parse::<TrustedProxies>()?);
+    /// # let _ = b;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    ///
+    /// with nginx setting `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.login.trusted_proxies = proxies;
+        self
+    }
+
+    /// Caps on concurrent `GET {prefix}/poll` requests, per pending login and per client
+    /// address (defaults [`DEFAULT_POLLS_PER_LOGIN`], [`DEFAULT_POLLS_PER_ADDRESS`]); more
+    /// are answered `429`. However many polls there are, one login costs IAMPASS at most
+    /// about two status calls a second.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").poll_limits(2, 16);
+    /// # let _ = b;
+    /// ```
+    pub fn poll_limits(mut self, per_login: usize, per_address: usize) -> Self {
+        self.login.polls_per_login = per_login;
+        self.login.polls_per_address = per_address;
+        self
+    }
+
+    /// Time allowed to send the body of a login or logout request (default
+    /// [`DEFAULT_BODY_TIMEOUT`]); a slower body is answered `408` and its connection freed.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .body_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = b;
+    /// ```
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.login.body_timeout = timeout;
+        self
+    }
+
+    /// Whether the crate's pages carry their security headers (default `true`):
+    /// a `Content-Security-Policy` without inline script, `frame-ancestors 'none'`,
+    /// `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and
+    /// `Referrer-Policy: same-origin`. Turn off only when the application sets its own.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").security_headers(false);
+    /// # let _ = b;
+    /// ```
+    pub fn security_headers(mut self, enabled: bool) -> Self {
+        self.login.security_headers = enabled;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuthenticationMethod::{Acceptance, Device, Facial};
+
+    #[test]
+    fn the_browser_chooses_only_what_the_policy_allows() {
+        let mut settings = LoginSettings {
+            methods: vec![Facial],
+            ..LoginSettings::default()
+        };
+        assert_eq!(settings.methods_for(&[]), vec![Facial]);
+        assert_eq!(settings.methods_for(&[Acceptance]), vec![Facial]);
+        settings.browser_methods = vec![Facial, Acceptance];
+        assert_eq!(settings.methods_for(&[Acceptance]), vec![Acceptance]);
+        assert_eq!(settings.methods_for(&[Acceptance, Device]), vec![Facial]);
+    }
+}
