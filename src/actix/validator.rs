@@ -203,6 +203,7 @@ mod tests {
             Arc::new(Error::Http {
                 status,
                 body: String::new(),
+                retry_after: None,
             })
         };
         assert!(matches!(
