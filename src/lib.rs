@@ -46,7 +46,8 @@ mod session;
 pub mod signing;
 
 pub use client::{
-    AddUserResult, AddedUsers, AuthenticationApi, ClientBuilder, DeviceRegistration, ManagementApi,
+    AddUserResult, AddedUsers, AuthenticationApi, CircuitState, ClientBuilder, DeviceRegistration,
+    ManagementApi,
 };
 pub use encoding::{quote_plus, unquote_plus};
 pub use error::Error;
