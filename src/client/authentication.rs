@@ -201,7 +201,9 @@ fn is_unknown_user(body: &str, user_id: &str) -> bool {
         return false;
     };
     let rest = rest.trim_end_matches('.');
-    rest.to_ascii_lowercase().ends_with(" not found")
+    let lower = rest.to_ascii_lowercase();
+    lower == "not found"
+        || lower.ends_with(" not found")
         || (body.len() >= super::transport::ERROR_BODY_LIMIT - 4
             && format!("{user_id} not found").starts_with(rest))
 }
@@ -233,6 +235,7 @@ mod tests {
             "user alice not found",
             "User a b@c not found.",
             "  User alice not found\n",
+            "User not found",
             "unknown user",
             "Unknown User",
         ] {
