@@ -1,10 +1,11 @@
-//! Signing and verifying one request (`cargo bench --bench signing`).
+//! Signing and verifying one request, and a call refused by an open circuit breaker
+//! (`cargo bench --bench signing`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use iampass::Secret;
 use iampass::signing::{Authentication, DEFAULT_WINDOW, SignedRequest, sign, signed_part, verify};
+use iampass::{AuthenticationApi, Error, Secret, Session, Status};
 
 const URL: &str = "http://127.0.0.1:8765/authentication/status/0123456789abcdef0123456789abcdef";
 const NOW: u64 = 1_700_000_000;
@@ -60,5 +61,44 @@ fn signing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, signing);
+/// What a status call costs while IAMPASS is down and the breaker is open: no network, so the
+/// middleware can answer 503 at once instead of waiting for a timeout.
+fn circuit_open(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Bind then drop: nothing listens, so the first call is refused and opens the breaker.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = format!("http://127.0.0.1:{port}");
+    let api = AuthenticationApi::builder("app", "secret")
+        .server(&server)
+        .circuit_breaker(1, std::time::Duration::from_secs(3600))
+        .build()
+        .expect("client");
+    let session = api.attach(Session::new(
+        "tok",
+        "sec",
+        format!("{server}/authentication/status/tok"),
+        format!("{server}/authentication/logout/tok"),
+        Status::Active,
+    ));
+    runtime.block_on(async {
+        assert!(matches!(
+            session.fetch_status().await,
+            Err(Error::Connect(_))
+        ));
+    });
+    c.bench_function("status_call_circuit_open", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let refused = session.fetch_status().await;
+            assert!(matches!(refused, Err(Error::CircuitOpen { .. })));
+        })
+    });
+}
+
+criterion_group!(benches, signing, circuit_open);
 criterion_main!(benches);

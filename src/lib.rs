@@ -121,7 +121,8 @@ pub mod signing;
 pub mod user_name;
 
 pub use client::{
-    AddUserResult, AddedUsers, AuthenticationApi, ClientBuilder, DeviceRegistration, ManagementApi,
+    AddUserResult, AddedUsers, AuthenticationApi, CircuitState, ClientBuilder, DeviceRegistration,
+    ManagementApi,
 };
 pub use encoding::{quote_plus, unquote_plus};
 pub use error::Error;

@@ -210,9 +210,48 @@ pub(crate) struct AuthenticationStatus {
     pub(crate) logout_url: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct AuthenticationStatusEnvelope {
-    pub(crate) authentication_status: AuthenticationStatus,
+impl AuthenticationStatus {
+    /// Reads an authenticate or status answer in either shape IAMPASS is known to use: the
+    /// reference client's `{"authentication_status": {...}}` wrapper, or the documented flat
+    /// `{"authenticated": .., "session_status": ..}`. An object with neither is a protocol error.
+    pub(crate) fn from_answer(body: &[u8]) -> Result<Self, Error> {
+        let value: serde_json::Value = crate::client::transport::decode(body)?;
+        let Some(object) = value.as_object() else {
+            return Err(Error::Protocol("answer is not a JSON object".into()));
+        };
+        let inner = match object.get("authentication_status") {
+            Some(inner) => inner.clone(),
+            None if object.contains_key("authenticated")
+                || object.contains_key("session_status") =>
+            {
+                value
+            }
+            None => {
+                return Err(Error::Protocol(
+                    "answer has neither authentication_status nor authenticated/session_status"
+                        .into(),
+                ));
+            }
+        };
+        serde_json::from_value(inner)
+            .map_err(|e| Error::Protocol(format!("bad authentication_status: {e}")))
+    }
+}
+
+/// The refusal in a logout answer: `Some(reason)` for `{"status": false, "reason"?: ..}`.
+/// Anything else (`{"status": true}`, an empty body, a body that is not JSON, as the reference
+/// client ignores it) is `None`: the logout went through.
+fn logout_refusal(body: &[u8]) -> Option<Option<String>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("status")? != &serde_json::Value::Bool(false) {
+        return None;
+    }
+    Some(
+        value
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .map(str::to_owned),
+    )
 }
 
 impl Session {
@@ -236,6 +275,12 @@ impl Session {
     }
 
     /// A session that could not start, with the reason IAMPASS gave.
+    ///
+    /// ```
+    /// let s = iampass::Session::failed_to_start(Some("UNKNOWN_USER".into()));
+    /// assert!(s.failed());
+    /// assert_eq!(s.failure_reason(), Some("UNKNOWN_USER"));
+    /// ```
     pub fn failed_to_start(reason: Option<String>) -> Self {
         Session {
             session_token: None,
@@ -350,10 +395,8 @@ impl Session {
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
         let transport = self.transport()?;
-        let envelope: AuthenticationStatusEnvelope =
-            transport.get_json(url, "status", token, secret).await?;
-        envelope
-            .authentication_status
+        let body = transport.get(url, "status", token, secret).await?;
+        AuthenticationStatus::from_answer(&body)?
             .session_status
             .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
     }
@@ -375,6 +418,19 @@ impl Session {
     }
 
     /// Ends the session at IAMPASS (logout). Afterwards the stored status is `closed`.
+    ///
+    /// IAMPASS answering `{"status": false, "reason": ..}` is [`Error::Refused`] and leaves the
+    /// stored status as it was; `{"status": true}` or an empty body closes the session.
+    ///
+    /// ```no_run
+    /// # async fn run(mut session: iampass::Session) {
+    /// match session.destroy().await {
+    ///     Ok(()) => assert_eq!(session.session_status(), iampass::Status::Closed),
+    ///     Err(iampass::Error::Refused { reason }) => eprintln!("logout refused: {reason:?}"),
+    ///     Err(e) => eprintln!("logout failed: {e}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn destroy(&mut self) -> Result<(), Error> {
         let (token, secret) = self.credentials()?;
         let url = self
@@ -382,10 +438,77 @@ impl Session {
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no logout URL".into()))?;
         let transport = self.transport()?;
-        transport
-            .post_json::<serde_json::Value>(url, "logout", token, secret, None)
-            .await?;
+        let body = transport.post(url, "logout", token, secret, None).await?;
+        if let Some(reason) = logout_refusal(&body) {
+            return Err(Error::Refused { reason });
+        }
         self.session_status = Status::Closed;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_answers_are_read_wrapped_or_flat() {
+        let wrapped =
+            br#"{"authentication_status": {"authenticated": true, "session_status": "active"}}"#;
+        let flat = br#"{"authenticated": true, "session_status": "walkaway"}"#;
+        let only_status = br#"{"session_status": "closed"}"#;
+        assert_eq!(
+            AuthenticationStatus::from_answer(wrapped)
+                .unwrap()
+                .session_status,
+            Some(Status::Active)
+        );
+        let read = AuthenticationStatus::from_answer(flat).unwrap();
+        assert_eq!(read.session_status, Some(Status::Walkaway));
+        assert_eq!(read.authenticated, Some(true));
+        assert_eq!(
+            AuthenticationStatus::from_answer(only_status)
+                .unwrap()
+                .session_status,
+            Some(Status::Closed)
+        );
+        for bad in [
+            &b"{}"[..],
+            b"[]",
+            b"5",
+            b"",
+            br#"{"status": true}"#,
+            br#"{"authentication_status": 5}"#,
+            br#"{"authentication_status": {"session_status": "weird"}}"#,
+            br#"{"authenticated": "yes"}"#,
+        ] {
+            assert!(
+                matches!(
+                    AuthenticationStatus::from_answer(bad),
+                    Err(Error::Protocol(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn only_status_false_is_a_logout_refusal() {
+        assert_eq!(
+            logout_refusal(br#"{"status": false, "reason": "UNKNOWN_SESSION"}"#),
+            Some(Some("UNKNOWN_SESSION".into()))
+        );
+        assert_eq!(logout_refusal(br#"{"status": false}"#), Some(None));
+        for ok in [
+            &br#"{"status": true}"#[..],
+            b"",
+            b"{}",
+            b"null",
+            b"ok",
+            br#"{"status": "false"}"#,
+        ] {
+            assert_eq!(logout_refusal(ok), None, "{}", String::from_utf8_lossy(ok));
+        }
     }
 }

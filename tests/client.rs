@@ -1,171 +1,22 @@
 //! The client against a small scripted HTTP server on loopback: every call's method, path,
 //! body and signature, and how each kind of failure is reported.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+#[path = "client/resilience.rs"]
+mod resilience;
+#[path = "client/server.rs"]
+mod server;
+#[path = "client/wire.rs"]
+mod wire;
+
 use std::time::{Duration, Instant};
 
-use iampass::signing::{self, Authentication, SignedRequest};
+use iampass::signing;
 use iampass::{
     AddUserResult, AddedUsers, AuthenticationApi, AuthenticationMethod, DeviceRegistration, Error,
     ManagementApi, Secret, Session, Status, quote_plus, unquote_plus,
 };
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
-const APP: &str = "app-1";
-const SECRET: &str = "app-secret";
-
-/// A request as the scripted server received it.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    target: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("request body is JSON")
-    }
-
-    /// Checks the signature the way a verifier does, with `secret`.
-    fn assert_signed_with(&self, client_id: &str, secret: &str) {
-        let header = &self.headers["authentication"];
-        let auth = Authentication::parse(header).expect("Authentication header parses");
-        assert_eq!(auth.client_id, client_id);
-        assert_eq!(self.headers["x-iamoass-authentication-version"], "1");
-        let signed_url = format!("{}{}", self.headers["host"], self.target);
-        let request = SignedRequest {
-            authentication: auth,
-            timestamp: &self.headers["x-iampass-authentication-timestamp"],
-            version: Some("1"),
-            signed_url: &signed_url,
-        };
-        signing::verify(
-            &request,
-            &Secret::new(secret),
-            signing::unix_now(),
-            signing::DEFAULT_WINDOW,
-            |_, _| true,
-        )
-        .expect("signature verifies");
-    }
-}
-
-/// What the scripted server answers: a status and a raw body, or nothing at all.
-#[derive(Clone)]
-enum Reply {
-    Answer(u16, String),
-    Never,
-}
-
-/// A one-route-fits-all HTTP/1.1 server: records each request, answers the scripted reply.
-struct ScriptedServer {
-    url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-    reply: Arc<Mutex<Reply>>,
-}
-
-impl ScriptedServer {
-    async fn start(reply: Reply) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let reply = Arc::new(Mutex::new(reply));
-        let (rec, rep) = (received.clone(), reply.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (rec, rep) = (rec.clone(), rep.clone());
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut reader = BufReader::new(read);
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut parts = line.split_whitespace();
-                    let method = parts.next().unwrap_or_default().to_owned();
-                    let target = parts.next().unwrap_or_default().to_owned();
-                    let mut headers = HashMap::new();
-                    loop {
-                        let mut h = String::new();
-                        reader.read_line(&mut h).await.unwrap();
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        let (k, v) = h.split_once(':').unwrap();
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    }
-                    let len: usize = headers
-                        .get("content-length")
-                        .map(|v| v.parse().unwrap())
-                        .unwrap_or(0);
-                    let mut body = vec![0; len];
-                    reader.read_exact(&mut body).await.unwrap();
-                    rec.lock().unwrap().push(Received {
-                        method,
-                        target,
-                        headers,
-                        body,
-                    });
-                    let reply = rep.lock().unwrap().clone();
-                    match reply {
-                        Reply::Answer(status, body) => {
-                            let response = format!(
-                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                            let _ = write.write_all(response.as_bytes()).await;
-                        }
-                        Reply::Never => {
-                            // Hold the connection open and never answer.
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
-                        }
-                    }
-                });
-            }
-        });
-        ScriptedServer {
-            url,
-            received,
-            reply,
-        }
-    }
-
-    async fn answering(status: u16, body: Value) -> Self {
-        Self::start(Reply::Answer(status, body.to_string())).await
-    }
-
-    fn set_reply(&self, status: u16, body: Value) {
-        *self.reply.lock().unwrap() = Reply::Answer(status, body.to_string());
-    }
-
-    fn requests(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn last(&self) -> Received {
-        self.requests().pop().expect("a request was received")
-    }
-
-    fn management(&self) -> ManagementApi {
-        ManagementApi::builder(APP, SECRET)
-            .server(&self.url)
-            .build()
-            .unwrap()
-    }
-
-    fn authentication(&self) -> AuthenticationApi {
-        AuthenticationApi::builder(APP, SECRET)
-            .server(&self.url)
-            .build()
-            .unwrap()
-    }
-}
+use server::{APP, Reply, SECRET, ScriptedServer};
 
 // ---- signing vectors and encoding --------------------------------------------------------
 

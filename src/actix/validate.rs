@@ -202,6 +202,7 @@ mod tests {
             Arc::new(Error::Http {
                 status,
                 body: String::new(),
+                retry_after: None,
             })
         };
         assert!(matches!(

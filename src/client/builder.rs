@@ -1,9 +1,11 @@
-//! One builder for both APIs: server URL, timeout, HTTP client, user agent.
+//! One builder for both APIs: server URL, timeouts, connection pool, call cap, circuit breaker,
+//! HTTP client, user agent.
 
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use super::transport::{DEFAULT_TIMEOUT, Transport, default_http_client};
+use super::breaker::{DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD};
+use super::transport::{DEFAULT_TIMEOUT, Transport, TransportParts};
 use super::{AuthenticationApi, Endpoint, ManagementApi};
 use crate::{Error, Secret};
 
@@ -11,10 +13,25 @@ use crate::{Error, Secret};
 pub const DEFAULT_SERVER: &str = "https://iam-api.com";
 /// Environment variable naming the IAMPASS server (as in the reference client).
 pub const SERVER_ENV: &str = "IAMPASS_SERVER";
+/// Default time allowed to open a TCP (and TLS) connection: a healthy IAMPASS connects in
+/// milliseconds, so a black-holed one is noticed long before the request timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default cap on concurrent IAMPASS calls per client: far above what a healthy IAMPASS needs
+/// (a few ms per call is thousands of calls per second), low enough that a burst or an outage
+/// cannot open a connection per waiting request.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+/// Default cap on idle pooled connections to IAMPASS: the call cap, so a burst's connections
+/// are reused rather than reopened, and never more than a burst needed.
+pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = DEFAULT_MAX_CONCURRENT_REQUESTS;
+/// Default time an idle pooled connection is kept: long enough to carry steady traffic, short
+/// enough that a burst's connections (and their memory) are released soon after it.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds a [`ManagementApi`] or an [`AuthenticationApi`].
 ///
 /// Server: [`ClientBuilder::server`], else `IAMPASS_SERVER`, else `https://iam-api.com`.
+/// Every knob has a default chosen for a web application in front of IAMPASS; see the
+/// `DEFAULT_*` constants of [`crate::client`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -22,6 +39,9 @@ pub const SERVER_ENV: &str = "IAMPASS_SERVER";
 /// let api = ManagementApi::builder("app-id", "app-secret")
 ///     .server("http://127.0.0.1:8765")
 ///     .timeout(Duration::from_secs(3))
+///     .connect_timeout(Duration::from_millis(500))
+///     .max_concurrent_requests(16)
+///     .circuit_breaker(5, Duration::from_secs(2))
 ///     .build()?;
 /// # Ok::<(), iampass::Error>(())
 /// ```
@@ -31,6 +51,11 @@ pub struct ClientBuilder<T> {
     application_secret: Secret,
     server: Option<String>,
     timeout: Duration,
+    connect_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    pool_idle_timeout: Duration,
+    max_concurrent_requests: usize,
+    breaker: Option<(u32, Duration)>,
     http: Option<reqwest::Client>,
     user_agent: Option<String>,
     _api: PhantomData<fn() -> T>,
@@ -43,6 +68,9 @@ impl<T> std::fmt::Debug for ClientBuilder<T> {
             .field("application_secret", &self.application_secret)
             .field("server", &self.server)
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("circuit_breaker", &self.breaker)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +85,11 @@ impl<T> ClientBuilder<T> {
             application_secret: application_secret.into(),
             server: None,
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            pool_max_idle_per_host: DEFAULT_POOL_MAX_IDLE_PER_HOST,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            breaker: Some((DEFAULT_FAILURE_THRESHOLD, DEFAULT_COOL_DOWN)),
             http: None,
             user_agent: None,
             _api: PhantomData,
@@ -69,14 +102,109 @@ impl<T> ClientBuilder<T> {
         self
     }
 
-    /// Time allowed for one call, connection included (default 10 s).
+    /// Time allowed for one call, from its start to the end of the answer: waiting for a free
+    /// slot ([`Self::max_concurrent_requests`]), connecting and a connect retry included
+    /// (default 10 s, [`DEFAULT_TIMEOUT`](crate::client::DEFAULT_TIMEOUT)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
+    /// Time allowed to open a connection, separate from (and normally much shorter than) the
+    /// request timeout (default 2 s, [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Ignored with [`Self::http_client`] (configure that client instead).
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .connect_timeout(std::time::Duration::from_millis(300))
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// At most this many idle connections to IAMPASS are kept in the pool (default
+    /// [`DEFAULT_POOL_MAX_IDLE_PER_HOST`]). Ignored with [`Self::http_client`].
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .pool_max_idle_per_host(8)
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 30 s,
+    /// [`DEFAULT_POOL_IDLE_TIMEOUT`]). Ignored with [`Self::http_client`].
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .pool_idle_timeout(std::time::Duration::from_secs(10))
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// At most this many IAMPASS calls of this client (its clones and its sessions included)
+    /// are in flight at once (default [`DEFAULT_MAX_CONCURRENT_REQUESTS`]). A call that finds
+    /// no free slot within its timeout fails with [`Error::Saturated`], an outage, having sent
+    /// nothing. This also caps the connections the client opens.
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .max_concurrent_requests(32)
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn max_concurrent_requests(mut self, max: usize) -> Self {
+        self.max_concurrent_requests = max;
+        self
+    }
+
+    /// The circuit breaker's settings (on by default with
+    /// [`DEFAULT_FAILURE_THRESHOLD`](crate::client::DEFAULT_FAILURE_THRESHOLD) = 5 and
+    /// [`DEFAULT_COOL_DOWN`](crate::client::DEFAULT_COOL_DOWN) = 1 s): after
+    /// `failure_threshold` consecutive server failures (unreachable, timeout, `408`, `429`,
+    /// `5xx`) calls fail at once with [`Error::CircuitOpen`] for `cool_down` (or the server's
+    /// `Retry-After`, if longer); then one probe call at a time decides whether it closes.
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .circuit_breaker(10, std::time::Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn circuit_breaker(mut self, failure_threshold: u32, cool_down: Duration) -> Self {
+        self.breaker = Some((failure_threshold, cool_down));
+        self
+    }
+
+    /// Turns the circuit breaker off: every call goes to IAMPASS and waits for its own
+    /// timeout ([`circuit_state`](crate::AuthenticationApi::circuit_state) stays `Closed`).
+    ///
+    /// ```
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .without_circuit_breaker()
+    ///     .build()?;
+    /// assert_eq!(api.circuit_state(), iampass::client::CircuitState::Closed);
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn without_circuit_breaker(mut self) -> Self {
+        self.breaker = None;
+        self
+    }
+
     /// Shares an existing `reqwest::Client` (its connection pool) instead of building one.
-    /// The builder's timeout still applies to every call.
+    /// The builder's timeout, call cap and breaker still apply to every call; its connect
+    /// timeout and pool settings do not (they belong to the client given).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -88,12 +216,42 @@ impl<T> ClientBuilder<T> {
         self
     }
 
-    /// The endpoint both APIs are made of; fails on an empty application id or a server URL
-    /// that is not `http(s)://host`.
+    /// Refuses settings that would make every call fail or hang.
+    fn check(&self) -> Result<(), Error> {
+        let zero = |what: &str| Err(Error::Config(format!("{what} must be more than zero")));
+        if self.timeout.is_zero() {
+            return zero("timeout");
+        }
+        if self.connect_timeout.is_zero() {
+            return zero("connect_timeout");
+        }
+        if self.max_concurrent_requests == 0 {
+            return zero("max_concurrent_requests");
+        }
+        if self.max_concurrent_requests > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(Error::Config(format!(
+                "max_concurrent_requests must be at most {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            )));
+        }
+        if let Some((threshold, cool_down)) = self.breaker {
+            if threshold == 0 {
+                return zero("circuit breaker failure_threshold");
+            }
+            if cool_down.is_zero() {
+                return zero("circuit breaker cool_down");
+            }
+        }
+        Ok(())
+    }
+
+    /// The endpoint both APIs are made of; fails on an empty application id, a server URL
+    /// that is not `http(s)://host` or a zero timeout, cap or breaker setting.
     fn endpoint(self) -> Result<Endpoint, Error> {
         if self.application_id.is_empty() {
             return Err(Error::Config("application id is empty".into()));
         }
+        self.check()?;
         let server = match self.server {
             Some(s) => s,
             None => std::env::var(SERVER_ENV)
@@ -104,15 +262,57 @@ impl<T> ClientBuilder<T> {
         let server = normalise_server(&server)?;
         let http = match self.http {
             Some(c) => c,
-            None => default_http_client(self.user_agent.as_deref())?,
+            None => http_client(
+                self.user_agent.as_deref(),
+                self.connect_timeout,
+                self.pool_max_idle_per_host,
+                self.pool_idle_timeout,
+            )?,
         };
         Ok(Endpoint {
             server,
             application_id: self.application_id,
             application_secret: self.application_secret,
-            transport: Transport::new(http, self.timeout),
+            transport: Transport::new(TransportParts {
+                http,
+                timeout: self.timeout,
+                breaker: self.breaker,
+                max_concurrent: self.max_concurrent_requests,
+            }),
         })
     }
+}
+
+/// The transport of sessions used without an API value: every default.
+pub(crate) fn default_transport_parts() -> Result<TransportParts, Error> {
+    Ok(TransportParts {
+        http: http_client(
+            None,
+            DEFAULT_CONNECT_TIMEOUT,
+            DEFAULT_POOL_MAX_IDLE_PER_HOST,
+            DEFAULT_POOL_IDLE_TIMEOUT,
+        )?,
+        timeout: DEFAULT_TIMEOUT,
+        breaker: Some((DEFAULT_FAILURE_THRESHOLD, DEFAULT_COOL_DOWN)),
+        max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
+    })
+}
+
+/// The client the crate builds when none is supplied: rustls, no cookies, a user agent, a
+/// connect timeout and a bounded idle pool.
+fn http_client(
+    user_agent: Option<&str>,
+    connect_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    pool_idle_timeout: Duration,
+) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .user_agent(user_agent.unwrap_or(concat!("iampass-rust/", env!("CARGO_PKG_VERSION"))))
+        .connect_timeout(connect_timeout)
+        .pool_max_idle_per_host(pool_max_idle_per_host)
+        .pool_idle_timeout(pool_idle_timeout)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 impl ClientBuilder<ManagementApi> {

@@ -121,6 +121,18 @@ impl ManagementApi {
         &self.endpoint.server
     }
 
+    /// The state of the circuit breaker this client (and its clones) share, for a health
+    /// endpoint.
+    ///
+    /// ```
+    /// let api = iampass::ManagementApi::builder("app", "secret").build()?;
+    /// assert_eq!(api.circuit_state(), iampass::client::CircuitState::Closed);
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn circuit_state(&self) -> crate::client::CircuitState {
+        self.endpoint.transport.circuit_state()
+    }
+
     /// Registers users; answers which were created and which already existed.
     /// A refusal is [`Error::Refused`].
     pub async fn add_users<S: AsRef<str>>(&self, users: &[S]) -> Result<AddedUsers, Error> {

@@ -1,13 +1,22 @@
 //! The async IAMPASS API client: [`ManagementApi`] for users and devices,
 //! [`AuthenticationApi`] to start sessions. Both are built by [`ClientBuilder`].
+//!
+//! Every call goes through one shared layer per built client (its clones and the sessions it
+//! creates or attaches included): a circuit breaker ([`CircuitState`]), a cap on concurrent
+//! calls, a connect timeout and a bounded connection pool.
 
 mod authentication;
+mod breaker;
 mod builder;
 mod management;
 pub(crate) mod transport;
 
-pub use authentication::AuthenticationApi;
-pub use builder::{ClientBuilder, DEFAULT_SERVER, SERVER_ENV};
+pub use authentication::{AuthenticationApi, UNKNOWN_USER};
+pub use breaker::{CircuitState, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD, MAX_RETRY_AFTER};
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST, DEFAULT_SERVER, SERVER_ENV,
+};
 pub use management::{AddUserResult, AddedUsers, DeviceRegistration, ManagementApi};
 pub use transport::DEFAULT_TIMEOUT;
 

@@ -1,45 +1,75 @@
-//! The HTTP layer every call goes through: signing, timeout, retry, error mapping, tracing.
+//! The HTTP layer every call goes through: circuit breaker, concurrency cap, signing, timeout,
+//! retry, error mapping, tracing.
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::breaker::{Breaker, CircuitState, MAX_RETRY_AFTER, Outcome};
 use crate::signing::{self, AUTHENTICATION_HEADER, TIMESTAMP_HEADER, VERSION_HEADER};
 use crate::{Error, Secret};
 
-/// Default time allowed for one IAMPASS call.
+/// Default time allowed for one IAMPASS call, waiting for a free slot included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// At most this much of an error body is kept in [`Error::Http`].
-const ERROR_BODY_LIMIT: usize = 512;
+pub(crate) const ERROR_BODY_LIMIT: usize = 512;
 
-/// A shared HTTP client plus the per-call timeout. Cheap to clone.
+/// The HTTP layer's settings and shared state. Cheap to clone: clones (and the sessions an
+/// API value creates or attaches) share the connection pool, the breaker and the call cap.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
     http: reqwest::Client,
     timeout: Duration,
+    breaker: Option<Arc<Breaker>>,
+    slots: Arc<Semaphore>,
+    max_concurrent: usize,
+}
+
+/// What a [`Transport`] is made of (see `ClientBuilder`).
+pub(crate) struct TransportParts {
+    pub(crate) http: reqwest::Client,
+    pub(crate) timeout: Duration,
+    /// `(failure threshold, cool-down)`, or `None` for no breaker.
+    pub(crate) breaker: Option<(u32, Duration)>,
+    pub(crate) max_concurrent: usize,
 }
 
 impl Transport {
-    pub(crate) fn new(http: reqwest::Client, timeout: Duration) -> Self {
-        Transport { http, timeout }
+    pub(crate) fn new(parts: TransportParts) -> Self {
+        Transport {
+            http: parts.http,
+            timeout: parts.timeout,
+            breaker: parts
+                .breaker
+                .map(|(threshold, cool_down)| Arc::new(Breaker::new(threshold, cool_down))),
+            slots: Arc::new(Semaphore::new(parts.max_concurrent)),
+            max_concurrent: parts.max_concurrent,
+        }
     }
 
     /// The transport used by sessions that were deserialised rather than started by an API
-    /// value (default timeout, one process-wide connection pool).
+    /// value (default settings, one process-wide connection pool, breaker and cap).
     pub(crate) fn shared_default() -> Result<Transport, Error> {
         static DEFAULT: OnceLock<Transport> = OnceLock::new();
         if let Some(t) = DEFAULT.get() {
             return Ok(t.clone());
         }
-        let http = default_http_client(None)?;
-        Ok(DEFAULT
-            .get_or_init(|| Transport::new(http, DEFAULT_TIMEOUT))
-            .clone())
+        let parts = super::builder::default_transport_parts()?;
+        Ok(DEFAULT.get_or_init(|| Transport::new(parts)).clone())
+    }
+
+    /// The breaker's state (`Closed` when there is none).
+    pub(crate) fn circuit_state(&self) -> CircuitState {
+        self.breaker
+            .as_ref()
+            .map_or(CircuitState::Closed, |b| b.state())
     }
 
     pub(crate) async fn get_json<T: DeserializeOwned>(
@@ -49,10 +79,7 @@ impl Transport {
         client_id: &str,
         secret: &Secret,
     ) -> Result<T, Error> {
-        let url = parse_url(url)?;
-        let body = self
-            .send(Method::GET, url, route, client_id, secret, None)
-            .await?;
+        let body = self.get(url, route, client_id, secret).await?;
         decode(&body)
     }
 
@@ -64,16 +91,43 @@ impl Transport {
         secret: &Secret,
         body: Option<&serde_json::Value>,
     ) -> Result<T, Error> {
-        let url = parse_url(url)?;
-        let body = body.map(|v| serde_json::to_vec(v).expect("JSON values serialise"));
-        let answer = self
-            .send(Method::POST, url, route, client_id, secret, body)
-            .await?;
+        let answer = self.post(url, route, client_id, secret, body).await?;
         decode(&answer)
     }
 
-    /// Sends one signed request and returns the body of a 2xx answer. GETs are retried once
-    /// on a connect error (nothing reached the server); POSTs never are.
+    /// A signed GET; the raw body of a 2xx answer.
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        route: &'static str,
+        client_id: &str,
+        secret: &Secret,
+    ) -> Result<Vec<u8>, Error> {
+        let url = parse_url(url)?;
+        self.send(Method::GET, url, route, client_id, secret, None)
+            .await
+    }
+
+    /// A signed POST (`body` as JSON, if any); the raw body of a 2xx answer.
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        route: &'static str,
+        client_id: &str,
+        secret: &Secret,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, Error> {
+        let url = parse_url(url)?;
+        let body = body.map(|v| serde_json::to_vec(v).expect("JSON values serialise"));
+        self.send(Method::POST, url, route, client_id, secret, body)
+            .await
+    }
+
+    /// Sends one signed request and returns the body of a 2xx answer.
+    ///
+    /// The breaker is asked first (an open one refuses at once), then a slot of the call cap is
+    /// awaited; the whole call, wait included, gets `timeout`. GETs are retried once on a
+    /// connect error (nothing reached the server); POSTs never are.
     async fn send(
         &self,
         method: Method,
@@ -92,12 +146,43 @@ impl Transport {
         );
         let started = Instant::now();
         async {
+            let ticket = match &self.breaker {
+                Some(breaker) => Some(breaker.acquire().inspect_err(|e| {
+                    tracing::debug!(error = %e, "not sent: circuit open");
+                })?),
+                None => None,
+            };
+            let deadline = started + self.timeout;
+            let _slot = match tokio::time::timeout_at(deadline, self.slots.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                // The semaphore is never closed; treat it like a full one.
+                Ok(Err(_)) | Err(_) => {
+                    let e = Error::Saturated {
+                        limit: self.max_concurrent,
+                        waited: started.elapsed(),
+                    };
+                    tracing::debug!(error = %e, "not sent: too many calls in flight");
+                    // Dropping the ticket decides nothing: the server was not asked.
+                    return Err(e);
+                }
+            };
             let attempts = if method == Method::GET { 2 } else { 1 };
             let mut attempt = 0;
             let result = loop {
                 attempt += 1;
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    break Err(Error::Timeout(self.timeout));
+                }
                 match self
-                    .send_once(method.clone(), &url, client_id, secret, body.clone())
+                    .send_once(
+                        method.clone(),
+                        &url,
+                        client_id,
+                        secret,
+                        body.clone(),
+                        remaining,
+                    )
                     .await
                 {
                     Err(Error::Connect(e)) if attempt < attempts => {
@@ -106,6 +191,9 @@ impl Transport {
                     other => break other,
                 }
             };
+            if let Some(ticket) = ticket {
+                ticket.record(Outcome::of(&result));
+            }
             let span = tracing::Span::current();
             span.record("latency_ms", started.elapsed().as_millis() as u64);
             match &result {
@@ -130,13 +218,14 @@ impl Transport {
         client_id: &str,
         secret: &Secret,
         body: Option<Vec<u8>>,
+        timeout: Duration,
     ) -> Result<(u16, Vec<u8>), Error> {
         // Sign the URL exactly as it goes on the wire (after url-crate normalisation).
         let headers = signing::sign_now(client_id, secret, url.as_str());
         let mut request = self
             .http
             .request(method, url.clone())
-            .timeout(self.timeout)
+            .timeout(timeout)
             .header(AUTHENTICATION_HEADER, headers.authentication)
             .header(TIMESTAMP_HEADER, headers.timestamp)
             .header(VERSION_HEADER, headers.version)
@@ -149,6 +238,11 @@ impl Transport {
             .await
             .map_err(|e| Error::from_reqwest(e, self.timeout))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let body = response
             .bytes()
             .await
@@ -158,18 +252,25 @@ impl Transport {
             return Err(Error::Http {
                 status,
                 body: String::from_utf8_lossy(&body[..end]).into_owned(),
+                retry_after,
             });
         }
         Ok((status, body.to_vec()))
     }
 }
 
-/// The client the crate builds when none is supplied: rustls, no cookies, a user agent.
-pub(crate) fn default_http_client(user_agent: Option<&str>) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(user_agent.unwrap_or(concat!("iampass-rust/", env!("CARGO_PKG_VERSION"))))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+/// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3), capped at
+/// [`MAX_RETRY_AFTER`]. A date in the past is zero; anything unreadable is `None`.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for a u64 is "very long", not "unreadable".
+        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn parse_url(url: &str) -> Result<Url, Error> {
@@ -180,6 +281,69 @@ fn parse_url(url: &str) -> Result<Url, Error> {
     }
 }
 
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("bad JSON answer: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_without_a_free_slot_fails_as_an_outage_and_sends_nothing() {
+        let transport = Transport::new(TransportParts {
+            http: reqwest::Client::new(),
+            timeout: Duration::from_millis(50),
+            breaker: Some((1, Duration::from_secs(60))),
+            max_concurrent: 2,
+        });
+        let clone = transport.clone();
+        // Every slot taken (as by two calls still in flight), through a clone: they share.
+        let _taken = clone.slots.clone().acquire_many_owned(2).await.unwrap();
+        // Port 9 (discard) on loopback: were anything sent, this would be a connect error.
+        let err = transport
+            .get(
+                "http://127.0.0.1:9/status",
+                "status",
+                "id",
+                &Secret::new("s"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Saturated { limit: 2, waited } if waited >= Duration::from_millis(50)),
+            "{err}"
+        );
+        assert!(err.is_outage());
+        assert_eq!(
+            transport.circuit_state(),
+            CircuitState::Closed,
+            "a local wait is not a server failure"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(parse_retry_after("120", now), secs(120));
+        assert_eq!(parse_retry_after(" 0 ", now), secs(0));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            secs(30)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            secs(0),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("99999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        for bad in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994"] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
 }

@@ -197,6 +197,7 @@ impl RunningEmulator {
             return Err(Error::Http {
                 status,
                 body: String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned(),
+                retry_after: None,
             });
         }
         serde_json::from_slice(&bytes)
