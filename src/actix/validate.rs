@@ -116,8 +116,9 @@ pub(crate) fn verdict(
             status: Some(*status),
             remove: true,
         },
-        // IAMPASS does not know the session (or refuses its credentials): it is over.
-        Err(e) if matches!(e.status(), Some(400..=499)) => Verdict::Deny {
+        // IAMPASS does not know the session (404, 410): it is over. Every other 4xx (408,
+        // 429, the application's own 401/403) is an outage below: it must not sign anyone out.
+        Err(e) if e.ends_session() => Verdict::Deny {
             status: None,
             remove: true,
         },
@@ -209,13 +210,32 @@ mod tests {
             v(Err(http(503)), DENY, CLOSED, None),
             Verdict::Unavailable(_)
         ));
-        assert_eq!(
-            v(Err(http(404)), DENY, grace, Some(Duration::ZERO)),
-            Verdict::Deny {
-                status: None,
-                remove: true
-            }
-        );
+        for ends in [404, 410] {
+            assert_eq!(
+                v(Err(http(ends)), DENY, grace, Some(Duration::ZERO)),
+                Verdict::Deny {
+                    status: None,
+                    remove: true
+                }
+            );
+        }
+        // Not about the session: an outage under the fail mode, never a sign-out.
+        for outage in [
+            400, 401, 403, 405, 408, 409, 418, 429, 451, 500, 502, 503, 504,
+        ] {
+            assert!(
+                matches!(
+                    v(Err(http(outage)), DENY, CLOSED, None),
+                    Verdict::Unavailable(_)
+                ),
+                "{outage}"
+            );
+            assert_eq!(
+                v(Err(http(outage)), DENY, grace, Some(Duration::ZERO)),
+                Verdict::Allow { stale: true },
+                "{outage}"
+            );
+        }
     }
 
     // Current-thread runtime: the spawned tasks run whenever this task yields, so after the

@@ -9,6 +9,7 @@ mod harness;
 mod config;
 mod cookie;
 mod flow;
+mod hardening;
 mod outage;
 mod security;
 

@@ -199,7 +199,7 @@ async fn bad_login_requests_are_refused() {
         (422, json!("NO_MOBILE_DEVICE"))
     );
 
-    // Methods are passed on.
+    // Methods chosen by the browser are ignored: the application decides (issue 10.4).
     let with_methods = client
         .post_json(
             "/auth/login",
@@ -215,10 +215,8 @@ async fn bad_login_requests_are_refused() {
         .unwrap();
     assert_eq!(
         session.methods,
-        vec![
-            iampass::AuthenticationMethod::Acceptance,
-            iampass::AuthenticationMethod::Facial
-        ]
+        vec![iampass::AuthenticationMethod::Acceptance],
+        "the service's default, not the browser's choice"
     );
 }
 
