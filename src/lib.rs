@@ -44,6 +44,8 @@ mod error;
 mod secret;
 mod session;
 pub mod signing;
+#[cfg(feature = "actix")]
+pub mod store;
 
 pub use client::{
     AddUserResult, AddedUsers, AuthenticationApi, ClientBuilder, DeviceRegistration, ManagementApi,
