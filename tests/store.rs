@@ -203,6 +203,57 @@ mod redis_failures {
         assert!(store(&server).cached_status("h").await.unwrap().is_some());
     }
 
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // Current-thread runtime: the subscriber below is the test thread's default.
+    #[tokio::test]
+    async fn failures_are_logged_at_most_once_per_10s_without_the_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let url = format!("redis://:sekrit@127.0.0.1:{port}/");
+        let store = Store::redis(&url).unwrap().timeout(TIMEOUT).build();
+        assert!(!format!("{store:?}").contains("sekrit"));
+        for _ in 0..5 {
+            store
+                .take(&LimitKey::user("kim"), Rate::new(9, HOUR))
+                .await
+                .unwrap();
+            assert!(store.cached_status("h").await.is_err());
+        }
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let warnings: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("shared store (Redis) failed"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{log}");
+        assert!(warnings[0].contains("WARN"), "{log}");
+        assert!(warnings[0].contains(&format!("127.0.0.1:{port}")), "{log}");
+        assert!(!log.contains("sekrit"), "{log}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn key_prefixes_separate_deployments_and_round_trips_are_counted() {
         let Some(server) = RedisServer::start("key_prefixes") else {

@@ -59,6 +59,8 @@ pub struct Store {
     backend: Arc<Backend>,
 }
 
+// Built once and kept behind an `Arc`: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Memory(MemoryStore),
     #[cfg(feature = "redis")]
