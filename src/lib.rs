@@ -118,6 +118,8 @@ mod error;
 mod secret;
 mod session;
 pub mod signing;
+#[cfg(feature = "actix")]
+pub mod store;
 pub mod user_name;
 
 pub use client::{
