@@ -96,6 +96,7 @@ async fn run() -> Result<(), BoxError> {
     let state = web::Data::new(pages::AppState {
         management,
         phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
+        names: pages::UserNames::with(["demo"]),
     });
     // The crate's sign-in handlers under the default prefix `/auth`: GET/POST /auth/login,
     // GET /auth/poll, POST /auth/logout; /auth/login is where `RequireIampass` sends

@@ -8,7 +8,7 @@ use askama::Template;
 use iampass::actix::{
     Denial, IampassIdentity, RequireIampass, accepts_html, is_safe_redirect, is_same_origin,
 };
-use iampass::{AddUserResult, ManagementApi, Status};
+use iampass::{AddUserResult, ManagementApi, Status, user_name};
 
 /// The longest user name or display name the sign-up form accepts, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -21,6 +21,39 @@ const FAVICON: &str = include_str!("../../templates/example/favicon.svg");
 pub struct AppState {
     pub management: ManagementApi,
     pub phone_url: Option<String>,
+    /// Names signed up here, by collision key, so a look-alike of one is refused.
+    pub names: UserNames,
+}
+
+/// The user names of this app, kept unique by [`iampass::user_name::collision_key`]: `DEMO`,
+/// `dеmo` (Cyrillic `е`) and `demo` + an invisible character cannot sit beside `demo`.
+#[derive(Default)]
+pub struct UserNames(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl UserNames {
+    pub fn with<const N: usize>(names: [&str; N]) -> Self {
+        let taken = UserNames::default();
+        for name in names {
+            let _ = taken.claim(&iampass::user_name::collision_key(name), name);
+        }
+        taken
+    }
+
+    /// Takes `key` for `name`; the name that already has it, if any.
+    fn claim(&self, key: &str, name: &str) -> Result<(), String> {
+        let mut names = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match names.get(key) {
+            Some(existing) => Err(existing.clone()),
+            None => {
+                names.insert(key.to_owned(), name.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    fn release(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
 }
 
 /// The example's routes; the crate's `/auth` routes are configured next to them in `main`.
@@ -245,12 +278,24 @@ async fn register_submit(
             },
         )
     };
-    let (user, display_name) = match form.validate() {
+    let (checked, display_name) = match form.validate() {
         Ok(valid) => valid,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-
-    match state.management.add_user(user).await {
+    let user = checked.name();
+    if let Err(existing) = state.names.claim(checked.collision_key(), user) {
+        return refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "The user name \u{201c}{user}\u{201d} is too like the existing \u{201c}{existing}\u{201d}. Pick another one."
+            ),
+        );
+    }
+    let added = state.management.add_user(user).await;
+    if !matches!(added, Ok(AddUserResult::Success)) {
+        state.names.release(checked.collision_key());
+    }
+    match added {
         Ok(AddUserResult::Success) => {}
         Ok(AddUserResult::UserExists) => {
             // Handing out a registration link for an existing user would let anyone link
@@ -333,16 +378,17 @@ impl SignUp {
         form
     }
 
-    /// The user name and the optional display name, trimmed, or what is wrong with them.
-    fn validate(&self) -> Result<(&str, Option<&str>), String> {
+    /// The user name (checked for look-alikes by [`user_name::check_new`]) and the optional
+    /// display name, trimmed, or what is wrong with them.
+    fn validate(&self) -> Result<(user_name::UserNameCheck, Option<&str>), String> {
         if self.malformed {
             return Err("The form could not be read. Please try again.".to_owned());
         }
-        let user = self.user.trim();
-        if user.is_empty() {
+        if self.user.trim().is_empty() {
             return Err("Please choose a user name.".to_owned());
         }
-        check_name("The user name", user)?;
+        check_name("The user name", self.user.trim())?;
+        let user = user_name::check_new(&self.user).map_err(|e| e.to_string())?;
         let display_name = self.display_name.trim();
         check_name("The display name", display_name)?;
         Ok((user, Some(display_name).filter(|name| !name.is_empty())))

@@ -155,6 +155,36 @@ async fn register_refuses_an_existing_user() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn register_refuses_look_alikes_of_existing_users() -> TestResult {
+    let app = ExampleApp::start()?;
+    // Each was accepted as a new user before (issue 10.7): `demo` is seeded by the example.
+    for (body, why) in [
+        ("user=demo%E2%80%8B", "zero-width space"),
+        ("user=de%E2%80%AEmo", "right-to-left override"),
+        ("user=de%C2%ADmo", "soft hyphen"),
+        ("user=d%D0%B5mo", "Cyrillic e"),
+        ("user=DEMO", "upper case"),
+        ("user=%EF%BD%84%EF%BD%85%EF%BD%8D%EF%BD%8F", "full width"),
+    ] {
+        let (status, page) = post_register(&app, body, Some(&app.url), Some("same-origin")).await?;
+        assert!(
+            status == StatusCode::CONFLICT || status == StatusCode::BAD_REQUEST,
+            "{why}: {status}"
+        );
+        assert!(!page.contains("id=\"registration-link\""), "{why}: {page}");
+        assert!(page.contains("id=\"register-error\""), "{why}: {page}");
+    }
+    // A new honest name still works, and then its own look-alike is refused.
+    let (status, page) =
+        post_register(&app, "user=Zo%C3%AB", Some(&app.url), Some("same-origin")).await?;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, _) =
+        post_register(&app, "user=ZO%C3%8B", Some(&app.url), Some("same-origin")).await?;
+    assert_eq!(status, StatusCode::CONFLICT);
+    Ok(())
+}
+
 /// The session cookie the app set, as `name=value` (reqwest here keeps no cookie jar).
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
