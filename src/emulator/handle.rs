@@ -145,7 +145,8 @@ impl RunningEmulator {
             .ok_or_else(|| Error::InvalidArgument(format!("unknown application {app_id:?}")))
     }
 
-    /// A [`ManagementApi`] for one of the emulator's applications, pointed at it.
+    /// A [`ManagementApi`] for one of the emulator's applications, pointed at it (without a
+    /// circuit breaker, so faults injected with [`set_faults`](Self::set_faults) reach every call).
     ///
     /// ```no_run
     /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
@@ -156,10 +157,13 @@ impl RunningEmulator {
     pub fn management_api(&self, app_id: &str) -> Result<ManagementApi, Error> {
         ManagementApi::builder(app_id, self.secret_of(app_id)?)
             .server(self.base_url.clone())
+            // Tests inject faults on purpose: every call should meet them, not a breaker.
+            .without_circuit_breaker()
             .build()
     }
 
-    /// An [`AuthenticationApi`] for one of the emulator's applications, pointed at it.
+    /// An [`AuthenticationApi`] for one of the emulator's applications, pointed at it (without
+    /// a circuit breaker, as [`management_api`](Self::management_api)).
     ///
     /// ```no_run
     /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
@@ -170,6 +174,8 @@ impl RunningEmulator {
     pub fn authentication_api(&self, app_id: &str) -> Result<AuthenticationApi, Error> {
         AuthenticationApi::builder(app_id, self.secret_of(app_id)?)
             .server(self.base_url.clone())
+            // Tests inject faults on purpose: every call should meet them, not a breaker.
+            .without_circuit_breaker()
             .build()
     }
 

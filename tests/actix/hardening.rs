@@ -319,3 +319,27 @@ async fn the_address_limit_sees_through_trusted_proxies_only() {
     assert_eq!(two.post_login("xb").await.status, 202);
     assert_eq!(two.post_login("xe").await.status, 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secure_cookie_over_plain_http_is_explained() {
+    let emulator = emulator().await;
+    let app = start_app(builder(&emulator).cookie_secure(true).build().unwrap());
+    let mut lan = Client::new(&app);
+    lan.extra = vec![("host".into(), "notes.lan:8080".into())];
+    let page = lan.get_html("/auth/login").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("plain HTTP"), "{}", page.body);
+    // On loopback browsers keep Secure cookies over HTTP: nothing to say.
+    let page = Client::new(&app).get_html("/auth/login").await;
+    assert!(!page.body.contains("plain HTTP"));
+    // Nor when the cookie is not Secure.
+    let app = start_app(builder(&emulator).build().unwrap());
+    let mut lan = Client::new(&app);
+    lan.extra = vec![("host".into(), "notes.lan:8080".into())];
+    assert!(
+        !lan.get_html("/auth/login")
+            .await
+            .body
+            .contains("plain HTTP")
+    );
+}

@@ -29,6 +29,15 @@ pub const MAX_USER_LEN: usize = user_name::MAX_LEN;
 /// Largest login request body accepted (`413` above).
 const MAX_BODY: usize = 8 * 1024;
 
+/// Shown on the login page when the browser will drop the `Secure` cookie.
+const INSECURE_TRANSPORT: &str = "Signing in cannot work here: this site is served over plain \
+    HTTP, and the browser will not keep the sign-in cookie, which is marked Secure. Use HTTPS \
+    (or, for development only, turn cookie_secure off).";
+
+/// Set once the plain-HTTP warning has been logged, so it is logged once per process.
+static INSECURE_TRANSPORT_LOGGED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// A login request, from JSON or a form.
 #[derive(Debug, Default, Deserialize)]
 struct LoginRequest {
@@ -185,8 +194,45 @@ impl Handler {
         let next = safe_next(query_param(&req, "next").as_deref());
         // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
         let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
-        let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, None);
+        let warning = self.insecure_transport(&req).then_some(INSECURE_TRANSPORT);
+        let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, warning);
         self.html(StatusCode::OK, page).finish()
+    }
+
+    /// `true` when the cookie is `Secure` but the request came over plain HTTP from a name
+    /// that is not loopback (browsers accept `Secure` cookies over HTTP only on localhost):
+    /// the login could never complete, so say so (once in the log, and on the page).
+    fn insecure_transport(&self, req: &HttpRequest) -> bool {
+        if !self.iampass.codec().secure {
+            return false;
+        }
+        let info = req.connection_info();
+        if info.scheme() != "http" {
+            return false;
+        }
+        let host = info.host();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        let loopback = name.eq_ignore_ascii_case("localhost")
+            || name.to_ascii_lowercase().ends_with(".localhost")
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            return false;
+        }
+        if !INSECURE_TRANSPORT_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                host = host,
+                "the IAMPASS cookie is Secure but this site is served over plain HTTP: browsers \
+                 will drop it and sign-ins cannot complete; serve HTTPS (or, in development, \
+                 cookie_secure(false))"
+            );
+        }
+        true
     }
 
     /// `POST {prefix}/login`.

@@ -25,8 +25,22 @@ impl Handler {
             let mut session = iampass
                 .authentication_api()
                 .attach(payload.session().clone());
+            let handle = payload
+                .session()
+                .session_token()
+                .map(super::login::short_handle)
+                .unwrap_or_default();
+            if let Some(token) = payload.session().session_token() {
+                iampass.pending_logins().forget(token);
+            }
             match session.destroy().await {
-                Ok(()) => {}
+                Ok(()) => tracing::info!(user = payload.user(), handle = %handle, "logout"),
+                Err(crate::Error::Refused { reason }) => tracing::info!(
+                    user = payload.user(),
+                    handle = %handle,
+                    reason = reason.as_deref().unwrap_or("none given"),
+                    "IAMPASS refused the logout (session already over?); cookie removed"
+                ),
                 Err(e) if e.is_outage() => {
                     tracing::warn!(error = %e, "IAMPASS unavailable at logout; cookie removed locally");
                     outage = true;

@@ -71,14 +71,17 @@ impl Exit {
     /// Classifies a client error. `Error` is `#[non_exhaustive]`: a variant added later
     /// lands on its `is_outage`/`status` classification first, and on `Unexpected` last.
     pub fn of(error: &Error) -> Exit {
+        // HTTP answers first: for a person at a terminal a 401/403/400 is a refusal (fix the
+        // credentials or the input), even though a server would treat it as an outage.
+        match error.status() {
+            Some(404 | 410) => return Exit::NotFound,
+            Some(408 | 429) => return Exit::Outage,
+            Some(s) if (400..500).contains(&s) => return Exit::Refused,
+            Some(_) => return Exit::Outage,
+            None => {}
+        }
         if error.is_outage() {
             return Exit::Outage;
-        }
-        if error.is_not_found() {
-            return Exit::NotFound;
-        }
-        if error.status().is_some_and(|s| (400..500).contains(&s)) {
-            return Exit::Refused;
         }
         match error {
             Error::Refused { .. } => Exit::Refused,
@@ -103,7 +106,17 @@ mod tests {
         let http = |status| Error::Http {
             status,
             body: String::new(),
+            retry_after: None,
         };
+        assert_eq!(Exit::of(&http(429)), Exit::Outage);
+        assert_eq!(Exit::of(&http(408)), Exit::Outage);
+        assert_eq!(Exit::of(&http(403)), Exit::Refused);
+        assert_eq!(
+            Exit::of(&Error::CircuitOpen {
+                retry_in: Default::default()
+            }),
+            Exit::Outage
+        );
         assert_eq!(Exit::of(&http(503)), Exit::Outage);
         assert_eq!(Exit::of(&Error::Timeout(Default::default())), Exit::Outage);
         assert_eq!(Exit::of(&http(404)), Exit::NotFound);
