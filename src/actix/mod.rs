@@ -95,7 +95,7 @@ pub use config::{
 pub use cookie::{CookieState, MAX_SET_COOKIE_LEN, SessionCookie};
 pub use denial::{Denial, Rejection};
 pub use extract::{IampassExt, RequireIampass};
-pub use handlers::{MAX_POLL_WAIT, MAX_USER_LEN};
+pub use handlers::{LoginError, LoginStarted, MAX_POLL_WAIT, MAX_USER_LEN, SecondFactor};
 pub use identity::IampassIdentity;
 pub use middleware::require::{RequireIampassMiddleware, RequireIampassService};
 pub use middleware::session::{IampassMiddleware, IampassMiddlewareService};

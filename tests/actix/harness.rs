@@ -125,7 +125,7 @@ pub fn start_app_without_middleware(iampass: Iampass) -> TestApp {
 
 /// Serves `app` (built for each of `workers` worker threads) on a free loopback port, in the
 /// background.
-fn serve<T, B>(iampass: Iampass, workers: usize, app: fn(&Iampass) -> App<T>) -> TestApp
+pub fn serve<T, B>(iampass: Iampass, workers: usize, app: fn(&Iampass) -> App<T>) -> TestApp
 where
     T: ServiceFactory<
             ServiceRequest,

@@ -11,6 +11,7 @@ mod cookie;
 mod flow;
 mod hardening;
 mod outage;
+mod second_factor;
 mod security;
 
 // Tests run on a multi-threaded runtime; the servers have their own worker threads.

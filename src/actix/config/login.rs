@@ -40,6 +40,8 @@ pub(crate) struct LoginSettings {
     pub(crate) polls_per_address: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) security_headers: bool,
+    /// Whether `POST {prefix}/login` may start a login from a user name alone.
+    pub(crate) public_login: bool,
 }
 
 impl Default for LoginSettings {
@@ -52,6 +54,7 @@ impl Default for LoginSettings {
             polls_per_address: DEFAULT_POLLS_PER_ADDRESS,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             security_headers: true,
+            public_login: true,
         }
     }
 }
@@ -156,6 +159,24 @@ impl IampassBuilder {
     /// ```
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.login.body_timeout = timeout;
+        self
+    }
+
+    /// Whether `POST {prefix}/login` starts a login from a user name alone (default `true`,
+    /// the passwordless mode). Turn it off when IAMPASS is the second factor after the
+    /// application's own password or SSO check: logins then start only from the
+    /// application's handlers with [`Iampass::start_login`](crate::actix::Iampass::start_login),
+    /// and `POST {prefix}/login` answers `403`. Polling, the wait page and logout stay. Point
+    /// [`login_path`](Self::login_path) at the application's own sign-in page.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .public_login(false)
+    ///     .login_path("/signin");
+    /// # let _ = b;
+    /// ```
+    pub fn public_login(mut self, enabled: bool) -> Self {
+        self.login.public_login = enabled;
         self
     }
 

@@ -244,6 +244,18 @@ impl Iampass {
         self.inner.session_max_age
     }
 
+    /// Whether `POST {prefix}/login` starts logins from a user name alone (see
+    /// [`IampassBuilder::public_login`]).
+    ///
+    /// ```
+    /// let iampass = iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
+    /// assert!(iampass.public_login());
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn public_login(&self) -> bool {
+        self.inner.login.public_login
+    }
+
     pub(crate) fn login_settings(&self) -> &LoginSettings {
         &self.inner.login
     }

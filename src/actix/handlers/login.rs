@@ -49,12 +49,23 @@ struct LoginRequest {
 }
 
 /// Why a login could not start, and how to answer it.
-struct Refusal {
-    status: StatusCode,
-    body: serde_json::Value,
+pub(super) struct Refusal {
+    pub(super) status: StatusCode,
+    pub(super) body: serde_json::Value,
     /// Shown on the HTML form.
-    message: String,
-    retry_after: Option<u64>,
+    pub(super) message: String,
+    pub(super) retry_after: Option<u64>,
+}
+
+/// A login about to start, its inputs decided: by the public handler from the request and the
+/// policy, or by the application's own handler ([`Iampass::start_login`](crate::actix::Iampass::start_login)).
+pub(super) struct Start<'a> {
+    /// The application's user name (trimmed).
+    pub(super) user: &'a str,
+    /// The IAMPASS user id, when the application knows it (else the resolver decides).
+    pub(super) iampass_user_id: Option<&'a str>,
+    pub(super) methods: Vec<AuthenticationMethod>,
+    pub(super) duration: std::time::Duration,
 }
 
 impl Refusal {
@@ -250,7 +261,17 @@ impl Handler {
             Err(refusal) => return self.refuse(&req, form, "", "/", refusal),
         };
         let next = safe_next(request.next.as_deref());
-        match self.start(&req, &request, &next).await {
+        if !self.iampass.public_login() {
+            let refusal = Refusal {
+                status: StatusCode::FORBIDDEN,
+                body: json!({"error": "public_login_disabled",
+                             "message": "Sign in through this site's own sign-in page."}),
+                message: "Sign in through this site's own sign-in page.".into(),
+                retry_after: None,
+            };
+            return self.refuse(&req, form, "", &next, refusal);
+        }
+        match self.start_public(&req, &request, &next).await {
             Ok(cookie) if form => Reply::see_other(format!("{}/login?wait=1", self.prefix()))
                 .cookie(Some(cookie))
                 .finish(),
@@ -286,24 +307,44 @@ impl Handler {
         }
     }
 
-    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
-    async fn start(
+    /// The public handler's login: the user name and methods from the request, within policy.
+    async fn start_public(
         &self,
         req: &HttpRequest,
         request: &LoginRequest,
         next: &str,
     ) -> Result<Cookie<'static>, Refusal> {
-        let iampass = &self.iampass;
         let user = check_user(&request.user)?;
         let requested = parse_methods(request.methods.as_deref().unwrap_or_default())?;
-        let methods = iampass.login_settings().methods_for(&requested);
-        let resolved = match iampass.resolve_user(user.to_owned()).await {
-            Ok(id) => id,
-            Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
-            Err(e) => {
-                tracing::debug!(error = %e, "user resolver refused a login");
-                return Err(Refusal::unknown_user());
-            }
+        let start = Start {
+            user,
+            iampass_user_id: None,
+            methods: self.iampass.login_settings().methods_for(&requested),
+            duration: self.iampass.session_max_age(),
+        };
+        self.start(req, &start, next).await
+    }
+
+    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
+    pub(super) async fn start(
+        &self,
+        req: &HttpRequest,
+        start: &Start<'_>,
+        next: &str,
+    ) -> Result<Cookie<'static>, Refusal> {
+        let iampass = &self.iampass;
+        let user = check_user(start.user)?;
+        let methods = &start.methods;
+        let resolved = match start.iampass_user_id {
+            Some(id) => id.trim().to_owned(),
+            None => match iampass.resolve_user(user.to_owned()).await {
+                Ok(id) => id,
+                Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "user resolver refused a login");
+                    return Err(Refusal::unknown_user());
+                }
+            },
         };
         if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
             return Err(Refusal::unknown_user());
@@ -322,7 +363,7 @@ impl Handler {
         }
         let session = iampass
             .authentication_api()
-            .authenticate_user_with(&resolved, &methods, Some(iampass.session_max_age()))
+            .authenticate_user_with(&resolved, methods, Some(start.duration))
             .await;
         let session = match session {
             Ok(session) => session,

@@ -17,9 +17,11 @@ use super::security::origin::check_same_origin;
 mod login;
 mod logout;
 mod poll;
+mod second_factor;
 
 pub use login::MAX_USER_LEN;
 pub use poll::MAX_POLL_WAIT;
+pub use second_factor::{LoginError, LoginStarted, SecondFactor};
 
 impl Iampass {
     /// The login handlers under [`routes_prefix`](super::IampassBuilder::routes_prefix)

@@ -1,0 +1,128 @@
+//! IAMPASS as the second factor (issue 9.1): the application checks a password in its own
+//! handler, then starts the phone approval with `Iampass::start_login`; the public user-name
+//! start can be switched off.
+
+use actix_web::{App, HttpRequest, HttpResponse, Responder, web};
+use iampass::Status;
+use iampass::actix::{Iampass, RequireIampass, SecondFactor};
+use iampass::emulator::SessionAction;
+use serde_json::json;
+
+use crate::harness::*;
+
+/// The app's own first factor: `POST /signin {"user", "password"}`, password "pw" for all.
+async fn sign_in(
+    req: HttpRequest,
+    body: web::Json<serde_json::Value>,
+    iampass: web::Data<Iampass>,
+) -> Result<impl Responder, actix_web::Error> {
+    let user = body["user"].as_str().unwrap_or_default();
+    if body["password"] != "pw" {
+        return Ok(HttpResponse::Unauthorized().json(json!({"error": "bad_password"})));
+    }
+    let login = SecondFactor::new(user).next("/dashboard");
+    match iampass.start_login(&req, login).await {
+        Ok(started) => Ok(started.into_response()),
+        // The app sees the precise reason; here it passes it on.
+        Err(e) => Ok(HttpResponse::UnprocessableEntity()
+            .json(json!({"reason": e.reason(), "message": e.message()}))),
+    }
+}
+
+async fn sign_out(req: HttpRequest, iampass: web::Data<Iampass>) -> HttpResponse {
+    iampass.logout(&req).await
+}
+
+fn two_factor_app(iampass: Iampass) -> TestApp {
+    serve(iampass, 1, |iampass| {
+        App::new()
+            .app_data(web::Data::new(iampass.clone()))
+            .wrap(iampass.middleware())
+            .configure(iampass.routes())
+            .route("/signin", web::post().to(sign_in))
+            .route("/signout", web::post().to(sign_out))
+            .route(
+                "/dashboard",
+                web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+            )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_then_the_phone() {
+    let emulator = emulator().await;
+    emulator.register_device(APP, "ada").await.unwrap();
+    let app = two_factor_app(
+        builder(&emulator)
+            .public_login(false)
+            .login_path("/signin")
+            .build()
+            .unwrap(),
+    );
+    let mut client = Client::new(&app);
+    // The public user-name start is off: nobody can make a phone ring without the password.
+    let public = client.post_login("ada").await;
+    assert_eq!(public.status, 403);
+    assert_eq!(public.json()["error"], "public_login_disabled");
+    let wrong = client
+        .post_json("/signin", json!({"user": "ada", "password": "nope"}))
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        emulator
+            .sessions(Some(APP), Some("ada"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let started = client
+        .post_json("/signin", json!({"user": "ada", "password": "pw"}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    assert_eq!(started.json()["poll_url"], "/auth/poll");
+    act_on_pending(&emulator, "ada", SessionAction::Approve).await;
+    let done = client.poll_until_done().await;
+    assert_eq!(done.json()["status"], "active");
+    assert_eq!(done.json()["redirect"], "/dashboard");
+    assert_eq!(client.get("/dashboard").await.body, "hi ada");
+
+    // Logout from the app's own handler ends the IAMPASS session.
+    let token = session_of(&emulator, "ada", Status::Active).await;
+    let out = client.post_json("/signout", json!({})).await;
+    assert_eq!(out.status, 200);
+    assert!(client.cookie.is_none());
+    let closed = emulator.sessions(Some(APP), Some("ada")).await.unwrap();
+    assert!(
+        closed
+            .iter()
+            .any(|s| s.session_token == token && s.session_status == Status::Closed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_gets_precise_reasons() {
+    let emulator = emulator().await;
+    iampass::ManagementApi::builder(APP, SECRET)
+        .server(emulator.base_url())
+        .build()
+        .unwrap()
+        .add_user("phoneless")
+        .await
+        .unwrap();
+    let app = two_factor_app(builder(&emulator).public_login(false).build().unwrap());
+    let mut client = Client::new(&app);
+    let none = client
+        .post_json("/signin", json!({"user": "phoneless", "password": "pw"}))
+        .await;
+    assert_eq!(none.json()["reason"], "NO_MOBILE_DEVICE");
+    let unknown = client
+        .post_json("/signin", json!({"user": "nobody", "password": "pw"}))
+        .await;
+    assert_eq!(unknown.json()["reason"], "UNKNOWN_USER");
+    assert!(
+        unknown.json()["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
