@@ -49,7 +49,12 @@ fn cpu_time() -> Duration {
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the file: 12 and 13 after the name.
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // /proc reports clock ticks of USER_HZ, 100 per second on Linux.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
@@ -90,15 +95,16 @@ async fn open_stream(addr: std::net::SocketAddr, cookie: &str) -> tokio::task::J
         "GET /auth/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
          Cookie: {cookie}\r\n\r\n"
     );
-    socket
-        .write_all(request.as_bytes())
-        .await
-        .expect("request");
+    socket.write_all(request.as_bytes()).await.expect("request");
     let mut seen = Vec::new();
     let mut buffer = [0u8; 1024];
     while !seen.windows(13).any(|w| w == b"event: active") {
         let n = socket.read(&mut buffer).await.expect("read");
-        assert!(n > 0, "stream closed early: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "stream closed early: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buffer[..n]);
     }
     tokio::spawn(async move {
@@ -158,7 +164,13 @@ async fn main() {
         let user = format!("user-{i}");
         emulator.register_device(APP, &user).await.expect("device");
         emulator
-            .set_behaviour(APP, &user, Behaviour::Approve { after: Duration::ZERO })
+            .set_behaviour(
+                APP,
+                &user,
+                Behaviour::Approve {
+                    after: Duration::ZERO,
+                },
+            )
             .await
             .expect("behaviour");
         cookies.push(sign_in(&http, &url, iampass.cookie_name(), &user).await);

@@ -130,7 +130,10 @@ async fn walkaway_return_and_remote_close_are_pushed_then_the_stream_ends() {
     // A stream opened while the phone is away starts locked and keeps the cookie.
     let mut second = Events::open(&client, "/auth/events").await;
     assert_eq!(second.status, 200);
-    assert!(second.headers.get("set-cookie").is_none(), "walkaway keeps the cookie");
+    assert!(
+        second.headers.get("set-cookie").is_none(),
+        "walkaway keeps the cookie"
+    );
     second.expect_state("walkaway").await;
     drop(second);
 
@@ -152,7 +155,10 @@ async fn walkaway_return_and_remote_close_are_pushed_then_the_stream_ends() {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.starts_with("iampass=") && v.contains("Max-Age=0"));
     assert!(removal, "{:?}", again.headers);
-    assert_eq!(again.expect_state("closed").await["login_url"], "/auth/login");
+    assert_eq!(
+        again.expect_state("closed").await["login_url"],
+        "/auth/login"
+    );
     again.expect_end().await;
 }
 
@@ -189,7 +195,10 @@ async fn anonymous_and_pending_requests_get_closed_and_the_end() {
 
     // A hostile `next` is not echoed.
     let mut events = Events::open(&anonymous, "/auth/events?next=//evil.example").await;
-    assert_eq!(events.expect_state("closed").await["login_url"], "/auth/login");
+    assert_eq!(
+        events.expect_state("closed").await["login_url"],
+        "/auth/login"
+    );
     events.expect_end().await;
 
     // A login in progress is not a session to follow.
@@ -214,7 +223,10 @@ async fn the_stream_ends_with_expired_when_the_cookie_expires() {
     let mut client = Client::new(&app);
     sign_in(&emulator, &mut client, "erin").await;
     // The same session, in a cookie that expires in 2 s.
-    let opened = app.iampass.open_cookie(client.cookie.as_ref().unwrap()).unwrap();
+    let opened = app
+        .iampass
+        .open_cookie(client.cookie.as_ref().unwrap())
+        .unwrap();
     let short = SessionCookie::new(
         opened.session().clone(),
         "erin",
@@ -272,7 +284,10 @@ async fn streams_are_capped_per_session_and_per_address() {
             break events;
         }
         assert_eq!(events.status, 429);
-        assert!(Instant::now() < deadline, "the closed stream's place is never freed");
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place is never freed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     reopened.expect_state("active").await;
@@ -336,8 +351,18 @@ async fn live_js_is_served_cacheable_and_nosniff_and_zero_knobs_are_refused() {
     assert!(script.header("cache-control").unwrap().contains("max-age="));
     assert!(script.body.contains("data-iampass-protected"));
 
-    assert!(builder(&emulator).events_interval(Duration::ZERO).build().is_err());
-    assert!(builder(&emulator).events_heartbeat(Duration::ZERO).build().is_err());
+    assert!(
+        builder(&emulator)
+            .events_interval(Duration::ZERO)
+            .build()
+            .is_err()
+    );
+    assert!(
+        builder(&emulator)
+            .events_heartbeat(Duration::ZERO)
+            .build()
+            .is_err()
+    );
     assert!(builder(&emulator).events_caps(0, 1).build().is_err());
     assert!(builder(&emulator).events_caps(1, 0).build().is_err());
 }

@@ -32,7 +32,10 @@ async fn open_dashboard_locks_unlocks_and_leaves_without_a_reload() -> TestResul
     let outcome = story(&c, &app).await;
     if let Err(error) = &outcome {
         eprintln!("live-lock browser test failed: {error}");
-        eprintln!("tab at failure: {:?}", c.current_url().await.map(|u| u.to_string()));
+        eprintln!(
+            "tab at failure: {:?}",
+            c.current_url().await.map(|u| u.to_string())
+        );
         if let Ok(html) = c.source().await {
             eprintln!("page at failure:\n{html}");
         }
@@ -89,11 +92,15 @@ async fn story(c: &Client, app: &ExampleApp) -> TestResult {
     .await?;
     let url_before = c.current_url().await?;
     // A marker that a reload would wipe out.
-    c.execute("window.__iampassNoReload = true;", vec![]).await?;
+    c.execute("window.__iampassNoReload = true;", vec![])
+        .await?;
 
     // Walk away on the phone page: the open dashboard hides its content.
     c.switch_to_window(phone_tab.clone()).await?;
-    wait_css(c, &button("active", "walkaway")).await?.click().await?;
+    wait_css(c, &button("active", "walkaway"))
+        .await?
+        .click()
+        .await?;
     let walked = Instant::now();
     c.switch_to_window(app_tab.clone()).await?;
     let notice = wait_css(c, "[data-iampass-lock]").await?;
@@ -118,7 +125,10 @@ async fn story(c: &Client, app: &ExampleApp) -> TestResult {
 
     // Come back: the same page shows its content again.
     c.switch_to_window(phone_tab.clone()).await?;
-    wait_css(c, &button("walkaway", "return")).await?.click().await?;
+    wait_css(c, &button("walkaway", "return"))
+        .await?
+        .click()
+        .await?;
     let returned = Instant::now();
     c.switch_to_window(app_tab.clone()).await?;
     wait_css(c, "#signed-in-user").await?;
@@ -140,12 +150,17 @@ async fn story(c: &Client, app: &ExampleApp) -> TestResult {
 
     // Close the session on the phone: the tab lands on the login page, next=/dashboard.
     c.switch_to_window(phone_tab.clone()).await?;
-    wait_css(c, &button("active", "close")).await?.click().await?;
+    wait_css(c, &button("active", "close"))
+        .await?
+        .click()
+        .await?;
     c.switch_to_window(app_tab.clone()).await?;
     wait_for(c, "the login page", || async {
         let url = c.current_url().await?;
         Ok((url.path() == "/auth/login"
-            && url.query_pairs().any(|(k, v)| k == "next" && v == "/dashboard"))
+            && url
+                .query_pairs()
+                .any(|(k, v)| k == "next" && v == "/dashboard"))
         .then_some(()))
     })
     .await?;

@@ -19,12 +19,12 @@ use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::{Handler, query_param};
+use crate::Status;
 use crate::actix::context::Outcome;
 use crate::actix::cookie::CookieState;
 use crate::actix::live::{CAP_RETRY_AFTER, CapReached, LiveState, StreamSlot};
 use crate::actix::respond::Reply;
 use crate::actix::security::redirect::is_safe_redirect;
-use crate::Status;
 
 /// The live-lock script, served as `{prefix}/live.js`.
 const LIVE_JS: &str = include_str!("../../../templates/actix/live.js");
@@ -82,7 +82,12 @@ impl Handler {
                     CapReached::Session => "session",
                     CapReached::Address => "address",
                 };
-                tracing::info!(user = payload.user(), ?address, per, "event stream cap reached");
+                tracing::info!(
+                    user = payload.user(),
+                    ?address,
+                    per,
+                    "event stream cap reached"
+                );
                 return Reply::json(
                     StatusCode::TOO_MANY_REQUESTS,
                     json!({

@@ -85,12 +85,14 @@ impl Iampass {
                     },
                 )),
             )
-            .service(web::resource(format!("{prefix}/events")).route(web::get().to(
-                move |req: HttpRequest| {
-                    let h = Handler::new(&live, &req);
-                    async move { h.events(req).await }
-                },
-            )))
+            .service(
+                web::resource(format!("{prefix}/events")).route(web::get().to(
+                    move |req: HttpRequest| {
+                        let h = Handler::new(&live, &req);
+                        async move { h.events(req).await }
+                    },
+                )),
+            )
             .service(
                 web::resource(format!("{prefix}/live.js"))
                     .route(web::get().to(|| async { events::live_js() })),
