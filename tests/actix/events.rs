@@ -366,3 +366,25 @@ async fn live_js_is_served_cacheable_and_nosniff_and_zero_knobs_are_refused() {
     assert!(builder(&emulator).events_caps(0, 1).build().is_err());
     assert!(builder(&emulator).events_caps(1, 0).build().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_unavailable_and_the_stream_goes_on() {
+    let emulator = emulator().await;
+    let app = start_app(fast(&emulator).build().unwrap());
+    let mut client = Client::new(&app);
+    sign_in(&emulator, &mut client, "olga").await;
+    let mut events = Events::open(&client, "/auth/events").await;
+    events.expect_state("active").await;
+    emulator
+        .set_faults(every_call_fails_with(503))
+        .await
+        .unwrap();
+    events.expect_state("unavailable").await;
+    emulator
+        .set_faults(iampass::emulator::Faults::default())
+        .await
+        .unwrap();
+    events.expect_state("active").await;
+    // The cookie survived the outage.
+    assert_eq!(client.get("/dashboard").await.status, 200);
+}
