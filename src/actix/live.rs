@@ -236,7 +236,8 @@ async fn check(iampass: &Iampass, token: &str, session: &Session) -> LiveState {
     LiveState::from_verdict(&v, iampass.walkaway())
 }
 
-/// Rounds a cap wait up to whole seconds for `Retry-After`.
+/// `Retry-After` of the `429` for a stream over a cap (streams last long; a free place is
+/// not predictable, so a fixed, short wait).
 pub(crate) const CAP_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
