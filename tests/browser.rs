@@ -2,6 +2,8 @@
 //!
 //! - `http`: cheap checks over plain HTTP (bad sign-up input, cross-site posts, anonymous
 //!   access).
+//! - `live`: the live lock (`/auth/live.js`) on an open dashboard in headless Chromium: walk
+//!   away, come back and a remote close, without a reload.
 //! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
 //!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
 //!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`; other paths through
@@ -18,3 +20,5 @@ mod e2e;
 mod harness;
 #[path = "browser/http.rs"]
 mod http;
+#[path = "browser/live.rs"]
+mod live;

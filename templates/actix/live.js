@@ -6,7 +6,10 @@
  *   <section data-iampass-protected> ... </section>
  * (without any marked element, the whole <main>, or else <body>'s children, is protected).
  *
- * Events from {prefix}/events:
+ * Optional attributes on the <script> element: data-events (the stream's URL), data-login
+ * (the login page), data-locked-text (the lock notice).
+ *
+ * Events from {prefix}/events (the page's own path is sent as ?next=):
  *   walkaway    -> the marked content is taken out of the DOM and a lock notice is shown
  *   active      -> the content is put back (or the page reloads if it was never shown)
  *   closed, expired -> the browser goes to the login page with ?next=<this page>
@@ -29,6 +32,7 @@
   var backoff = 1000;
   var source = null;
   var state = null;
+  var leaving = false;
 
   function protectedNodes() {
     var marked = document.querySelectorAll("[data-iampass-protected]");
@@ -85,13 +89,21 @@
     });
   }
 
-  function leave() {
-    if (source) { source.close(); }
-    var here = window.location.pathname + window.location.search;
-    window.location.assign(login + (login.indexOf("?") < 0 ? "?" : "&") + "next=" + encodeURIComponent(here));
+  function here() {
+    return window.location.pathname + window.location.search;
   }
 
-  function handle(next) {
+  function leave(loginUrl) {
+    leaving = true;
+    if (source) { source.close(); }
+    // The server's login_url carries a checked `next`; build one only if it sent none.
+    var target = (typeof loginUrl === "string" && loginUrl.charAt(0) === "/" &&
+      loginUrl.charAt(1) !== "/" && loginUrl.charAt(1) !== "\\") ? loginUrl :
+      login + (login.indexOf("?") < 0 ? "?" : "&") + "next=" + encodeURIComponent(here());
+    window.location.assign(target);
+  }
+
+  function handle(next, data) {
     if (next === state) { return; }
     var previous = state;
     state = next;
@@ -102,22 +114,29 @@
       else { hideNotice(); document.documentElement.setAttribute("data-iampass-state", "active"); }
     } else if (next === "closed" || next === "expired") {
       if (removed.length === 0) { lock(); }
-      leave();
+      leave(data && data.login_url);
     } else if (next === "unavailable") {
       if (!removed.length) { showNotice("IAMPASS cannot be reached right now; retrying\u2026", "status"); }
     }
   }
 
+  function parse(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
   function connect() {
-    source = new EventSource(events, { withCredentials: true });
+    if (leaving) { return; }
+    var url = events + (events.indexOf("?") < 0 ? "?" : "&") + "next=" + encodeURIComponent(here());
+    source = new EventSource(url, { withCredentials: true });
     ["active", "walkaway", "closed", "expired", "unavailable"].forEach(function (name) {
-      source.addEventListener(name, function () { backoff = 1000; handle(name); });
+      source.addEventListener(name, function (e) { backoff = 1000; handle(name, parse(e.data)); });
     });
     source.addEventListener("heartbeat", function () { backoff = 1000; });
     source.onerror = function () {
       // The server ends the stream when the session ends; the browser would reconnect at once.
-      // Reconnect ourselves with backoff so a dead server is not hammered.
+      // Reconnect ourselves with backoff (1 s doubling to 30 s) so a dead server is not hammered.
       source.close();
+      if (leaving) { return; }
       var wait = backoff;
       backoff = Math.min(backoff * 2, 30000);
       setTimeout(connect, wait);

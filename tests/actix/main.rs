@@ -8,6 +8,7 @@ mod harness;
 
 mod config;
 mod cookie;
+mod events;
 mod flow;
 mod hardening;
 mod outage;

@@ -9,6 +9,7 @@ use super::defaults::{DEFAULT_REQUEST_TIMEOUT, MIN_KEY_LEN};
 use super::env::COOKIE_KEY_ENV;
 use super::{Iampass, Inner};
 use crate::actix::cookie::CookieCodec;
+use crate::actix::live::LiveHub;
 use crate::actix::pending::PendingLogins;
 use crate::actix::security::rate_limit::LoginLimits;
 use crate::actix::security::redirect::is_safe_redirect;
@@ -95,6 +96,16 @@ impl IampassBuilder {
                 return Err(Error::Config(format!("rate limit {what}: {problem}")));
             }
         }
+        if self.events.interval.is_zero() || self.events.heartbeat.is_zero() {
+            return Err(Error::Config(
+                "events interval and heartbeat must be longer than zero".into(),
+            ));
+        }
+        if self.events.per_session == 0 || self.events.per_address == 0 {
+            return Err(Error::Config(
+                "events caps of 0 would refuse every stream: use at least 1".into(),
+            ));
+        }
         let api = match self.client {
             ClientSource::Credentials {
                 application_id,
@@ -151,6 +162,8 @@ impl IampassBuilder {
                 responder: self.responder,
                 pending: PendingLogins::new(),
                 login: self.login,
+                events: self.events,
+                live: LiveHub::default(),
             }),
         })
     }

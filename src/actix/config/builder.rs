@@ -9,8 +9,9 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::defaults::{
-    DEFAULT_COOKIE_NAME, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_ROUTES_PREFIX,
-    DEFAULT_SESSION_MAX_AGE,
+    DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
+    DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION, DEFAULT_RATE_PER_ADDRESS,
+    DEFAULT_RATE_PER_USER, DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE,
 };
 use super::env::decode_key;
 use super::login::LoginSettings;
@@ -77,6 +78,16 @@ pub struct IampassBuilder {
     pub(super) resolver: Option<Resolver>,
     pub(super) responder: Option<Responder>,
     pub(super) login: LoginSettings,
+    pub(super) events: EventsSettings,
+}
+
+/// The event stream's knobs (`GET {prefix}/events`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventsSettings {
+    pub(crate) interval: Duration,
+    pub(crate) heartbeat: Duration,
+    pub(crate) per_session: usize,
+    pub(crate) per_address: usize,
 }
 
 impl std::fmt::Debug for IampassBuilder {
@@ -110,6 +121,7 @@ impl std::fmt::Debug for IampassBuilder {
         .field("session_max_age", &self.session_max_age)
         .field("per_user", &self.per_user)
         .field("per_address", &self.per_address)
+        .field("events", &self.events)
         .finish_non_exhaustive()
     }
 }
@@ -139,6 +151,12 @@ impl IampassBuilder {
             resolver: None,
             responder: None,
             login: LoginSettings::default(),
+            events: EventsSettings {
+                interval: DEFAULT_EVENTS_INTERVAL,
+                heartbeat: DEFAULT_EVENTS_HEARTBEAT,
+                per_session: DEFAULT_EVENTS_PER_SESSION,
+                per_address: DEFAULT_EVENTS_PER_ADDRESS,
+            },
         }
     }
 
@@ -439,6 +457,48 @@ impl IampassBuilder {
         F: Fn(&HttpRequest, &Denial) -> HttpResponse + Send + Sync + 'static,
     {
         self.responder = Some(Arc::new(responder));
+        self
+    }
+
+    /// How often `GET {prefix}/events` asks IAMPASS about a session that has streams open
+    /// (default [`DEFAULT_EVENTS_INTERVAL`](super::DEFAULT_EVENTS_INTERVAL), 2 s). All the
+    /// streams of one session share one check per interval. Must not be zero.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").events_interval(std::time::Duration::from_secs(5));
+    /// # let _ = b;
+    /// ```
+    pub fn events_interval(mut self, interval: Duration) -> Self {
+        self.events.interval = interval;
+        self
+    }
+
+    /// How often an event stream sends `event: heartbeat` (default
+    /// [`DEFAULT_EVENTS_HEARTBEAT`](super::DEFAULT_EVENTS_HEARTBEAT), 15 s), so proxies keep
+    /// it open and a gone client is noticed. Must not be zero.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").events_heartbeat(std::time::Duration::from_secs(30));
+    /// # let _ = b;
+    /// ```
+    pub fn events_heartbeat(mut self, heartbeat: Duration) -> Self {
+        self.events.heartbeat = heartbeat;
+        self
+    }
+
+    /// Concurrent event streams allowed per session (default
+    /// [`DEFAULT_EVENTS_PER_SESSION`](super::DEFAULT_EVENTS_PER_SESSION), 8) and per client
+    /// address, the TCP peer (default [`DEFAULT_EVENTS_PER_ADDRESS`](super::DEFAULT_EVENTS_PER_ADDRESS),
+    /// 64). One more is answered `429` with `Retry-After`. Zero is refused by
+    /// [`build`](Self::build).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").events_caps(4, 32);
+    /// # let _ = b;
+    /// ```
+    pub fn events_caps(mut self, per_session: usize, per_address: usize) -> Self {
+        self.events.per_session = per_session;
+        self.events.per_address = per_address;
         self
     }
 }

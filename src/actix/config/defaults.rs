@@ -54,3 +54,28 @@ pub const DEFAULT_RATE_PER_USER: Rate = Rate::per_minute(5);
 /// assert_eq!(iampass::actix::DEFAULT_RATE_PER_ADDRESS, iampass::actix::Rate::per_minute(20));
 /// ```
 pub const DEFAULT_RATE_PER_ADDRESS: Rate = Rate::per_minute(20);
+/// Default interval between a session's status checks for `GET {prefix}/events` (shared by
+/// every stream of the session).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_EVENTS_INTERVAL.as_secs(), 2);
+/// ```
+pub const DEFAULT_EVENTS_INTERVAL: Duration = Duration::from_secs(2);
+/// Default interval between heartbeats on an event stream (keeps proxies from closing it).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_EVENTS_HEARTBEAT.as_secs(), 15);
+/// ```
+pub const DEFAULT_EVENTS_HEARTBEAT: Duration = Duration::from_secs(15);
+/// Default cap on concurrent event streams of one session (tabs).
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_EVENTS_PER_SESSION, 8);
+/// ```
+pub const DEFAULT_EVENTS_PER_SESSION: usize = 8;
+/// Default cap on concurrent event streams from one client address.
+///
+/// ```
+/// assert_eq!(iampass::actix::DEFAULT_EVENTS_PER_ADDRESS, 64);
+/// ```
+pub const DEFAULT_EVENTS_PER_ADDRESS: usize = 64;

@@ -15,6 +15,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::cookie::{CookieCodec, SessionCookie};
 use super::denial::Denial;
+use super::live::LiveHub;
 use super::pending::PendingLogins;
 use super::security::rate_limit::LoginLimits;
 use super::validate::Validator;
@@ -29,8 +30,10 @@ mod policy;
 
 pub use builder::IampassBuilder;
 pub use defaults::{
-    DEFAULT_COOKIE_NAME, DEFAULT_LOGIN_PATH, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, MIN_KEY_LEN,
+    DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
+    DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION, DEFAULT_LOGIN_PATH,
+    DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, MIN_KEY_LEN,
 };
 pub use env::{APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV};
 pub(crate) use login::LoginSettings;
@@ -116,6 +119,8 @@ struct Inner {
     responder: Option<Responder>,
     login: LoginSettings,
     pending: PendingLogins,
+    events: builder::EventsSettings,
+    live: LiveHub,
 }
 
 impl Iampass {
@@ -266,6 +271,24 @@ impl Iampass {
 
     pub(crate) fn limits(&self) -> &LoginLimits {
         &self.inner.limits
+    }
+
+    /// The shared tickers and stream counters of `GET {prefix}/events`.
+    pub(crate) fn live_hub(&self) -> &LiveHub {
+        &self.inner.live
+    }
+
+    pub(crate) fn events_interval(&self) -> Duration {
+        self.inner.events.interval
+    }
+
+    pub(crate) fn events_heartbeat(&self) -> Duration {
+        self.inner.events.heartbeat
+    }
+
+    /// The stream caps: per session, per client address.
+    pub(crate) fn events_caps(&self) -> (usize, usize) {
+        (self.inner.events.per_session, self.inner.events.per_address)
     }
 
     /// The IAMPASS user id for a typed user name (the configured resolver).

@@ -1,6 +1,7 @@
 //! The login handlers mounted by [`Iampass::routes`] under the configured prefix:
 //! [`login`] (`GET`/`POST {prefix}/login`), [`poll`] (`GET {prefix}/poll` and the
-//! no-JavaScript wait page) and [`logout`] (`POST {prefix}/logout`).
+//! no-JavaScript wait page), [`logout`] (`POST {prefix}/logout`) and [`events`]
+//! (`GET {prefix}/events`, the live state of the session, and `GET {prefix}/live.js`).
 
 use std::rc::Rc;
 
@@ -14,6 +15,7 @@ use super::pages;
 use super::respond::Reply;
 use super::security::origin::check_same_origin;
 
+mod events;
 mod login;
 mod logout;
 mod poll;
@@ -34,7 +36,12 @@ impl Iampass {
     ///   wait page for a form);
     /// - `GET {prefix}/poll[?wait=N]`: the pending login's status (long-polls up to N s,
     ///   at most 25); `{"status": "active", "redirect": next}` once signed in;
-    /// - `POST {prefix}/logout`: ends the session at IAMPASS and removes the cookie.
+    /// - `POST {prefix}/logout`: ends the session at IAMPASS and removes the cookie;
+    /// - `GET {prefix}/events[?next=/page]`: Server-Sent Events with the signed-in session's
+    ///   state (`active`, `walkaway`, `closed`, `expired`, `unavailable`, and `heartbeat`);
+    ///   see [`IampassBuilder::events_interval`](super::IampassBuilder::events_interval);
+    /// - `GET {prefix}/live.js`: the script that locks an open page on `walkaway` (mark the
+    ///   content with `data-iampass-protected`; see the README's "Live lock").
     ///
     /// ```
     /// # let iampass = iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
@@ -48,7 +55,8 @@ impl Iampass {
         let iampass = self.clone();
         move |cfg: &mut web::ServiceConfig| {
             let prefix = iampass.routes_prefix();
-            let (page, start, status, end) = (
+            let (page, start, status, end, live) = (
+                iampass.clone(),
                 iampass.clone(),
                 iampass.clone(),
                 iampass.clone(),
@@ -82,6 +90,18 @@ impl Iampass {
                         async move { h.logout(req).await }
                     },
                 )),
+            )
+            .service(
+                web::resource(format!("{prefix}/events")).route(web::get().to(
+                    move |req: HttpRequest| {
+                        let h = Handler::new(&live, &req);
+                        async move { h.events(req).await }
+                    },
+                )),
+            )
+            .service(
+                web::resource(format!("{prefix}/live.js"))
+                    .route(web::get().to(|| async { events::live_js() })),
             );
         }
     }
