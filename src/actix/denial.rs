@@ -90,6 +90,19 @@ impl Denial {
 
     fn reply(&self, html: bool) -> Reply {
         match self {
+            // A walked-away user is not a stranger: the page says why it is locked.
+            Denial::Unauthenticated {
+                status: Some(Status::Walkaway),
+                login_url,
+            } if html => Reply::html(
+                StatusCode::FORBIDDEN,
+                pages::message_page(
+                    "Locked: your phone is away",
+                    "Bring your phone back near you, then reload this page. You are still \
+                     signed in.",
+                    Some(login_url.as_str()),
+                ),
+            ),
             Denial::Unauthenticated { login_url, .. } if html => {
                 Reply::see_other(login_url.as_str())
             }

@@ -82,6 +82,7 @@ mod live;
 mod middleware;
 mod pages;
 mod pending;
+mod presence;
 mod respond;
 mod security;
 mod validate;
@@ -101,6 +102,7 @@ pub use handlers::{LoginError, LoginStarted, MAX_POLL_WAIT, MAX_USER_LEN, Second
 pub use identity::IampassIdentity;
 pub use middleware::require::{RequireIampassMiddleware, RequireIampassService};
 pub use middleware::session::{IampassMiddleware, IampassMiddlewareService};
+pub use presence::Presence;
 pub use respond::accepts_html;
 pub use security::client_addr::TrustedProxies;
 pub use security::origin::is_same_origin;

@@ -343,3 +343,31 @@ async fn a_secure_cookie_over_plain_http_is_explained() {
             .contains("plain HTTP")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_tells_away_unavailable_and_anonymous_apart() {
+    let emulator = emulator().await;
+    let app = start_app(builder(&emulator).build().unwrap());
+    let mut client = Client::new(&app);
+    assert_eq!(client.get("/presence").await.body, "anonymous");
+    sign_in(&emulator, &mut client, "yan").await;
+    assert_eq!(client.get("/presence").await.body, "signed in as yan");
+    let token = session_of(&emulator, "yan", Status::Active).await;
+    session_action(&emulator, &token, SessionAction::Walkaway).await;
+    assert_eq!(client.get("/presence").await.body, "away");
+    // A walked-away browser gets a locked page, not the generic sign-in.
+    let locked = client.get_html("/dashboard").await;
+    assert_eq!(locked.status, 403);
+    assert!(
+        locked.body.contains("Locked: your phone is away"),
+        "{}",
+        locked.body
+    );
+    session_action(&emulator, &token, SessionAction::Return).await;
+    emulator
+        .set_faults(every_call_fails_with(503))
+        .await
+        .unwrap();
+    assert_eq!(client.get("/presence").await.body, "unavailable");
+    emulator.set_faults(Faults::default()).await.unwrap();
+}

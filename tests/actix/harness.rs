@@ -88,6 +88,16 @@ async fn home(who: Option<IampassIdentity>) -> HttpResponse {
     })
 }
 
+async fn presence(presence: iampass::actix::Presence) -> String {
+    use iampass::actix::Presence;
+    match presence {
+        Presence::SignedIn(who) => format!("signed in as {}", who.user()),
+        Presence::Away => "away".into(),
+        Presence::Unavailable => "unavailable".into(),
+        _ => "anonymous".into(),
+    }
+}
+
 async fn dashboard(who: RequireIampass) -> String {
     format!("hi {}", who.user())
 }
@@ -100,6 +110,7 @@ pub fn start_app(iampass: Iampass) -> TestApp {
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
             .route("/public", web::get().to(|| async { "public" }))
+            .route("/presence", web::get().to(presence))
             .service(
                 web::scope("/admin")
                     .wrap(iampass.require())
