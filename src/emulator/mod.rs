@@ -79,6 +79,8 @@
 mod builder;
 mod handle;
 mod routes;
+#[cfg(feature = "actix")]
+mod sign_in;
 mod state;
 mod types;
 

@@ -126,3 +126,30 @@ async fn the_app_gets_precise_reasons() {
             .is_some_and(|m| !m.is_empty())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apps_own_tests_sign_in_in_one_call() {
+    let emulator = emulator().await;
+    let iampass = builder(&emulator).build().unwrap();
+    let cookie = emulator.sign_in(&iampass, "zed").await.unwrap();
+    let app = start_app(iampass);
+    let mut client = Client::new(&app);
+    client.cookie = Some(cookie.value().to_owned());
+    assert_eq!(client.get("/dashboard").await.body, "hi zed");
+    // In-memory too, with actix's test tools.
+    let iampass = builder(&emulator).build().unwrap();
+    let cookie = emulator.sign_in(&iampass, "zoe").await.unwrap();
+    let service = actix_web::test::init_service(App::new().wrap(iampass.middleware()).route(
+        "/dashboard",
+        web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+    ))
+    .await;
+    let request = actix_web::test::TestRequest::get()
+        .uri("/dashboard")
+        .cookie(cookie)
+        .to_request();
+    assert_eq!(
+        actix_web::test::call_and_read_body(&service, request).await,
+        "hi zoe"
+    );
+}
