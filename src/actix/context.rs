@@ -76,6 +76,12 @@ impl RequestContext {
             Err(why) => {
                 if why == Rejected::Expired {
                     tracing::debug!("IAMPASS session cookie expired");
+                } else if why == Rejected::ForeignServer {
+                    // Sealed by this deployment, yet naming another server: never called.
+                    tracing::warn!(
+                        "IAMPASS session cookie refused: its status or logout URL is not on the \
+                         configured IAMPASS server"
+                    );
                 } else {
                     tracing::debug!(reason = ?why, len = raw.value().len(), "IAMPASS session cookie refused");
                 }
