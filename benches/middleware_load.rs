@@ -78,7 +78,9 @@ macro_rules! serve {
         for _ in 0..200 {
             threads = load::thread_cpu()
                 .into_keys()
-                .filter(|t| !before.contains(t) && load::thread_name(*t).starts_with("actix-server"))
+                .filter(|t| {
+                    !before.contains(t) && load::thread_name(*t).starts_with("actix-server")
+                })
                 .collect();
             if threads.len() >= $workers {
                 break;

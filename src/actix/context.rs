@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::Cookie;
@@ -24,8 +25,8 @@ use crate::Status;
 enum CookieRead {
     Absent,
     Rejected,
-    Pending(Box<SessionCookie>),
-    Authenticated(Box<SessionCookie>),
+    Pending(Arc<SessionCookie>),
+    Authenticated(Arc<SessionCookie>),
 }
 
 /// What the request turned out to be, once validated.
@@ -99,10 +100,10 @@ impl RequestContext {
         let Some(raw) = self.raw.as_deref() else {
             return (CookieRead::Absent, 0);
         };
-        match self.iampass.codec().open(raw) {
+        match self.iampass.codec().open_shared(raw) {
             Ok((payload, index)) => match payload.state() {
-                CookieState::Pending => (CookieRead::Pending(Box::new(payload)), index),
-                CookieState::Authenticated => (CookieRead::Authenticated(Box::new(payload)), index),
+                CookieState::Pending => (CookieRead::Pending(payload), index),
+                CookieState::Authenticated => (CookieRead::Authenticated(payload), index),
             },
             Err(why) => {
                 if why == Rejected::Expired {

@@ -8,6 +8,7 @@
 //! opens (rotation). A status or logout URL stored in a cookie must be on the configured
 //! server's origin, or the cookie is refused: the middleware never calls anyone else.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::cookie::{Cookie, Key, SameSite, time};
@@ -16,6 +17,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::signing::unix_now;
 use crate::{Error, Session, Status};
@@ -169,6 +171,11 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 /// HKDF salt: names the purpose, so the configured key is never used for anything else.
 const KDF_SALT: &[u8] = b"iampass session cookie v2";
+/// How many recently opened cookie values are remembered (so a session's next requests skip
+/// the decryption); a bound on memory, not on sessions.
+const OPENED_CAPACITY: u64 = 10_000;
+/// How long an opened value is remembered.
+const OPENED_TTL: Duration = Duration::from_secs(300);
 
 /// A stored IAMPASS URL: the form the server derives from the token (not stored), none, or
 /// another one (stored, and checked against the server's origin when opened).
@@ -210,6 +217,9 @@ pub(crate) struct CookieCodec {
     server: String,
     /// Its origin (`scheme://host[:port]`, canonical): the only one the cookie's URLs may name.
     origin: String,
+    /// Cookie values opened lately, by the SHA-256 of the whole value: only values that
+    /// decrypted and checked out are entered, so a hit is the same authenticated bytes.
+    opened: moka::sync::Cache<[u8; 32], (Arc<SessionCookie>, usize)>,
 }
 
 impl std::fmt::Debug for CookieCodec {
@@ -287,6 +297,10 @@ impl CookieCodec {
             ciphers,
             server,
             origin,
+            opened: moka::sync::Cache::builder()
+                .max_capacity(OPENED_CAPACITY)
+                .time_to_live(OPENED_TTL)
+                .build(),
         }
     }
 
@@ -463,6 +477,26 @@ impl CookieCodec {
         Ok((self.decode(&plain)?, index))
     }
 
+    /// [`open`](Self::open), remembering the values it opened: a value seen lately is not
+    /// decrypted again (its expiry is still checked).
+    pub(crate) fn open_shared(&self, value: &str) -> Result<(Arc<SessionCookie>, usize), Rejected> {
+        if value.len() >= MAX_SET_COOKIE_LEN {
+            return Err(Rejected::Oversized);
+        }
+        let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+        if let Some((payload, index)) = self.opened.get(&digest) {
+            if payload.is_expired() {
+                self.opened.invalidate(&digest);
+                return Err(Rejected::Expired);
+            }
+            return Ok((payload, index));
+        }
+        let (payload, index) = self.open(value)?;
+        let payload = Arc::new(payload);
+        self.opened.insert(digest, (payload.clone(), index));
+        Ok((payload, index))
+    }
+
     /// The cookie that deletes ours, with the attributes it was set with.
     pub(crate) fn removal(&self) -> Cookie<'static> {
         let mut cookie = Cookie::new(self.name.clone(), "");
@@ -596,6 +630,28 @@ mod tests {
         let sealed = c.seal(&p).unwrap();
         assert!(sealed.value().len() <= 300, "{}", sealed.value().len());
         assert!(c.open(sealed.value()).is_ok());
+    }
+
+    #[test]
+    fn opened_values_are_remembered_but_expiry_and_tampering_still_count() {
+        let c = codec(vec![key(1)]);
+        let sealed = c.seal(&payload()).unwrap().value().to_owned();
+        let (first, _) = c.open_shared(&sealed).unwrap();
+        let (again, _) = c.open_shared(&sealed).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second open is a hit");
+        let mut other = sealed.clone().into_bytes();
+        other[20] = if other[20] == b'A' { b'B' } else { b'A' };
+        let other = String::from_utf8(other).unwrap();
+        assert_eq!(c.open_shared(&other).unwrap_err(), Rejected::Undecryptable);
+        // An entry whose cookie has expired since it was opened is refused.
+        let mut p = payload();
+        p.exp = unix_now() + 1;
+        let short = c.seal(&p).unwrap().value().to_owned();
+        let digest: [u8; 32] = Sha256::digest(short.as_bytes()).into();
+        p.exp = unix_now() - 1;
+        c.opened.insert(digest, (Arc::new(p), 0));
+        assert_eq!(c.open_shared(&short).unwrap_err(), Rejected::Expired);
+        assert!(c.opened.get(&digest).is_none());
     }
 
     #[test]
