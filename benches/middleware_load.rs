@@ -1,25 +1,43 @@
 //! Throughput of the actix-web integration under load, in one run
-//! (`cargo bench --bench middleware_load`): the emulator as IAMPASS and a real actix server on
-//! loopback with an unprotected and a protected route; a bounded in-process load generator
-//! (N concurrent keep-alive clients for a fixed time per scenario, in interleaved rounds) measures requests per second of:
+//! (`cargo bench --bench middleware_load`): the emulator as IAMPASS, and real actix servers on
+//! loopback (one worker each) answering the same handler body, measured side by side by a
+//! bounded in-process load generator (N concurrent keep-alive clients for a fixed time per
+//! scenario, in interleaved rounds; the median round counts):
 //!
-//! 1. the unprotected route (the middleware opens the cookie, nothing is asked of IAMPASS);
-//! 2. the protected route validating on every request (concurrent requests of one session
-//!    share one status call);
-//! 3. the protected route with `revalidate_after(5 s)`.
+//! 1. a bare route, no middleware at all (the baseline);
+//! 2. actix-session (`CookieSessionStore`, private cookie) + actix-identity, `Identity`
+//!    extractor (the usual actix session stack);
+//! 3. ours, middleware present, identity not asked (a public page);
+//! 4. ours, `RequireIampass`, `Revalidate::After(5 s)`;
+//! 5. ours, `RequireIampass`, validating every request (concurrent requests of one session
+//!    share one status call).
+//!
+//! Besides req/s it prints p50/p99 latency and the CPU time the app's own worker thread spent
+//! per request (the emulator and the load generator run on other threads), so the extra CPU of
+//! a validation is "every request" minus "bare".
 //!
 //! Knobs (environment): `IAMPASS_BENCH_SECS` (per scenario and round, default 3),
-//! `IAMPASS_BENCH_ROUNDS` (interleaved rounds, the median counts; default 3),
-//! `IAMPASS_BENCH_CONCURRENCY` (default 32), `IAMPASS_BENCH_SESSIONS` (distinct signed-in
-//! users the clients share, default 16), `IAMPASS_BENCH_WORKERS` (actix workers of the app
-//! and of the emulator, default 1).
+//! `IAMPASS_BENCH_ROUNDS` (interleaved rounds, default 3), `IAMPASS_BENCH_CONCURRENCY`
+//! (default 32), `IAMPASS_BENCH_SESSIONS` (distinct signed-in users the clients share,
+//! default 16), `IAMPASS_BENCH_WORKERS` (actix workers of each app and of the emulator,
+//! default 1), `IAMPASS_BENCH_MEMORY_SESSIONS` (default 0: off; e.g. 100000 measures the
+//! resident memory of that many cached sessions, with the emulator in a child process).
 
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
-use iampass::actix::{Iampass, IampassBuilder, RequireIampass, Revalidate};
-use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
+use actix_identity::{Identity, IdentityMiddleware};
+use actix_session::SessionMiddleware;
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::Key;
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use iampass::actix::{
+    CookieState, Iampass, IampassBuilder, RequireIampass, Revalidate, SessionCookie,
+};
+use iampass::emulator::{Behaviour, Emulator};
 use serde_json::json;
 
 #[path = "common/load.rs"]
@@ -27,53 +45,123 @@ mod load;
 
 const APP: &str = "bench-app";
 const SECRET: &str = "bench-secret";
+/// The one handler body every route answers (the user's name, or a fixed one).
+fn body(user: &str) -> String {
+    format!("hi {user}")
+}
 
 struct Server {
     url: String,
-    iampass: Iampass,
     handle: actix_web::dev::ServerHandle,
+    /// The ids of the server's worker threads.
+    threads: HashSet<u32>,
 }
 
-fn start(iampass: Iampass, workers: usize) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let app_iampass = iampass.clone();
-    let server = HttpServer::new(move || {
-        let iampass = app_iampass.clone();
+/// Starts an app (`HttpServer::new`'s factory) on a loopback port with `workers` worker
+/// threads, noting which threads are its own. A macro: `App`'s type is unnameable.
+macro_rules! serve {
+    ($workers:expr, $factory:expr) => {{
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let before: HashSet<u32> = load::thread_cpu().into_keys().collect();
+        let server = HttpServer::new($factory)
+            .workers($workers)
+            .disable_signals()
+            .backlog(1024)
+            .listen(listener)
+            .expect("listen")
+            .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        // The workers start once the server runs: wait (bounded) for the new worker threads.
+        let mut threads = HashSet::new();
+        for _ in 0..200 {
+            threads = load::thread_cpu()
+                .into_keys()
+                .filter(|t| {
+                    !before.contains(t) && load::thread_name(*t).starts_with("actix-server")
+                })
+                .collect();
+            if threads.len() >= $workers {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Server {
+            url,
+            handle,
+            threads,
+        }
+    }};
+}
+
+async fn bare(workers: usize) -> Server {
+    serve!(workers, || {
+        App::new().route("/hello", web::get().to(|| async { body("user") }))
+    })
+}
+
+/// actix-session (private cookie, in the cookie itself) + actix-identity.
+async fn session_stack(workers: usize) -> Server {
+    let key = Key::from(&[6u8; 64]);
+    serve!(workers, move || {
+        App::new()
+            .wrap(IdentityMiddleware::default())
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .cookie_secure(false)
+                    .build(),
+            )
+            .route(
+                "/login/{user}",
+                web::post().to(|req: HttpRequest, user: web::Path<String>| async move {
+                    Identity::login(&req.extensions(), user.into_inner()).expect("login");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/protected",
+                web::get().to(|who: Identity| async move { body(&who.id().unwrap_or_default()) }),
+            )
+    })
+}
+
+async fn ours(iampass: Iampass, workers: usize) -> Server {
+    serve!(workers, move || {
+        let iampass = iampass.clone();
         App::new()
             .wrap(iampass.middleware())
             .configure(iampass.routes())
-            .route("/public", web::get().to(|| async { "public" }))
+            .route("/public", web::get().to(|| async { body("user") }))
             .route(
                 "/protected",
-                web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+                web::get().to(|who: RequireIampass| async move { body(who.user()) }),
             )
     })
-    .workers(workers)
-    .disable_signals()
-    .backlog(1024)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Server {
-        url,
-        iampass,
-        handle,
-    }
 }
 
-fn builder(emulator: &RunningEmulator) -> IampassBuilder {
+fn builder(server: &str) -> IampassBuilder {
     Iampass::builder(APP, SECRET)
-        .server(emulator.base_url())
+        .server(server)
         .cookie_key(&[5u8; 64])
         .cookie_secure(false)
         .rate_limit_per_user(None)
         .rate_limit_per_address(None)
 }
 
-/// Signs `user` in through the real handlers; answers the cookie header value.
+/// The `name=value` of the cookie called `name` that `response` sets.
+fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs `user` in through our real handlers; answers the cookie header value.
 async fn sign_in(http: &reqwest::Client, server: &Server, user: &str) -> String {
     let started = http
         .post(format!("{}/auth/login", server.url))
@@ -82,46 +170,90 @@ async fn sign_in(http: &reqwest::Client, server: &Server, user: &str) -> String 
         .await
         .expect("login");
     assert_eq!(started.status(), 202);
-    let name = server.iampass.cookie_name().to_owned();
-    let cookie_of = |response: &reqwest::Response| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-    };
-    let pending = cookie_of(&started).expect("pending cookie");
+    let pending = cookie_of(&started, "iampass").expect("pending cookie");
     let done = http
         .get(format!("{}/auth/poll?wait=5", server.url))
         .header("cookie", &pending)
         .send()
         .await
         .expect("poll");
-    cookie_of(&done).expect("signed-in cookie")
+    cookie_of(&done, "iampass").expect("signed-in cookie")
 }
 
-/// `concurrency` clients send `GET url` with the cookies in turn for `duration`; answers
-/// (requests per second, errors).
-async fn load(url: &str, cookies: &[String], concurrency: usize, duration: Duration) -> (f64, u64) {
+/// Signs `user` in with actix-identity; answers the cookie header value.
+async fn sign_in_session_stack(http: &reqwest::Client, server: &Server, user: &str) -> String {
+    let done = http
+        .post(format!("{}/login/{user}", server.url))
+        .send()
+        .await
+        .expect("login");
+    cookie_of(&done, "id").expect("actix-session cookie")
+}
+
+#[derive(Clone, Copy)]
+struct Measured {
+    rate: f64,
+    errors: u64,
+    p50: Duration,
+    p99: Duration,
+    /// CPU time of the app's worker thread(s) per successful request.
+    cpu_per_request: Duration,
+}
+
+/// `concurrency` clients send `GET url` with the cookies in turn for `duration`.
+async fn load(
+    url: &str,
+    cookies: &[String],
+    threads: &HashSet<u32>,
+    concurrency: usize,
+    duration: Duration,
+) -> Measured {
     let (url, cookies) = (url.to_owned(), cookies.to_vec());
+    let cpu = |snapshot: &HashMap<u32, u64>| -> u64 {
+        threads.iter().filter_map(|t| snapshot.get(t)).sum()
+    };
+    let cpu_before = cpu(&load::thread_cpu());
     let run = load::drive(concurrency, duration, move |task, http| {
-        http.get(&url)
-            .header("cookie", &cookies[task % cookies.len()])
+        let request = http.get(&url);
+        if cookies.is_empty() {
+            request
+        } else {
+            request.header("cookie", &cookies[task % cookies.len()])
+        }
     })
     .await;
-    (run.rate(), run.errors)
+    let cpu_used = cpu(&load::thread_cpu()).saturating_sub(cpu_before);
+    Measured {
+        rate: run.rate(),
+        errors: run.errors,
+        p50: run.p50,
+        p99: run.p99,
+        cpu_per_request: Duration::from_nanos(cpu_used / run.ok.max(1)),
+    }
+}
+
+/// The middle one of some values (after sorting by `key`).
+fn median_by<T: Clone>(values: &[T], key: impl Fn(&T) -> f64) -> T {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    sorted[sorted.len() / 2].clone()
 }
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("IAMPASS_BENCH_ROLE").as_deref() == Ok("emulator") {
+        return emulator_child().await;
+    }
     // `cargo bench` passes `--bench`; this harness has no options of its own.
     let secs = load::knob("IAMPASS_BENCH_SECS", 3);
     let rounds = load::knob("IAMPASS_BENCH_ROUNDS", 3).max(1);
     let concurrency = load::knob("IAMPASS_BENCH_CONCURRENCY", 32) as usize;
     let sessions = load::knob("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
     let workers = load::knob("IAMPASS_BENCH_WORKERS", 1) as usize;
+    let memory_sessions = load::knob("IAMPASS_BENCH_MEMORY_SESSIONS", 0) as usize;
+    if memory_sessions > 0 {
+        return memory(memory_sessions, concurrency).await;
+    }
     let duration = Duration::from_secs(secs);
 
     let emulator = Emulator::builder()
@@ -131,17 +263,24 @@ async fn main() {
         .start()
         .await
         .expect("emulator");
-    let every = start(builder(&emulator).build().expect("config"), workers);
-    let cached = start(
-        builder(&emulator)
+    let bare = bare(workers).await;
+    let stack = session_stack(workers).await;
+    let every = ours(
+        builder(emulator.base_url()).build().expect("config"),
+        workers,
+    )
+    .await;
+    let cached = ours(
+        builder(emulator.base_url())
             .revalidate(Revalidate::After(Duration::from_secs(5)))
             .build()
             .expect("config"),
         workers,
-    );
+    )
+    .await;
     let http = reqwest::Client::new();
-    let mut every_cookies = Vec::new();
-    let mut cached_cookies = Vec::new();
+    let (mut every_cookies, mut cached_cookies, mut stack_cookies) =
+        (Vec::new(), Vec::new(), Vec::new());
     for i in 0..sessions {
         let user = format!("user-{i}");
         emulator.register_device(APP, &user).await.expect("device");
@@ -157,77 +296,251 @@ async fn main() {
             .expect("behaviour");
         every_cookies.push(sign_in(&http, &every, &user).await);
         cached_cookies.push(sign_in(&http, &cached, &user).await);
+        stack_cookies.push(sign_in_session_stack(&http, &stack, &user).await);
     }
-
+    let value_len = |c: &String| c.split_once('=').map_or(0, |(_, v)| v.len());
     println!(
         "middleware_load: {concurrency} concurrent clients, {sessions} sessions, {secs} s per \
-         scenario and round, {rounds} rounds, {workers} actix worker(s) for the app and for \
-         the emulator"
+         scenario and round, {rounds} rounds, {workers} actix worker(s) per app and for the \
+         emulator; cookie values: ours {} bytes, actix-session {} bytes",
+        value_len(&every_cookies[0]),
+        value_len(&stack_cookies[0]),
     );
+
+    let none: Vec<String> = Vec::new();
+    let scenarios: [(&str, String, &Vec<String>, &Server); 5] = [
+        (
+            "bare route, no middleware",
+            format!("{}/hello", bare.url),
+            &none,
+            &bare,
+        ),
+        (
+            "actix-session (private) + actix-identity",
+            format!("{}/protected", stack.url),
+            &stack_cookies,
+            &stack,
+        ),
+        (
+            "ours, middleware present, identity not asked",
+            format!("{}/public", cached.url),
+            &cached_cookies,
+            &cached,
+        ),
+        (
+            "ours, RequireIampass, revalidate_after(5 s)",
+            format!("{}/protected", cached.url),
+            &cached_cookies,
+            &cached,
+        ),
+        (
+            "ours, RequireIampass, every request",
+            format!("{}/protected", every.url),
+            &every_cookies,
+            &every,
+        ),
+    ];
     // Warm-up of connections and caches.
+    for (_, url, cookies, server) in &scenarios {
+        load(
+            url,
+            cookies,
+            &server.threads,
+            concurrency,
+            Duration::from_millis(300),
+        )
+        .await;
+    }
+    // Rounds interleave the scenarios so that noise from a shared machine hits them alike.
+    let mut runs: Vec<Vec<Measured>> = (0..scenarios.len()).map(|_| Vec::new()).collect();
+    let mut calls = vec![0u64; scenarios.len()];
+    for _ in 0..rounds {
+        for (i, (_, url, cookies, server)) in scenarios.iter().enumerate() {
+            emulator.reset_stats().await.expect("stats");
+            runs[i].push(load(url, cookies, &server.threads, concurrency, duration).await);
+            calls[i] += emulator.stats().await.expect("stats").route_count("status");
+        }
+    }
+    let total_secs = (secs * rounds) as f64;
+    let medians: Vec<Measured> = runs.iter().map(|r| median_by(r, |m| m.rate)).collect();
+    let (bare_rate, stack_rate) = (medians[0].rate, medians[1].rate);
+    println!(
+        "{:<46} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>6}  rounds (req/s)",
+        "scenario", "req/s", "x bare", "x stack", "p50 us", "p99 us", "CPU us/req", "IAMPASS/s"
+    );
+    for (i, (name, _, _, _)) in scenarios.iter().enumerate() {
+        let m = &medians[i];
+        let errors: u64 = runs[i].iter().map(|r| r.errors).sum();
+        println!(
+            "{name:<46} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>8.1}  {} errors {errors}",
+            m.rate,
+            m.rate / bare_rate,
+            m.rate / stack_rate,
+            m.p50.as_micros(),
+            m.p99.as_micros(),
+            m.cpu_per_request.as_nanos() as f64 / 1000.0,
+            calls[i] as f64 / total_secs,
+            runs[i]
+                .iter()
+                .map(|r| format!("{:.0}", r.rate))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        );
+    }
+    let per_validation =
+        medians[4].cpu_per_request.as_nanos() as f64 - medians[0].cpu_per_request.as_nanos() as f64;
+    println!(
+        "own CPU per validation (every request minus bare, app worker thread): {:.2} us",
+        per_validation / 1000.0
+    );
+    for server in [bare, stack, every, cached] {
+        server.handle.stop(false).await;
+    }
+    emulator.shutdown().await;
+}
+
+/// The emulator in a child process (for the memory measurement): prints its URL and then
+/// `count` started sessions of an approving user as JSON lines, and runs until its standard
+/// input closes.
+async fn emulator_child() {
+    let count = load::knob("IAMPASS_BENCH_MEMORY_SESSIONS", 0) as usize;
+    let emulator = Emulator::builder()
+        .application(APP, SECRET)
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .start()
+        .await
+        .expect("emulator");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(out, "{}", emulator.base_url()).expect("stdout");
+    emulator.register_device(APP, "mem").await.expect("device");
+    emulator
+        .set_behaviour(
+            APP,
+            "mem",
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .expect("behaviour");
+    let api = emulator.authentication_api(APP).expect("client");
+    let mut started = start_sessions(&api, count).await;
+    for session in started.drain(..) {
+        writeln!(out, "{}", session.to_json()).expect("stdout");
+    }
+    writeln!(out, "ready").expect("stdout");
+    out.flush().expect("stdout");
+    drop(out);
+    // Until the parent closes our standard input.
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    })
+    .await
+    .expect("stdin");
+    emulator.shutdown().await;
+}
+
+/// Starts `count` sessions, 32 at a time.
+async fn start_sessions(api: &iampass::AuthenticationApi, count: usize) -> Vec<iampass::Session> {
+    let mut sessions = Vec::with_capacity(count);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while sessions.len() < count {
+        while tasks.len() < 32 && next < count {
+            let api = api.clone();
+            tasks.spawn(async move { api.authenticate_user("mem").await.expect("session") });
+            next += 1;
+        }
+        if let Some(done) = tasks.join_next().await {
+            sessions.push(done.expect("task"));
+        }
+    }
+    sessions
+}
+
+/// Resident memory of `count` cached sessions: the app (revalidate after 1 h) in this
+/// process, the emulator in a child, one protected request per session.
+async fn memory(count: usize, concurrency: usize) {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env("IAMPASS_BENCH_ROLE", "emulator")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("emulator child");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let server = lines.next().expect("url").expect("url");
+    let iampass = builder(&server)
+        .revalidate(Revalidate::After(Duration::from_secs(3600)))
+        .build()
+        .expect("config");
+    let mut cookies = Vec::with_capacity(count);
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if line == "ready" {
+            break;
+        }
+        let session = iampass::Session::from_json(&line).expect("session");
+        let payload = SessionCookie::new(
+            session,
+            "mem",
+            "mem",
+            CookieState::Authenticated,
+            Duration::from_secs(3600),
+            None,
+        );
+        let sealed = iampass.seal_cookie(&payload).expect("seal");
+        cookies.push(format!("iampass={}", sealed.value()));
+    }
+    let app = ours(iampass, 1).await;
+    let url = format!("{}/protected", app.url);
+    // Warm the server, the clients and the allocator on a few sessions first.
+    let warm = cookies[..cookies.len().min(64)].to_vec();
     load(
-        &format!("{}/public", every.url),
-        &every_cookies,
+        &url,
+        &warm,
+        &app.threads,
         concurrency,
         Duration::from_millis(500),
     )
     .await;
-
-    let scenarios = [
-        (
-            "unprotected (cookie opened, no IAMPASS call)",
-            format!("{}/public", every.url),
-            &every_cookies,
-        ),
-        (
-            "protected, validate every request",
-            format!("{}/protected", every.url),
-            &every_cookies,
-        ),
-        (
-            "protected, revalidate_after(5 s)",
-            format!("{}/protected", cached.url),
-            &cached_cookies,
-        ),
-    ];
-    // Rounds interleave the scenarios so that noise from a shared machine hits them alike;
-    // the median round counts.
-    let mut rates = vec![Vec::new(); scenarios.len()];
-    let mut calls = vec![0u64; scenarios.len()];
-    let mut errors = vec![0u64; scenarios.len()];
-    for _ in 0..rounds {
-        for (i, (_, url, cookies)) in scenarios.iter().enumerate() {
-            emulator.reset_stats().await.expect("stats");
-            let (rps, failed) = load(url, cookies, concurrency, duration).await;
-            calls[i] += emulator.stats().await.expect("stats").route_count("status");
-            errors[i] += failed;
-            rates[i].push(rps);
-        }
+    let before = load::resident_bytes();
+    let total = cookies.len();
+    let cookies = std::sync::Arc::new(cookies);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ok = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (cookies, next, ok, url) = (cookies.clone(), next.clone(), ok.clone(), url.clone());
+        tasks.spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(cookie) = cookies.get(i) else { break };
+                let answer = http.get(&url).header("cookie", cookie).send().await;
+                if answer.is_ok_and(|a| a.status().is_success()) {
+                    ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
     }
-    let mut results = Vec::new();
-    for (i, (name, _, _)) in scenarios.iter().enumerate() {
-        let median = load::median(&rates[i]);
-        let total_secs = (secs * rounds) as f64;
-        println!(
-            "{name:<46} {median:>9.0} req/s (rounds: {})   errors {:>4}   IAMPASS status calls {:>8.1}/s",
-            rates[i]
-                .iter()
-                .map(|r| format!("{r:.0}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            errors[i],
-            calls[i] as f64 / total_secs
-        );
-        results.push(median);
-    }
+    while tasks.join_next().await.is_some() {}
+    let after = load::resident_bytes();
+    let ok = ok.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "ratios (medians): protected/unprotected every-request {:.3}, revalidate_after(5 s) {:.3}; \
-         revalidate_after/every-request {:.2}x",
-        results[1] / results[0],
-        results[2] / results[0],
-        results[2] / results[1]
+        "memory: {total} sessions, {ok} answered 200 and cached; resident before {:.1} MiB, \
+         after {:.1} MiB: {:.1} MiB for the cached sessions ({:.0} bytes each)",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / ok.max(1) as f64,
     );
-    every.handle.stop(false).await;
-    cached.handle.stop(false).await;
-    emulator.shutdown().await;
+    app.handle.stop(false).await;
+    drop(child.stdin.take());
+    let _ = child.wait();
 }

@@ -274,6 +274,27 @@ impl Session {
         }
     }
 
+    /// A session from every stored part (the actix cookie's compact form).
+    #[cfg(feature = "actix")]
+    pub(crate) fn from_parts(
+        session_token: Option<String>,
+        session_secret: Option<String>,
+        status_url: Option<String>,
+        logout_url: Option<String>,
+        failure_reason: Option<String>,
+        session_status: Status,
+    ) -> Self {
+        Session {
+            session_token,
+            session_secret: session_secret.map(Secret::from),
+            logout_url,
+            status_url,
+            failure_reason,
+            session_status,
+            transport: None,
+        }
+    }
+
     /// A session that could not start, with the reason IAMPASS gave.
     ///
     /// ```

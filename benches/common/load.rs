@@ -24,6 +24,10 @@ pub struct Run {
     pub errors: u64,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// Median latency of the successful requests (send to body read).
+    pub p50: Duration,
+    /// 99th percentile latency of the successful requests.
+    pub p99: Duration,
 }
 
 impl Run {
@@ -51,26 +55,86 @@ where
             .expect("HTTP client");
         let (request, ok, errors) = (request.clone(), ok.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
+            // Microseconds per successful request.
+            let mut latencies = Vec::with_capacity(4096);
+            loop {
+                let sent = Instant::now();
+                if sent >= deadline {
+                    break;
+                }
                 let good = match request(task, &http).send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
                 };
+                if good {
+                    latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                }
                 let counter = if good { &ok } else { &errors };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
+            latencies
         }));
     }
+    let mut latencies = Vec::new();
     for task in tasks {
-        task.await.expect("load task");
+        latencies.extend(task.await.expect("load task"));
     }
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        Duration::from_micros(latencies.get(i).copied().unwrap_or(0) as u64)
+    };
     Run {
         ok: ok.load(Ordering::Relaxed),
         errors: errors.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
+        p50: at(0.50),
+        p99: at(0.99),
     }
 }
 
+/// CPU time (ns) used so far by each thread of this process, by thread id (Linux
+/// `/proc/self/task/*/schedstat`; empty elsewhere).
+#[allow(dead_code)]
+pub fn thread_cpu() -> std::collections::HashMap<u32, u64> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let ns = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
+        if let Some(ns) = ns {
+            out.insert(tid, ns);
+        }
+    }
+    out
+}
+
+/// The name of one of this process's threads (empty when unknown).
+#[allow(dead_code)]
+pub fn thread_name(tid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default()
+}
+
+/// This process's resident memory in bytes (Linux `/proc/self/status`; 0 elsewhere).
+#[allow(dead_code)]
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[allow(dead_code)]
 /// The median of some rates (the middle one after sorting).
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();

@@ -6,9 +6,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::Cookie;
+use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest};
 use tokio::sync::OnceCell;
 
@@ -23,8 +25,8 @@ use crate::Status;
 enum CookieRead {
     Absent,
     Rejected,
-    Pending(Box<SessionCookie>),
-    Authenticated(Box<SessionCookie>),
+    Pending(Arc<SessionCookie>),
+    Authenticated(Arc<SessionCookie>),
 }
 
 /// What the request turned out to be, once validated.
@@ -38,48 +40,85 @@ pub(crate) enum Outcome {
 }
 
 /// Per-request state shared by the middleware, the extractors and the handlers.
+///
+/// Making one costs no decryption: the cookie is opened the first time something asks for
+/// it (an extractor, the scope guard, a login handler), so routes that never ask pay for
+/// nothing but finding the cookie's value.
 #[derive(Debug)]
 pub(crate) struct RequestContext {
     iampass: Iampass,
-    cookie: CookieRead,
-    /// Which key of the ring opened the cookie (0: the current key).
-    key_index: usize,
+    /// The cookie's value as sent, if there is one.
+    raw: Option<Box<str>>,
+    /// The cookie, opened on first use, and which key of the ring opened it (0: current).
+    opened: std::cell::OnceCell<(CookieRead, usize)>,
     outcome: OnceCell<Outcome>,
     remove_cookie: Cell<bool>,
     /// The cookie re-sealed with the current key, when an old key opened it.
     reissue: RefCell<Option<Cookie<'static>>>,
 }
 
+/// The value of the cookie `name` in the request's `Cookie` headers (the first one), without
+/// parsing the others.
+fn cookie_value<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|pair| {
+            pair.trim_start_matches(' ')
+                .strip_prefix(name)?
+                .strip_prefix('=')
+                .map(|v| v.trim_end_matches(' '))
+        })
+}
+
 impl RequestContext {
-    /// Opens the request's cookie (a bad one is anonymous and marked for removal).
+    /// The request's context: finds the cookie's value; opening it waits until it is needed.
     pub(crate) fn read(iampass: &Iampass, req: &HttpRequest) -> Self {
-        let context = |cookie, remove, key_index| RequestContext {
+        RequestContext {
             iampass: iampass.clone(),
-            cookie,
-            key_index,
+            raw: cookie_value(req, iampass.cookie_name()).map(Box::from),
+            opened: std::cell::OnceCell::new(),
             outcome: OnceCell::new(),
-            remove_cookie: Cell::new(remove),
+            remove_cookie: Cell::new(false),
             reissue: RefCell::new(None),
+        }
+    }
+
+    /// The cookie, opened (once): a bad one is anonymous and marked for removal.
+    fn cookie(&self) -> &CookieRead {
+        &self.opened.get_or_init(|| self.open()).0
+    }
+
+    /// Which key of the ring opened the cookie (0: the current key).
+    fn key_index(&self) -> usize {
+        self.cookie();
+        self.opened.get().map_or(0, |(_, index)| *index)
+    }
+
+    fn open(&self) -> (CookieRead, usize) {
+        let Some(raw) = self.raw.as_deref() else {
+            return (CookieRead::Absent, 0);
         };
-        let Some(raw) = req.cookie(iampass.cookie_name()) else {
-            return context(CookieRead::Absent, false, 0);
-        };
-        match iampass.codec().open(raw.value()) {
+        match self.iampass.codec().open_shared(raw) {
             Ok((payload, index)) => match payload.state() {
-                CookieState::Pending => {
-                    context(CookieRead::Pending(Box::new(payload)), false, index)
-                }
-                CookieState::Authenticated => {
-                    context(CookieRead::Authenticated(Box::new(payload)), false, index)
-                }
+                CookieState::Pending => (CookieRead::Pending(payload), index),
+                CookieState::Authenticated => (CookieRead::Authenticated(payload), index),
             },
             Err(why) => {
                 if why == Rejected::Expired {
                     tracing::debug!("IAMPASS session cookie expired");
+                } else if why == Rejected::ForeignServer {
+                    // Sealed by this deployment, yet naming another server: never called.
+                    tracing::warn!(
+                        "IAMPASS session cookie refused: its status or logout URL is not on the \
+                         configured IAMPASS server"
+                    );
                 } else {
-                    tracing::debug!(reason = ?why, len = raw.value().len(), "IAMPASS session cookie refused");
+                    tracing::debug!(reason = ?why, len = raw.len(), "IAMPASS session cookie refused");
                 }
-                context(CookieRead::Rejected, true, 0)
+                self.remove_cookie.set(true);
+                (CookieRead::Rejected, 0)
             }
         }
     }
@@ -107,7 +146,7 @@ impl RequestContext {
 
     /// The login in progress, if the cookie carries one.
     pub(crate) fn pending(&self) -> Option<&SessionCookie> {
-        match &self.cookie {
+        match self.cookie() {
             CookieRead::Pending(payload) => Some(payload),
             _ => None,
         }
@@ -115,7 +154,7 @@ impl RequestContext {
 
     /// The cookie's payload, pending or authenticated (not yet validated).
     pub(crate) fn payload(&self) -> Option<&SessionCookie> {
-        match &self.cookie {
+        match self.cookie() {
             CookieRead::Pending(payload) | CookieRead::Authenticated(payload) => Some(payload),
             CookieRead::Absent | CookieRead::Rejected => None,
         }
@@ -136,7 +175,7 @@ impl RequestContext {
     }
 
     async fn validate(&self) -> Outcome {
-        let payload = match &self.cookie {
+        let payload = match self.cookie() {
             CookieRead::Authenticated(payload) => payload,
             // A login in progress is not an identity (only the poll handler uses it).
             CookieRead::Pending(_) => return Outcome::Anonymous(Some(Status::Pending)),
@@ -170,7 +209,7 @@ impl RequestContext {
                         "IAMPASS unavailable: accepting the last good status (stale-if-error)"
                     );
                 }
-                if self.key_index > 0 {
+                if self.key_index() > 0 {
                     // Opened by an old key: move the user to the current key.
                     match iampass.codec().seal(payload) {
                         Ok(cookie) => *self.reissue.borrow_mut() = Some(cookie),

@@ -1,16 +1,29 @@
-//! The session cookie: its payload, and sealing/opening with the key ring (AES-256-GCM
-//! through the cookie crate's private jar; the first key seals, every key opens).
+//! The session cookie: its payload, and sealing/opening with the key ring.
+//!
+//! A cookie value is `base64url(nonce ‖ AES-256-GCM(payload))`, the cookie's name as
+//! associated data, the payload in a compact binary form (`postcard`). Each key of the ring
+//! is not used as is: the AES key is derived from it with HKDF-SHA-256 and this deployment's
+//! application id and IAMPASS server origin, so two deployments that share a cookie key
+//! cannot open each other's cookies (and it costs no byte). The first key seals; every key
+//! opens (rotation). A status or logout URL stored in a cookie must be on the configured
+//! server's origin, or the cookie is refused: the middleware never calls anyone else.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::cookie::{Cookie, CookieJar, Key, SameSite, time};
+use actix_web::cookie::{Cookie, Key, SameSite, time};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::signing::unix_now;
-use crate::{Error, Session};
+use crate::{Error, Session, Status};
 
 /// The payload format written today; other versions are refused.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
 /// The whole `Set-Cookie` value (name, value and attributes) stays below this many bytes.
 ///
 /// ```
@@ -152,14 +165,61 @@ impl SessionCookie {
     }
 }
 
-/// Cookie attributes plus the key ring.
+/// Bytes of the nonce in front of the ciphertext.
+const NONCE_LEN: usize = 12;
+/// Bytes of the GCM tag after it.
+const TAG_LEN: usize = 16;
+/// HKDF salt: names the purpose, so the configured key is never used for anything else.
+const KDF_SALT: &[u8] = b"iampass session cookie v2";
+/// How many recently opened cookie values are remembered (so a session's next requests skip
+/// the decryption); a bound on memory, not on sessions.
+const OPENED_CAPACITY: u64 = 10_000;
+/// How long an opened value is remembered.
+const OPENED_TTL: Duration = Duration::from_secs(300);
+
+/// A stored IAMPASS URL: the form the server derives from the token (not stored), none, or
+/// another one (stored, and checked against the server's origin when opened).
+#[derive(Serialize, Deserialize)]
+enum StoredUrl {
+    Derived,
+    Absent,
+    Other(String),
+}
+
+/// The payload on the wire, in field order (postcard: varints, length-prefixed strings).
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    version: u8,
+    state: CookieState,
+    iat: u64,
+    exp: u64,
+    token: Option<String>,
+    secret: Option<String>,
+    status_url: StoredUrl,
+    logout_url: StoredUrl,
+    status: Status,
+    failure_reason: Option<String>,
+    user: String,
+    /// `None` when the IAMPASS user id is the user name (the default resolver).
+    uid: Option<String>,
+    next: Option<String>,
+}
+
+/// Cookie attributes plus the key ring, bound to one deployment.
 #[derive(Clone)]
 pub(crate) struct CookieCodec {
     /// The name on the wire (with the `__Host-` prefix when configured).
     pub(crate) name: String,
     pub(crate) secure: bool,
-    /// The first key seals; all keys open.
-    keys: Vec<Key>,
+    /// One cipher per key of the ring, each keyed for this deployment; the first seals.
+    ciphers: Vec<Aes256Gcm>,
+    /// The IAMPASS base URL (no trailing `/`), from which the default URLs are derived.
+    server: String,
+    /// Its origin (`scheme://host[:port]`, canonical): the only one the cookie's URLs may name.
+    origin: String,
+    /// Cookie values opened lately, by the SHA-256 of the whole value: only values that
+    /// decrypted and checked out are entered, so a hit is the same authenticated bytes.
+    opened: moka::sync::Cache<[u8; 32], (Arc<SessionCookie>, usize)>,
 }
 
 impl std::fmt::Debug for CookieCodec {
@@ -167,27 +227,81 @@ impl std::fmt::Debug for CookieCodec {
         f.debug_struct("CookieCodec")
             .field("name", &self.name)
             .field("secure", &self.secure)
-            .field("keys", &self.keys.len())
+            .field("keys", &self.ciphers.len())
+            .field("origin", &self.origin)
             .finish()
     }
 }
 
-/// Why a cookie value was not accepted (logged at `debug`, never shown to the client).
+/// Why a cookie value was not accepted (logged, never shown to the client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rejected {
     Oversized,
-    /// Not decryptable with any key: tampered, truncated, garbage or another key's cookie.
+    /// Not decryptable with any key: tampered, truncated, garbage, another key's or another
+    /// deployment's cookie.
     Undecryptable,
     /// Decrypted but not a payload of this format.
     Malformed,
     WrongVersion,
     Expired,
+    /// A status or logout URL on another origin than the configured server's.
+    ForeignServer,
+}
+
+/// The canonical origin of a URL (`None` when it has none, e.g. not a URL).
+fn origin_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// The AES-256-GCM key of one ring key for one deployment: HKDF-SHA-256 of the key's 64
+/// bytes, with the application id and the server's origin (length-prefixed) as info.
+fn deployment_cipher(key: &Key, application_id: &str, origin: &str) -> Aes256Gcm {
+    let kdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(KDF_SALT), key.master());
+    let mut okm = [0u8; 32];
+    let app_len = (application_id.len() as u64).to_be_bytes();
+    let origin_len = (origin.len() as u64).to_be_bytes();
+    kdf.expand_multi_info(
+        &[
+            &app_len,
+            application_id.as_bytes(),
+            &origin_len,
+            origin.as_bytes(),
+        ],
+        &mut okm,
+    )
+    .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    Aes256Gcm::new(&okm.into())
 }
 
 impl CookieCodec {
-    pub(crate) fn new(name: String, secure: bool, keys: Vec<Key>) -> Self {
+    /// `server`: the IAMPASS base URL the client uses (already checked by its builder).
+    pub(crate) fn new(
+        name: String,
+        secure: bool,
+        keys: &[Key],
+        application_id: &str,
+        server: &str,
+    ) -> Self {
         debug_assert!(!keys.is_empty());
-        CookieCodec { name, secure, keys }
+        let server = server.trim_end_matches('/').to_owned();
+        let origin = origin_of(&server).unwrap_or_else(|| server.clone());
+        let ciphers = keys
+            .iter()
+            .map(|key| deployment_cipher(key, application_id, &origin))
+            .collect();
+        CookieCodec {
+            name,
+            secure,
+            ciphers,
+            server,
+            origin,
+            opened: moka::sync::Cache::builder()
+                .max_capacity(OPENED_CAPACITY)
+                .time_to_live(OPENED_TTL)
+                .build(),
+        }
     }
 
     fn attributes(&self, cookie: &mut Cookie<'static>) {
@@ -197,17 +311,149 @@ impl CookieCodec {
         cookie.set_same_site(SameSite::Lax);
     }
 
+    fn derived_url(&self, what: &str, token: &str) -> String {
+        format!("{}/authentication/{what}/{token}", self.server)
+    }
+
+    fn store_url(&self, what: &str, url: Option<&str>, token: Option<&str>) -> StoredUrl {
+        match (url, token) {
+            (None, _) => StoredUrl::Absent,
+            (Some(url), Some(token)) if url == self.derived_url(what, token) => StoredUrl::Derived,
+            (Some(url), _) => StoredUrl::Other(url.to_owned()),
+        }
+    }
+
+    fn load_url(
+        &self,
+        what: &str,
+        stored: StoredUrl,
+        token: Option<&str>,
+    ) -> Result<Option<String>, Rejected> {
+        match stored {
+            StoredUrl::Absent => Ok(None),
+            StoredUrl::Derived => token
+                .map(|token| Some(self.derived_url(what, token)))
+                .ok_or(Rejected::Malformed),
+            StoredUrl::Other(url) if origin_of(&url).as_deref() == Some(&self.origin) => {
+                Ok(Some(url))
+            }
+            StoredUrl::Other(_) => Err(Rejected::ForeignServer),
+        }
+    }
+
+    /// The compact binary form of a payload.
+    fn encode(&self, payload: &SessionCookie) -> Result<Vec<u8>, Error> {
+        let session = &payload.session;
+        let token = session.session_token();
+        let wire = Wire {
+            version: payload.version,
+            state: payload.state,
+            iat: payload.iat,
+            exp: payload.exp,
+            token: token.map(str::to_owned),
+            secret: session.session_secret().map(|s| s.expose().to_owned()),
+            status_url: self.store_url("status", session.status_url(), token),
+            logout_url: self.store_url("logout", session.logout_url(), token),
+            status: session.session_status(),
+            failure_reason: session.failure_reason().map(str::to_owned),
+            user: payload.user.clone(),
+            uid: (payload.uid != payload.user).then(|| payload.uid.clone()),
+            next: payload.next.clone(),
+        };
+        postcard::to_stdvec(&wire)
+            .map_err(|e| Error::Cookie(format!("cannot serialise the cookie: {e}")))
+    }
+
+    /// The payload of decrypted bytes: version, format, URLs' origin, expiry.
+    fn decode(&self, bytes: &[u8]) -> Result<SessionCookie, Rejected> {
+        if bytes.first() != Some(&FORMAT_VERSION) {
+            return Err(if bytes.is_empty() {
+                Rejected::Malformed
+            } else {
+                Rejected::WrongVersion
+            });
+        }
+        let (wire, rest): (Wire, _) =
+            postcard::take_from_bytes(bytes).map_err(|_| Rejected::Malformed)?;
+        if !rest.is_empty() {
+            return Err(Rejected::Malformed);
+        }
+        let token = wire.token.as_deref();
+        let status_url = self.load_url("status", wire.status_url, token)?;
+        let logout_url = self.load_url("logout", wire.logout_url, token)?;
+        let session = Session::from_parts(
+            wire.token,
+            wire.secret,
+            status_url,
+            logout_url,
+            wire.failure_reason,
+            wire.status,
+        );
+        let payload = SessionCookie {
+            version: wire.version,
+            session,
+            uid: wire.uid.unwrap_or_else(|| wire.user.clone()),
+            user: wire.user,
+            state: wire.state,
+            iat: wire.iat,
+            exp: wire.exp,
+            next: wire.next,
+        };
+        if payload.is_expired() {
+            return Err(Rejected::Expired);
+        }
+        Ok(payload)
+    }
+
+    /// `base64url(nonce ‖ ciphertext ‖ tag)` of `plaintext` under the current key.
+    fn encrypt(&self, plaintext: &[u8]) -> Result<String, Error> {
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let sealed = self.ciphers[0]
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: self.name.as_bytes(),
+                },
+            )
+            .map_err(|_| Error::Cookie("cannot encrypt the cookie".into()))?;
+        let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    /// The plaintext of a cookie value and the index of the key that opened it.
+    fn decrypt(&self, value: &str) -> Result<(Vec<u8>, usize), Rejected> {
+        let blob = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| Rejected::Undecryptable)?;
+        if blob.len() < NONCE_LEN + TAG_LEN {
+            return Err(Rejected::Undecryptable);
+        }
+        let (nonce, sealed) = blob.split_at(NONCE_LEN);
+        self.ciphers
+            .iter()
+            .enumerate()
+            .find_map(|(index, cipher)| {
+                cipher
+                    .decrypt(
+                        Nonce::from_slice(nonce),
+                        Payload {
+                            msg: sealed,
+                            aad: self.name.as_bytes(),
+                        },
+                    )
+                    .ok()
+                    .map(|plain| (plain, index))
+            })
+            .ok_or(Rejected::Undecryptable)
+    }
+
     /// Encrypts `payload` with the first key into a complete `Set-Cookie` cookie.
     pub(crate) fn seal(&self, payload: &SessionCookie) -> Result<Cookie<'static>, Error> {
-        let json = serde_json::to_string(payload)
-            .map_err(|e| Error::Cookie(format!("cannot serialise the cookie: {e}")))?;
-        let mut jar = CookieJar::new();
-        jar.private_mut(&self.keys[0])
-            .add(Cookie::new(self.name.clone(), json));
-        let mut cookie = jar
-            .get(&self.name)
-            .cloned()
-            .ok_or_else(|| Error::Cookie("sealing produced no cookie".into()))?;
+        let value = self.encrypt(&self.encode(payload)?)?;
+        let mut cookie = Cookie::new(self.name.clone(), value);
         self.attributes(&mut cookie);
         cookie.set_max_age(time::Duration::seconds(
             i64::try_from(payload.remaining()).unwrap_or(i64::MAX),
@@ -221,36 +467,33 @@ impl CookieCodec {
         Ok(cookie)
     }
 
-    /// Decrypts and checks a cookie value: size, every key, format version, expiry. Also
-    /// says which key of the ring opened it (0: the current one).
+    /// Decrypts and checks a cookie value: size, every key, format version, URLs' origin,
+    /// expiry. Also says which key of the ring opened it (0: the current one).
     pub(crate) fn open(&self, value: &str) -> Result<(SessionCookie, usize), Rejected> {
         if value.len() >= MAX_SET_COOKIE_LEN {
             return Err(Rejected::Oversized);
         }
-        let (json, index) = self
-            .keys
-            .iter()
-            .enumerate()
-            .find_map(|(index, key)| {
-                let mut jar = CookieJar::new();
-                jar.add_original(Cookie::new(self.name.clone(), value.to_owned()));
-                jar.private(key).get(&self.name).map(|c| (c, index))
-            })
-            .ok_or(Rejected::Undecryptable)?;
-        #[derive(Deserialize)]
-        struct Version {
-            v: u8,
+        let (plain, index) = self.decrypt(value)?;
+        Ok((self.decode(&plain)?, index))
+    }
+
+    /// [`open`](Self::open), remembering the values it opened: a value seen lately is not
+    /// decrypted again (its expiry is still checked).
+    pub(crate) fn open_shared(&self, value: &str) -> Result<(Arc<SessionCookie>, usize), Rejected> {
+        if value.len() >= MAX_SET_COOKIE_LEN {
+            return Err(Rejected::Oversized);
         }
-        let version: Version =
-            serde_json::from_str(json.value()).map_err(|_| Rejected::Malformed)?;
-        if version.v != FORMAT_VERSION {
-            return Err(Rejected::WrongVersion);
+        let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+        if let Some((payload, index)) = self.opened.get(&digest) {
+            if payload.is_expired() {
+                self.opened.invalidate(&digest);
+                return Err(Rejected::Expired);
+            }
+            return Ok((payload, index));
         }
-        let payload: SessionCookie =
-            serde_json::from_str(json.value()).map_err(|_| Rejected::Malformed)?;
-        if payload.is_expired() {
-            return Err(Rejected::Expired);
-        }
+        let (payload, index) = self.open(value)?;
+        let payload = Arc::new(payload);
+        self.opened.insert(digest, (payload.clone(), index));
         Ok((payload, index))
     }
 
@@ -266,27 +509,31 @@ impl CookieCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Status;
     use proptest::prelude::*;
+
+    const SERVER: &str = "http://127.0.0.1:1";
 
     fn key(b: u8) -> Key {
         Key::from(&[b; 64])
     }
 
     fn codec(keys: Vec<Key>) -> CookieCodec {
-        CookieCodec::new("iampass".into(), true, keys)
+        CookieCodec::new("iampass".into(), true, &keys, "app", SERVER)
+    }
+
+    fn session(server: &str, token: &str) -> Session {
+        Session::new(
+            token,
+            "PAB6viBWhIh3YcwBw0gP_mgtZSrdEeks13u2Uw5sVos",
+            format!("{server}/authentication/status/{token}"),
+            format!("{server}/authentication/logout/{token}"),
+            Status::Active,
+        )
     }
 
     fn payload() -> SessionCookie {
-        let session = Session::new(
-            "tok-123",
-            "secret-456",
-            "http://127.0.0.1:1/status/tok-123",
-            "http://127.0.0.1:1/logout/tok-123",
-            Status::Active,
-        );
         SessionCookie::new(
-            session,
+            session(SERVER, "tok-123"),
             "alice",
             "alice@example",
             CookieState::Authenticated,
@@ -300,20 +547,111 @@ mod tests {
         let c = codec(vec![key(1)]);
         let sealed = c.seal(&payload()).unwrap();
         assert!(!sealed.value().contains("alice"));
-        assert!(!sealed.value().contains("secret-456"));
         let header = sealed.to_string();
         for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age="] {
             assert!(header.contains(attr), "{header}");
         }
         let (opened, index) = c.open(sealed.value()).unwrap();
         assert_eq!(index, 0);
+        assert_eq!(opened, payload_at(&opened));
         assert_eq!(opened.user(), "alice");
+        assert_eq!(opened.iampass_user_id(), "alice@example");
         assert_eq!(opened.session().session_token(), Some("tok-123"));
+        assert_eq!(
+            opened.session().status_url(),
+            Some("http://127.0.0.1:1/authentication/status/tok-123")
+        );
         assert_eq!(opened.next(), Some("/dashboard?tab=1"));
         let removal = c.removal().to_string();
         for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=0"] {
             assert!(removal.contains(attr), "{removal}");
         }
+    }
+
+    /// `payload()` with the times of `opened` (both were made within the same second or two).
+    fn payload_at(opened: &SessionCookie) -> SessionCookie {
+        let mut p = payload();
+        p.iat = opened.iat;
+        p.exp = opened.exp;
+        p
+    }
+
+    #[test]
+    fn other_urls_on_the_same_origin_and_failed_sessions_round_trip() {
+        let c = codec(vec![key(1)]);
+        let s = Session::new(
+            "t",
+            "s",
+            "http://127.0.0.1:1/elsewhere/status?x=1",
+            "http://127.0.0.1:1/elsewhere/logout",
+            Status::Pending,
+        );
+        let p = SessionCookie::new(
+            s,
+            "u",
+            "u",
+            CookieState::Pending,
+            Duration::from_secs(60),
+            None,
+        );
+        let (opened, _) = c.open(c.seal(&p).unwrap().value()).unwrap();
+        assert_eq!(opened.session(), p.session());
+        assert_eq!(opened.iampass_user_id(), "u");
+        let failed = SessionCookie::new(
+            Session::failed_to_start(Some("NO_MOBILE_DEVICE".into())),
+            "u",
+            "id-of-u",
+            CookieState::Pending,
+            Duration::from_secs(60),
+            None,
+        );
+        let (opened, _) = c.open(c.seal(&failed).unwrap().value()).unwrap();
+        assert_eq!(opened.session(), failed.session());
+        assert_eq!(opened.iampass_user_id(), "id-of-u");
+    }
+
+    #[test]
+    fn signed_in_cookie_is_compact() {
+        let c = CookieCodec::new(
+            "__Host-iampass".into(),
+            true,
+            &[key(1)],
+            "app",
+            "https://iam-api.com",
+        );
+        let p = SessionCookie::new(
+            session("https://iam-api.com", "0123456789abcdef0123456789abcdef"),
+            "alice@example.com",
+            "alice@example.com",
+            CookieState::Authenticated,
+            Duration::from_secs(3600),
+            Some("/dashboard?tab=settings".into()),
+        );
+        let sealed = c.seal(&p).unwrap();
+        assert!(sealed.value().len() <= 300, "{}", sealed.value().len());
+        assert!(c.open(sealed.value()).is_ok());
+    }
+
+    #[test]
+    fn opened_values_are_remembered_but_expiry_and_tampering_still_count() {
+        let c = codec(vec![key(1)]);
+        let sealed = c.seal(&payload()).unwrap().value().to_owned();
+        let (first, _) = c.open_shared(&sealed).unwrap();
+        let (again, _) = c.open_shared(&sealed).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second open is a hit");
+        let mut other = sealed.clone().into_bytes();
+        other[20] = if other[20] == b'A' { b'B' } else { b'A' };
+        let other = String::from_utf8(other).unwrap();
+        assert_eq!(c.open_shared(&other).unwrap_err(), Rejected::Undecryptable);
+        // An entry whose cookie has expired since it was opened is refused.
+        let mut p = payload();
+        p.exp = unix_now() + 1;
+        let short = c.seal(&p).unwrap().value().to_owned();
+        let digest: [u8; 32] = Sha256::digest(short.as_bytes()).into();
+        p.exp = unix_now() - 1;
+        c.opened.insert(digest, (Arc::new(p), 0));
+        assert_eq!(c.open_shared(&short).unwrap_err(), Rejected::Expired);
+        assert!(c.opened.get(&digest).is_none());
     }
 
     #[test]
@@ -333,11 +671,73 @@ mod tests {
     }
 
     #[test]
-    fn name_is_bound() {
+    fn name_application_and_server_are_bound() {
         let a = codec(vec![key(1)]);
-        let b = CookieCodec::new("other".into(), true, vec![key(1)]);
         let sealed = a.seal(&payload()).unwrap();
-        assert!(b.open(sealed.value()).is_err());
+        let others = [
+            CookieCodec::new("other".into(), true, &[key(1)], "app", SERVER),
+            CookieCodec::new("iampass".into(), true, &[key(1)], "app-2", SERVER),
+            CookieCodec::new(
+                "iampass".into(),
+                true,
+                &[key(1)],
+                "app",
+                "http://127.0.0.1:2",
+            ),
+            CookieCodec::new(
+                "iampass".into(),
+                true,
+                &[key(1)],
+                "app",
+                "https://127.0.0.1:1",
+            ),
+        ];
+        for other in others {
+            assert_eq!(
+                other.open(sealed.value()).unwrap_err(),
+                Rejected::Undecryptable,
+                "{other:?}"
+            );
+        }
+        // The same origin spelled differently is the same deployment.
+        let same = CookieCodec::new(
+            "iampass".into(),
+            true,
+            &[key(1)],
+            "app",
+            "HTTP://127.0.0.1:1/",
+        );
+        assert!(same.open(sealed.value()).is_ok());
+    }
+
+    #[test]
+    fn urls_on_another_origin_are_refused() {
+        let c = codec(vec![key(1)]);
+        for (status, logout) in [
+            (
+                "http://127.0.0.1:2/authentication/status/t",
+                "http://127.0.0.1:1/l",
+            ),
+            ("http://127.0.0.1:1/s", "https://127.0.0.1:1/l"),
+            ("not a url", "http://127.0.0.1:1/l"),
+            ("http://127.0.0.1:1@evil.example/s", "http://127.0.0.1:1/l"),
+        ] {
+            let s = Session::new("t", "s", status, logout, Status::Active);
+            let p = SessionCookie::new(
+                s,
+                "u",
+                "u",
+                CookieState::Authenticated,
+                Duration::from_secs(60),
+                None,
+            );
+            let sealed = c.seal(&p).unwrap();
+            assert_eq!(
+                c.open(sealed.value()).unwrap_err(),
+                Rejected::ForeignServer,
+                "{status} {logout}"
+            );
+        }
     }
 
     #[test]
@@ -345,45 +745,49 @@ mod tests {
         let c = codec(vec![key(1)]);
         let mut p = payload();
         p.exp = unix_now() - 1;
-        let sealed = seal_raw(&c, &serde_json::to_string(&p).unwrap());
-        assert_eq!(c.open(&sealed).unwrap_err(), Rejected::Expired);
-        let mut v = serde_json::to_value(payload()).unwrap();
-        v["v"] = 2.into();
-        let sealed = seal_raw(&c, &v.to_string());
+        let sealed = c.seal(&p).unwrap();
+        assert_eq!(c.open(sealed.value()).unwrap_err(), Rejected::Expired);
+        let mut v2 = c.encode(&payload()).unwrap();
+        v2[0] = 1;
+        let sealed = c.encrypt(&v2).unwrap();
         assert_eq!(c.open(&sealed).unwrap_err(), Rejected::WrongVersion);
-        let sealed = seal_raw(&c, "{\"v\":1}");
-        assert_eq!(c.open(&sealed).unwrap_err(), Rejected::Malformed);
-        let sealed = seal_raw(&c, "not json");
-        assert_eq!(c.open(&sealed).unwrap_err(), Rejected::Malformed);
+        let mut longer = c.encode(&payload()).unwrap();
+        longer.push(0);
+        assert_eq!(
+            c.open(&c.encrypt(&longer).unwrap()).unwrap_err(),
+            Rejected::Malformed
+        );
+        let short = c.encode(&payload()).unwrap();
+        assert_eq!(
+            c.open(&c.encrypt(&short[..short.len() - 3]).unwrap())
+                .unwrap_err(),
+            Rejected::Malformed
+        );
+        for raw in [&b""[..], &[FORMAT_VERSION], b"not postcard"] {
+            assert!(c.open(&c.encrypt(raw).unwrap()).is_err());
+        }
         assert_eq!(c.open(&"A".repeat(5000)).unwrap_err(), Rejected::Oversized);
-        for garbage in ["", "x", "%%%", "AAAA", "\u{e9}\u{e9}"] {
+        for garbage in ["", "x", "%%%", "AAAA", "\u{e9}\u{e9}", &"A".repeat(40)] {
             assert!(c.open(garbage).is_err(), "{garbage}");
         }
     }
 
-    fn seal_raw(c: &CookieCodec, json: &str) -> String {
-        let mut jar = CookieJar::new();
-        jar.private_mut(&c.keys[0])
-            .add(Cookie::new(c.name.clone(), json.to_owned()));
-        jar.get(&c.name).unwrap().value().to_owned()
-    }
-
     #[test]
     fn worst_case_payload_fits() {
-        let c = CookieCodec::new("__Host-iampass".into(), true, vec![key(1)]);
+        let c = CookieCodec::new(
+            "__Host-iampass".into(),
+            true,
+            &[key(1)],
+            "app",
+            "https://iam-api.com",
+        );
         let user = "\"".repeat(256);
         let next = format!("/{}", "\"".repeat(1023));
         let session = Session::new(
             "t".repeat(64),
             "s".repeat(64),
-            format!(
-                "https://iam-api.com/authentication/status/{}",
-                "t".repeat(64)
-            ),
-            format!(
-                "https://iam-api.com/authentication/logout/{}",
-                "t".repeat(64)
-            ),
+            format!("https://iam-api.com/other/status/{}", "t".repeat(64)),
+            format!("https://iam-api.com/other/logout/{}", "t".repeat(64)),
             Status::Pending,
         );
         let p = SessionCookie::new(
@@ -394,12 +798,8 @@ mod tests {
             Duration::from_secs(3600),
             Some(next),
         );
-        // Quotes double in JSON: this worst case may be refused, but never silently exceed.
-        match c.seal(&p) {
-            Ok(cookie) => assert!(cookie.to_string().len() < MAX_SET_COOKIE_LEN),
-            Err(Error::Cookie(_)) => {}
-            Err(e) => panic!("{e}"),
-        }
+        let cookie = c.seal(&p).unwrap();
+        assert!(cookie.to_string().len() < MAX_SET_COOKIE_LEN);
     }
 
     proptest! {

@@ -40,12 +40,13 @@
 //! ```
 //!
 //! ## How a request is judged
-//! The middleware opens the cookie once per request (a tampered, truncated, foreign-key,
-//! oversized, expired or garbage cookie is anonymous and removed, never a `5xx`). The first
-//! time the request's identity is needed, by an extractor or the scope guard, it asks
+//! The first time the request's identity is needed, by an extractor or the scope guard, the
+//! middleware opens the cookie (a tampered, truncated, foreign-key, other deployment's,
+//! oversized, expired or garbage cookie is anonymous and removed, never a `5xx`; so is one
+//! whose IAMPASS URLs are not on the configured server, which is never called) and asks
 //! IAMPASS for the session's status, sharing one in-flight call among concurrent requests of
 //! the same session (and, with [`Revalidate::After`], reusing an answer for a while).
-//! Routes that never ask (public pages, static files) cost no IAMPASS call.
+//! Routes that never ask (public pages, static files) cost no decryption and no IAMPASS call.
 //!
 //! | IAMPASS says | request | cookie |
 //! | --- | --- | --- |
@@ -61,7 +62,8 @@
 //! ## Security defaults
 //! Cookie `HttpOnly`, `Secure` (off only through [`IampassBuilder::cookie_secure`]),
 //! `SameSite=Lax`, `Path=/`, optional `__Host-` prefix, under 4 KiB, AES-256-GCM with a key
-//! ring; `next` limited to same-site paths; cross-site `POST`s to the login and logout
+//! ring, each key bound to this application id and IAMPASS server (HKDF), so deployments that
+//! share a key do not accept each other's cookies; `next` limited to same-site paths; cross-site `POST`s to the login and logout
 //! handlers refused with `403` (`Sec-Fetch-Site`, `Origin`); login starts rate-limited per
 //! user and per client address (`429` + `Retry-After`).
 //!

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
@@ -17,6 +18,8 @@ const CAPACITY: u64 = 100_000;
 /// Coalesces and (optionally) caches status answers, keyed by session token.
 pub(crate) struct Validator {
     answers: Cache<String, Status>,
+    /// `revalidate_after` is set: answers are kept beyond their call.
+    caching: bool,
     /// Last time IAMPASS said `active` per session; only with a stale-if-error grace.
     last_good: Option<Cache<String, Instant>>,
 }
@@ -46,7 +49,11 @@ impl Validator {
                 .time_to_live(grace.max(Duration::from_millis(1)))
                 .build()
         });
-        Validator { answers, last_good }
+        Validator {
+            answers,
+            caching: revalidate_after.is_some_and(|d| !d.is_zero()),
+            last_good,
+        }
     }
 
     /// The session's status: a fresh cached answer, the answer of a call already in flight
@@ -56,8 +63,25 @@ impl Validator {
     where
         F: Future<Output = Result<Status, Error>>,
     {
+        // The hit path: no key to allocate, nothing to insert.
+        if self.caching {
+            if let Some(status) = self.answers.get(token).await {
+                return Ok(status);
+            }
+        }
+        let fetched = AtomicBool::new(false);
+        let fetch = async {
+            fetched.store(true, Ordering::Relaxed);
+            fetch.await
+        };
         let status = self.answers.try_get_with(token.to_owned(), fetch).await?;
-        if let Some(last_good) = self.last_good.as_ref().filter(|_| status == Status::Active) {
+        // Only an answer IAMPASS just gave is a "last good" one (not a cached or shared one).
+        let fresh = fetched.load(Ordering::Relaxed);
+        if let Some(last_good) = self
+            .last_good
+            .as_ref()
+            .filter(|_| fresh && status == Status::Active)
+        {
             last_good.insert(token.to_owned(), Instant::now()).await;
         }
         Ok(status)
@@ -137,7 +161,7 @@ pub(crate) fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     fn outage() -> Arc<Error> {
         Arc::new(Error::Timeout(Duration::from_secs(1)))

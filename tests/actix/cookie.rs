@@ -120,7 +120,8 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     assert!(set.len() < 4096, "{} bytes", set.len());
     assert_eq!(client.get("/dashboard").await.body, format!("hi {user}"));
 
-    // Worst case: every character doubles in JSON. The cookie still fits: `next` is dropped.
+    // A worst case for a text encoding (every character doubles in JSON): the compact
+    // binary payload keeps `next` and stays far below the bound.
     let quotes = "\"".repeat(256);
     emulator.register_device(APP, &quotes).await.unwrap();
     let mut client = Client::new(&app);
@@ -129,7 +130,7 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     assert!(started.set_cookies("iampass")[0].len() < 4096);
     act_on_pending(&emulator, &quotes, SessionAction::Approve).await;
     let done = client.poll_until_done().await;
-    assert_eq!(done.json()["redirect"], "/");
+    assert_eq!(done.json()["redirect"], next.as_str());
     assert!(done.set_cookies("iampass")[0].len() < 4096);
     assert_eq!(client.get("/dashboard").await.body, format!("hi {quotes}"));
 }
@@ -208,4 +209,85 @@ async fn random_cookie_mutations_over_http_are_never_accepted() {
         let answer = c.get("/dashboard").await;
         assert_eq!(answer.status, 401, "accepted {mutated}");
     }
+}
+
+/// An app for application `app` at `server`, with the shared test key.
+fn deployment(app: &str, secret: &str, server: &str) -> iampass::actix::Iampass {
+    iampass::actix::Iampass::builder(app, secret)
+        .client(
+            iampass::AuthenticationApi::builder(app, secret)
+                .server(server)
+                .build()
+                .unwrap(),
+        )
+        .cookie_key(&KEY)
+        .cookie_secure(false)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_sharing_a_key_refuse_each_others_cookies() {
+    // Two applications on one IAMPASS, and the same application on a second IAMPASS; all
+    // three share the cookie key and the cookie name.
+    let emulator = emulator_with(|b| b.application("app-2", "secret-2")).await;
+    let second = emulator_with(|b| b).await;
+    let home = start_app(builder(&emulator).build().unwrap());
+    let other_app = start_app(deployment("app-2", "secret-2", emulator.base_url()));
+    let other_server = start_app(deployment(APP, SECRET, second.base_url()));
+
+    let mut client = Client::new(&home);
+    sign_in(&emulator, &mut client, "olga").await;
+    assert_eq!(client.get("/dashboard").await.body, "hi olga");
+    let cookie = client.cookie.clone().unwrap();
+    assert!(other_app.iampass.open_cookie(&cookie).is_err());
+    assert!(other_server.iampass.open_cookie(&cookie).is_err());
+
+    for elsewhere in [&other_app, &other_server] {
+        let mut visitor = client.to(elsewhere);
+        let refused = visitor.get("/dashboard").await;
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        assert!(visitor.cookie.is_none(), "the foreign cookie is removed");
+    }
+    // Still good at home.
+    assert_eq!(client.get("/dashboard").await.body, "hi olga");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_naming_another_server_is_refused_without_calling_it() {
+    let emulator = emulator().await;
+    let elsewhere = emulator_with(|b| b).await;
+    elsewhere.register_device(APP, "pia").await.unwrap();
+    let session = client_for(elsewhere.base_url(), std::time::Duration::from_secs(2))
+        .authenticate_user("pia")
+        .await
+        .unwrap();
+    assert!(
+        session
+            .status_url()
+            .unwrap()
+            .starts_with(elsewhere.base_url())
+    );
+    let app = start_app(builder(&emulator).build().unwrap());
+    // Sealed with this deployment's own key (as a login whose IAMPASS answered with URLs on
+    // another server would be), so only the origin check stands in the way.
+    let cookie = signed_in_cookie(&app.iampass, session, "pia");
+    assert!(app.iampass.open_cookie(&cookie).is_err());
+    elsewhere.reset_stats().await.unwrap();
+    for path in ["/dashboard", "/admin", "/"] {
+        let mut client = Client::new(&app);
+        client.cookie = Some(cookie.clone());
+        let answer = client.get(path).await;
+        assert_ne!(answer.status, 500, "{path}");
+        assert!(!answer.body.contains("pia"), "{path}: {}", answer.body);
+        assert!(client.cookie.is_none(), "{path}: removed");
+    }
+    let mut client = Client::new(&app);
+    client.cookie = Some(cookie);
+    let out = client.post_json("/auth/logout", json!({})).await;
+    assert!(client.cookie.is_none());
+    assert_ne!(out.status, 500);
+    let stats = elsewhere.stats().await.unwrap();
+    assert_eq!(stats.route_count("status"), 0);
+    assert_eq!(stats.route_count("logout"), 0);
 }

@@ -146,10 +146,18 @@ impl IampassBuilder {
         let login_path = self
             .login_path
             .unwrap_or_else(|| format!("{}/login", self.routes_prefix));
+        // Bound to this deployment: its application id and IAMPASS server.
+        let codec = CookieCodec::new(
+            name,
+            self.cookie_secure,
+            &keys,
+            api.application_id(),
+            api.server(),
+        );
         Ok(Iampass {
             inner: Arc::new(Inner {
                 api,
-                codec: CookieCodec::new(name, self.cookie_secure, keys),
+                codec,
                 validator: Validator::new(self.revalidate.ttl(), self.fail_mode.stale_grace()),
                 fail_mode: self.fail_mode,
                 walkaway: self.walkaway,

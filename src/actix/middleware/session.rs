@@ -1,14 +1,15 @@
 //! [`IampassMiddleware`] (the `Transform`) and its inner service: give every request its
-//! [`RequestContext`] (the cookie, opened once; validated lazily, when an extractor or the
-//! scope guard first asks), and update the cookie on the way out when the session turned
-//! out to be over or was opened by an old key.
+//! [`RequestContext`] (the cookie, opened and validated lazily, when an extractor, the scope
+//! guard or a login handler first asks), and update the cookie on the way out when it was
+//! refused, the session turned out to be over, or an old key opened it.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use futures_util::future::LocalBoxFuture;
 
 use crate::actix::config::Iampass;
 use crate::actix::context::RequestContext;
@@ -34,9 +35,10 @@ impl Iampass {
 
 /// The session middleware (an actix-web `Transform`), made by [`Iampass::middleware`].
 ///
-/// Per request it opens the cookie (a bad one makes the request anonymous and is removed);
-/// the IAMPASS status check happens the first time the request's identity is asked for, at
-/// most once per request, shared with concurrent requests of the same session.
+/// Per request it finds the cookie; the cookie is opened (a bad one makes the request
+/// anonymous and is removed) and IAMPASS asked about the session the first time the
+/// request's identity is asked for, at most once per request, the status call shared with
+/// concurrent requests of the same session. A route that never asks costs no decryption.
 ///
 /// ```
 /// # let iampass = iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
@@ -87,30 +89,53 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = UpdateCookie<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let context = Rc::new(RequestContext::read(&self.iampass, req.request()));
         context.attach(&req);
-        let response = self.service.call(req);
-        Box::pin(async move {
-            let mut response = response.await?;
-            if let Some(cookie) = context.cookie_update() {
-                let name = context.iampass().cookie_name();
-                // A handler that set a cookie of ours (a fresh login, a logout) wins.
-                let replaced = response.response().cookies().any(|c| c.name() == name);
-                let added = if replaced {
-                    Ok(())
-                } else {
-                    response.response_mut().add_cookie(&cookie)
-                };
-                if let Err(e) = added {
+        UpdateCookie {
+            response: self.service.call(req),
+            context: Some(context),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response of [`IampassMiddlewareService`]: the inner service's, with our cookie
+    /// removed or re-sealed as the request's context decided. Not used directly.
+    #[doc(hidden)]
+    pub struct UpdateCookie<F> {
+        #[pin]
+        response: F,
+        context: Option<Rc<RequestContext>>,
+    }
+}
+
+impl<F, B> Future for UpdateCookie<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.response.poll(cx) {
+            Poll::Ready(response) => response?,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(cookie) = this.context.take().and_then(|c| c.cookie_update()) {
+            let name = cookie.name();
+            // A handler that set a cookie of ours (a fresh login, a logout) wins.
+            let replaced = response.response().cookies().any(|c| c.name() == name);
+            if !replaced {
+                if let Err(e) = response.response_mut().add_cookie(&cookie) {
                     tracing::warn!(error = %e, "cannot update the IAMPASS session cookie");
                 }
             }
-            Ok(response)
-        })
+        }
+        Poll::Ready(Ok(response))
     }
 }
