@@ -243,7 +243,7 @@ mod tests {
             .insert_header((ACCEPT, "application/json"))
             .to_http_request();
         let anon = Denial::Unauthenticated {
-            status: Some(Status::Walkaway),
+            status: Some(Status::Closed),
             login_url: "/auth/login?next=%2Fx".into(),
         };
         let r = anon.default_response(&html);
@@ -251,6 +251,16 @@ mod tests {
         assert_eq!(r.headers().get(LOCATION).unwrap(), "/auth/login?next=%2Fx");
         assert_eq!(
             anon.default_response(&api).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        // Walked away: a locked page for a browser, 401 for an API client.
+        let away = Denial::Unauthenticated {
+            status: Some(Status::Walkaway),
+            login_url: "/auth/login?next=%2Fx".into(),
+        };
+        assert_eq!(away.default_response(&html).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            away.default_response(&api).status(),
             StatusCode::UNAUTHORIZED
         );
         let down = Denial::Unavailable {
