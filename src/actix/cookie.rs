@@ -802,8 +802,17 @@ mod tests {
         assert!(cookie.to_string().len() < MAX_SET_COOKIE_LEN);
     }
 
+    /// Cases of the mutation property: 2 000 in the suite; a long fuzzing run sets
+    /// `IAMPASS_FUZZ_CASES` (e.g. 1 000 000, in release mode).
+    fn fuzz_cases() -> u32 {
+        std::env::var("IAMPASS_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2000)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
         #[test]
         fn mutated_cookies_are_never_accepted(
             edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..4), 1..6)
