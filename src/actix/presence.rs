@@ -21,6 +21,7 @@ use crate::Status;
 ///         Presence::Away => "Locked: your phone is away.".into(),
 ///         Presence::Unavailable => "IAMPASS cannot be reached; you are still signed in.".into(),
 ///         Presence::Anonymous => "Welcome, please sign in.".into(),
+///         _ => "Welcome.".into(), // `Presence` is non-exhaustive
 ///     }
 /// }
 /// # let _ = home;
