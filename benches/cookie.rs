@@ -30,14 +30,14 @@ fn payload() -> SessionCookie {
 
 fn cookie(c: &mut Criterion) {
     let iampass = Iampass::builder("app-id", "app-secret")
-        .server("http://127.0.0.1:9")
+        .server("https://iam-api.com")
         .cookie_key(&[7u8; 64])
         .cookie_old_keys(vec![vec![8u8; 64]])
         .build()
         .expect("configuration");
     // The same cookie, sealed by the old key of a two-key ring (the slower open path).
     let old_ring = Iampass::builder("app-id", "app-secret")
-        .server("http://127.0.0.1:9")
+        .server("https://iam-api.com")
         .cookie_key(&[8u8; 64])
         .build()
         .expect("configuration");
