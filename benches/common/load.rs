@@ -25,8 +25,10 @@ pub struct Run {
     /// Wall time of the run.
     pub elapsed: Duration,
     /// Median latency of the successful requests (send to body read).
+    #[allow(dead_code)] // not every load bench reports latency
     pub p50: Duration,
     /// 99th percentile latency of the successful requests.
+    #[allow(dead_code)]
     pub p99: Duration,
 }
 

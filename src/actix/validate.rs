@@ -64,10 +64,10 @@ impl Validator {
         F: Future<Output = Result<Status, Error>>,
     {
         // The hit path: no key to allocate, nothing to insert.
-        if self.caching {
-            if let Some(status) = self.answers.get(token).await {
-                return Ok(status);
-            }
+        if self.caching
+            && let Some(status) = self.answers.get(token).await
+        {
+            return Ok(status);
         }
         let fetched = AtomicBool::new(false);
         let fetch = async {

@@ -193,8 +193,13 @@ impl Iampass {
     /// use std::time::Duration;
     /// use iampass::{Session, Status};
     /// use iampass::actix::{CookieState, Iampass, SessionCookie};
-    /// let iampass = Iampass::builder("app", "secret").cookie_key(&[3u8; 64]).build()?;
-    /// let session = Session::new("tok", "sec", "http://x/s", "http://x/l", Status::Active);
+    /// let iampass = Iampass::builder("app", "secret")
+    ///     .server("https://iam.example")
+    ///     .cookie_key(&[3u8; 64])
+    ///     .build()?;
+    /// // The session's URLs must be on the configured server, or opening refuses the cookie.
+    /// let session = Session::new("tok", "sec", "https://iam.example/s", "https://iam.example/l",
+    ///     Status::Active);
     /// let payload = SessionCookie::new(session, "alice", "alice", CookieState::Authenticated,
     ///     Duration::from_secs(60), None);
     /// let cookie = iampass.seal_cookie(&payload)?;
