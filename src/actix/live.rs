@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::config::{Iampass, WalkawayPolicy};
+use super::security::in_flight::InFlight;
 use super::validate::{Verdict, verdict};
 use crate::{Error, Session, Status};
 
@@ -72,8 +73,8 @@ impl LiveState {
 #[derive(Default)]
 pub(crate) struct LiveHub {
     feeds: Mutex<HashMap<String, watch::Sender<LiveState>>>,
-    per_session: Mutex<HashMap<String, usize>>,
-    per_address: Mutex<HashMap<IpAddr, usize>>,
+    per_session: InFlight<String>,
+    per_address: InFlight<IpAddr>,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -106,19 +107,9 @@ pub(crate) struct StreamSlot {
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         let hub = self.iampass.live_hub();
-        release(&hub.per_session, &self.token);
+        hub.per_session.release(&self.token);
         if let Some(address) = self.address {
-            release(&hub.per_address, &address);
-        }
-    }
-}
-
-fn release<K: std::hash::Hash + Eq>(counts: &Mutex<HashMap<K, usize>>, key: &K) {
-    let mut counts = lock(counts);
-    if let Some(n) = counts.get_mut(key) {
-        *n -= 1;
-        if *n == 0 {
-            counts.remove(key);
+            hub.per_address.release(&address);
         }
     }
 }
@@ -132,24 +123,21 @@ impl LiveHub {
         address: Option<IpAddr>,
     ) -> Result<StreamSlot, CapReached> {
         let (per_session, per_address) = iampass.events_caps();
-        // Both counters under their locks, address first (taken in this order everywhere).
-        let mut addresses = lock(&self.per_address);
-        let mut sessions = lock(&self.per_session);
         if let Some(address) = address
-            && addresses.get(&address).copied().unwrap_or(0) >= per_address
+            && !self.per_address.try_acquire(&address, per_address)
         {
             return Err(CapReached::Address);
         }
-        if sessions.get(token).copied().unwrap_or(0) >= per_session {
+        let token = token.to_owned();
+        if !self.per_session.try_acquire(&token, per_session) {
+            if let Some(address) = address {
+                self.per_address.release(&address);
+            }
             return Err(CapReached::Session);
         }
-        if let Some(address) = address {
-            *addresses.entry(address).or_default() += 1;
-        }
-        *sessions.entry(token.to_owned()).or_default() += 1;
         Ok(StreamSlot {
             iampass: iampass.clone(),
-            token: token.to_owned(),
+            token,
             address,
         })
     }

@@ -4,12 +4,12 @@
 //! are capped per login and per client address; and the exchange of a pending cookie for a
 //! signed-in one happens once.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::actix::security::in_flight::InFlight;
 use crate::{AuthenticationApi, Error, Session};
 
 /// The shortest time between two status calls for one pending login.
@@ -40,13 +40,14 @@ struct Entry {
 /// The registry of pending logins, one per [`Iampass`](super::Iampass).
 pub(crate) struct PendingLogins {
     entries: moka::sync::Cache<String, Arc<Entry>>,
-    per_address: Mutex<HashMap<IpAddr, usize>>,
+    per_address: InFlight<IpAddr>,
 }
 
 impl std::fmt::Debug for PendingLogins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingLogins")
             .field("entries", &self.entries.entry_count())
+            .field("addresses", &self.per_address.len())
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +72,7 @@ impl Drop for PollGuard<'_> {
     fn drop(&mut self) {
         self.entry.polls.fetch_sub(1, Ordering::AcqRel);
         if let Some(address) = self.address {
-            self.registry.release_address(address);
+            self.registry.per_address.release(&address);
         }
     }
 }
@@ -83,7 +84,7 @@ impl PendingLogins {
                 .max_capacity(CAPACITY)
                 .time_to_idle(REMEMBER)
                 .build(),
-            per_address: Mutex::new(HashMap::new()),
+            per_address: InFlight::default(),
         }
     }
 
@@ -105,31 +106,17 @@ impl PendingLogins {
             entry.polls.fetch_sub(1, Ordering::AcqRel);
             return Err(PollRefused::PerLogin);
         }
-        if let Some(address) = address {
-            let mut counts = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
-            let count = counts.entry(address).or_insert(0);
-            if *count >= per_address {
-                drop(counts);
-                entry.polls.fetch_sub(1, Ordering::AcqRel);
-                return Err(PollRefused::PerAddress);
-            }
-            *count += 1;
+        if let Some(address) = address
+            && !self.per_address.try_acquire(&address, per_address)
+        {
+            entry.polls.fetch_sub(1, Ordering::AcqRel);
+            return Err(PollRefused::PerAddress);
         }
         Ok(PollGuard {
             registry: self,
             entry,
             address,
         })
-    }
-
-    fn release_address(&self, address: IpAddr) {
-        let mut counts = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = counts.get_mut(&address) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&address);
-            }
-        }
     }
 
     /// How the login of `session` stands: from memory when it has ended or was checked less
