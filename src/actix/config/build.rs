@@ -172,6 +172,7 @@ impl IampassBuilder {
                 login: self.login,
                 events: self.events,
                 live: LiveHub::default(),
+                store: self.store,
             }),
         })
     }

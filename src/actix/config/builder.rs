@@ -19,6 +19,7 @@ use super::policy::{FailMode, Revalidate, WalkawayPolicy};
 use super::{Resolver, Responder};
 use crate::actix::denial::Denial;
 use crate::actix::security::rate_limit::Rate;
+use crate::store::Store;
 use crate::{AuthenticationApi, Error, Secret};
 
 /// Where the IAMPASS client comes from.
@@ -79,6 +80,7 @@ pub struct IampassBuilder {
     pub(super) responder: Option<Responder>,
     pub(super) login: LoginSettings,
     pub(super) events: EventsSettings,
+    pub(super) store: Store,
 }
 
 /// The event stream's knobs (`GET {prefix}/events`).
@@ -122,6 +124,7 @@ impl std::fmt::Debug for IampassBuilder {
         .field("per_user", &self.per_user)
         .field("per_address", &self.per_address)
         .field("events", &self.events)
+        .field("store", &self.store)
         .finish_non_exhaustive()
     }
 }
@@ -157,7 +160,25 @@ impl IampassBuilder {
                 per_session: DEFAULT_EVENTS_PER_SESSION,
                 per_address: DEFAULT_EVENTS_PER_ADDRESS,
             },
+            store: Store::memory(),
         }
+    }
+
+    /// Where the state shared by the application's instances lives: login rate limits,
+    /// revocations (logout, the one-time exchange of a login), the status cache of
+    /// [`Revalidate::After`] and the stale-if-error memory. Default: this process's memory
+    /// ([`Store::memory`]); several instances behind a load balancer share one Redis
+    /// ([`Store::redis`](crate::store::Store), feature `redis`).
+    /// [`Iampass::from_env`](super::Iampass::from_env) reads `IAMPASS_REDIS_URL`.
+    ///
+    /// ```
+    /// use iampass::store::Store;
+    /// let b = iampass::actix::Iampass::builder("app", "secret").store(Store::memory());
+    /// # let _ = b;
+    /// ```
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = store;
+        self
     }
 
     /// The IAMPASS base URL for the client the builder makes (else `IAMPASS_SERVER`, else

@@ -44,7 +44,9 @@ impl Iampass {
     /// A builder from the environment: `IAMPASS_APPLICATION_ID` and
     /// `IAMPASS_APPLICATION_SECRET` (required), `IAMPASS_SERVER` (optional, read by the
     /// client), `IAMPASS_COOKIE_KEY` (base64, at least 64 bytes; may instead be given to the
-    /// builder) and `IAMPASS_COOKIE_OLD_KEYS` (comma-separated base64, optional).
+    /// builder), `IAMPASS_COOKIE_OLD_KEYS` (comma-separated base64, optional) and
+    /// `IAMPASS_REDIS_URL` (optional: the instances share their state in that Redis, see
+    /// [`IampassBuilder::store`]; needs the `redis` feature).
     ///
     /// ```no_run
     /// let iampass = iampass::actix::Iampass::from_env()?.cookie_secure(false).build()?;
@@ -72,6 +74,11 @@ impl Iampass {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             builder = builder.cookie_old_keys(keys);
+        }
+        if var(crate::store::REDIS_URL_ENV).is_some() {
+            let store = crate::store::Store::from_env()
+                .map_err(|e| Error::Config(format!("{}: {e}", crate::store::REDIS_URL_ENV)))?;
+            builder = builder.store(store);
         }
         Ok(builder)
     }

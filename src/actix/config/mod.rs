@@ -19,6 +19,7 @@ use super::live::LiveHub;
 use super::pending::PendingLogins;
 use super::security::rate_limit::LoginLimits;
 use super::validate::Validator;
+use crate::store::Store;
 use crate::{AuthenticationApi, Error, Secret};
 
 mod build;
@@ -121,6 +122,7 @@ struct Inner {
     pending: PendingLogins,
     events: builder::EventsSettings,
     live: LiveHub,
+    store: Store,
 }
 
 impl Iampass {
@@ -272,6 +274,18 @@ impl Iampass {
 
     pub(crate) fn pending_logins(&self) -> &PendingLogins {
         &self.inner.pending
+    }
+
+    /// The shared state of this deployment's instances (memory, or Redis); see
+    /// [`IampassBuilder::store`].
+    ///
+    /// ```
+    /// let iampass = iampass::actix::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
+    /// assert_eq!(iampass.store().backend_name(), "memory");
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn store(&self) -> &Store {
+        &self.inner.store
     }
 
     pub(crate) fn limits(&self) -> &LoginLimits {
