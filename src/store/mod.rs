@@ -284,6 +284,20 @@ impl Store {
     }
 }
 
+/// The store's name for an IAMPASS session: base64url (no padding) of the SHA-256 of its
+/// token. The token is a credential and never leaves the process; this handle is what
+/// revocations, the status cache and the stale-if-error memory are keyed by, in memory and in
+/// Redis alike, so every instance derives the same handle from the same cookie.
+///
+/// ```
+/// let handle = iampass::store::session_handle("a-session-token");
+/// assert_eq!(handle.len(), 43);
+/// assert_ne!(handle, iampass::store::session_handle("another-token"));
+/// ```
+pub fn session_handle(token: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
 /// A limit's rate: at most `count` events per `per`, refilled evenly (one every
 /// `per / count`), with a burst of `count` on an idle key. A zero `count` or `per` does not
 /// limit; a `per` beyond a year counts as a year.
