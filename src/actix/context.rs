@@ -13,9 +13,11 @@ use actix_web::cookie::Cookie;
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest};
 use tokio::sync::OnceCell;
+use tracing::Instrument as _;
 
 use super::config::{Iampass, WalkawayPolicy};
 use super::cookie::{CookieState, Rejected, SessionCookie};
+use super::handlers::short_handle;
 use super::identity::IampassIdentity;
 use super::validate::{Verdict, verdict};
 use crate::Status;
@@ -170,14 +172,67 @@ impl RequestContext {
     }
 
     /// The request's identity, validating against IAMPASS the first time it is asked.
-    pub(crate) async fn outcome(&self) -> Outcome {
-        self.outcome.get_or_init(|| self.validate()).await.clone()
+    pub(crate) async fn outcome(&self, req: &HttpRequest) -> Outcome {
+        if let Some(outcome) = self.outcome_now(req) {
+            return outcome;
+        }
+        self.outcome
+            .get_or_init(|| self.validate(req))
+            .await
+            .clone()
     }
 
-    async fn validate(&self) -> Outcome {
+    /// The outcome when it is known without waiting: already decided, no signed-in cookie,
+    /// or a status answer still fresh in this process's cache (`revalidate_after`). The
+    /// extractors take this path first, so a cached request never allocates a future.
+    pub(crate) fn outcome_now(&self, req: &HttpRequest) -> Option<Outcome> {
+        if let Some(outcome) = self.outcome.get() {
+            return Some(outcome.clone());
+        }
+        let outcome = match self.cookie() {
+            CookieRead::Authenticated(payload) => {
+                let token = payload.session().session_token()?;
+                let status = self.iampass.validator().cached(token)?;
+                let span = self.span(req, payload, token);
+                let _entered = span.enter();
+                self.judge(payload, token, &Ok(status), None)
+            }
+            // A login in progress is not an identity (only the poll handler uses it).
+            CookieRead::Pending(_) => Outcome::Anonymous(Some(Status::Pending)),
+            CookieRead::Absent | CookieRead::Rejected => Outcome::Anonymous(None),
+        };
+        // Only fails when a validation is under way in this request: ours is as good.
+        let _ = self.outcome.set(outcome.clone());
+        Some(outcome)
+    }
+
+    /// The span of one validated request: the user, the session's short handle, the client
+    /// address and the path (fields computed only when the span is enabled).
+    fn span(&self, req: &HttpRequest, payload: &SessionCookie, token: &str) -> tracing::Span {
+        let span = tracing::debug_span!(
+            "iampass_validate",
+            user = payload.user(),
+            handle = tracing::field::Empty,
+            client = tracing::field::Empty,
+            path = req.path(),
+        );
+        if !span.is_disabled() {
+            span.record("handle", short_handle(token));
+            if let Some(ip) = self
+                .iampass
+                .login_settings()
+                .trusted_proxies
+                .client_ip(req.peer_addr(), req.headers())
+            {
+                span.record("client", tracing::field::display(ip));
+            }
+        }
+        span
+    }
+
+    async fn validate(&self, req: &HttpRequest) -> Outcome {
         let payload = match self.cookie() {
             CookieRead::Authenticated(payload) => payload,
-            // A login in progress is not an identity (only the poll handler uses it).
             CookieRead::Pending(_) => return Outcome::Anonymous(Some(Status::Pending)),
             CookieRead::Absent | CookieRead::Rejected => return Outcome::Anonymous(None),
         };
@@ -186,20 +241,40 @@ impl RequestContext {
             self.remove_cookie.set(true);
             return Outcome::Anonymous(None);
         };
-        let session = iampass
-            .authentication_api()
-            .attach(payload.session().clone());
-        let answer = iampass
-            .validator()
-            .status(token, async move { session.fetch_status().await })
-            .await;
-        let last_good = match &answer {
-            Err(_) => iampass.validator().last_good_age(token).await,
-            Ok(_) => None,
-        };
+        let span = self.span(req, payload, token);
+        async {
+            let session = iampass
+                .authentication_api()
+                .attach(payload.session().clone());
+            let checked = iampass
+                .validator()
+                .status(token, async move { session.fetch_status().await })
+                .await;
+            if let Some(transition) = checked.transition {
+                transition.log(payload.user(), &short_handle(token));
+            }
+            let last_good = match &checked.answer {
+                Err(_) => iampass.validator().last_good_age(token).await,
+                Ok(_) => None,
+            };
+            self.judge(payload, token, &checked.answer, last_good)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// What IAMPASS's answer means for this request, and for its cookie.
+    fn judge(
+        &self,
+        payload: &Arc<SessionCookie>,
+        token: &str,
+        answer: &Result<Status, Arc<crate::Error>>,
+        last_good: Option<Duration>,
+    ) -> Outcome {
+        let iampass = &self.iampass;
         let end_on_walkaway = iampass.walkaway() == WalkawayPolicy::EndSession;
         let stale_grace = iampass.fail_mode().stale_grace();
-        match verdict(&answer, end_on_walkaway, stale_grace, last_good) {
+        match verdict(answer, end_on_walkaway, stale_grace, last_good) {
             Verdict::Allow { stale } => {
                 if stale {
                     tracing::warn!(
@@ -234,7 +309,11 @@ impl RequestContext {
                 Outcome::Anonymous(status)
             }
             Verdict::Unavailable(reason) => {
-                tracing::warn!(error = %reason, "IAMPASS unavailable: refusing (fail mode closed)");
+                tracing::warn!(
+                    user = payload.user(),
+                    error = %reason,
+                    "IAMPASS unavailable: refusing (fail mode closed)"
+                );
                 Outcome::Unavailable(reason)
             }
         }
@@ -248,8 +327,10 @@ impl RequestContext {
             .authentication_api()
             .attach(payload.session().clone());
         let token = token.to_owned();
+        let ttl = payload.remaining_life();
         actix_web::rt::spawn(async move {
-            iampass.validator().forget(&token).await;
+            // Every instance sharing the store refuses the cookie from now on.
+            iampass.validator().revoke(&token, ttl).await;
             let ended = tokio::time::timeout(Duration::from_secs(30), session.destroy()).await;
             if !matches!(ended, Ok(Ok(()))) {
                 tracing::debug!("could not end a walked-away IAMPASS session");

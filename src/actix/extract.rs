@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::{FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
 use super::config::Iampass;
 use super::context::{Outcome, RequestContext};
@@ -27,8 +27,18 @@ pub(crate) async fn identify(
         );
         return Err((None, Denial::MissingMiddleware));
     };
+    let outcome = context.outcome(req).await;
+    judged(req, &context, outcome)
+}
+
+/// The identity, or the denial (with the configuration) for an outcome.
+fn judged(
+    req: &HttpRequest,
+    context: &RequestContext,
+    outcome: Outcome,
+) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
     let iampass = context.iampass().clone();
-    match context.outcome().await {
+    match outcome {
         Outcome::Identity(identity) => Ok(identity),
         Outcome::Anonymous(status) => {
             let login_url = login_url(iampass.login_path(), req);
@@ -50,18 +60,36 @@ pub(crate) fn answer(
     }
 }
 
+/// The identity when it is known without waiting (see `RequestContext::outcome_now`).
+fn identify_now(req: &HttpRequest) -> Option<Result<IampassIdentity, Rejection>> {
+    let context = RequestContext::of(req)?;
+    let outcome = context.outcome_now(req)?;
+    Some(judged(req, &context, outcome).map_err(|denial| rejection(req, denial)))
+}
+
+fn rejection(req: &HttpRequest, (iampass, denial): (Option<Iampass>, Denial)) -> Rejection {
+    let response = answer(iampass.as_ref(), req, &denial);
+    Rejection::new(denial, response)
+}
+
+/// The extractors' future: ready at once on the fast path (a cached answer), else boxed.
+type Extracted<T> =
+    Either<Ready<Result<T, Rejection>>, LocalBoxFuture<'static, Result<T, Rejection>>>;
+
 impl FromRequest for IampassIdentity {
     type Error = Rejection;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(now) = identify_now(req) {
+            return Either::Left(ready(now));
+        }
         let req = req.clone();
-        Box::pin(async move {
-            identify(&req).await.map_err(|(iampass, denial)| {
-                let response = answer(iampass.as_ref(), &req, &denial);
-                Rejection::new(denial, response)
-            })
-        })
+        Either::Right(Box::pin(async move {
+            identify(&req)
+                .await
+                .map_err(|denial| rejection(&req, denial))
+        }))
     }
 }
 
@@ -97,11 +125,15 @@ impl Deref for RequireIampass {
 
 impl FromRequest for RequireIampass {
     type Error = Rejection;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let identity = IampassIdentity::from_request(req, payload);
-        Box::pin(async move { identity.await.map(RequireIampass) })
+        match IampassIdentity::from_request(req, payload) {
+            Either::Left(now) => Either::Left(ready(now.into_inner().map(RequireIampass))),
+            Either::Right(later) => {
+                Either::Right(Box::pin(async move { later.await.map(RequireIampass) }))
+            }
+        }
     }
 }
 

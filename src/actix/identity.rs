@@ -1,5 +1,6 @@
 //! [`IampassIdentity`]: who the signed-in user is, as handlers see it.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cookie::SessionCookie;
@@ -25,34 +26,53 @@ use super::cookie::SessionCookie;
 ///
 /// [`RequireIampass`]: super::RequireIampass
 /// [`Denial`]: super::Denial
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct IampassIdentity {
-    user: String,
-    iampass_user_id: String,
-    issued_at: SystemTime,
+    /// The opened cookie, shared with the request's context: no copy per request.
+    cookie: Arc<SessionCookie>,
 }
 
 impl IampassIdentity {
-    pub(crate) fn from_cookie(cookie: &SessionCookie) -> Self {
+    pub(crate) fn from_cookie(cookie: &Arc<SessionCookie>) -> Self {
         IampassIdentity {
-            user: cookie.user().to_owned(),
-            iampass_user_id: cookie.iampass_user_id().to_owned(),
-            issued_at: cookie.issued_at(),
+            cookie: cookie.clone(),
         }
     }
 
     /// The application's user name (as typed at login).
     pub fn user(&self) -> &str {
-        &self.user
+        self.cookie.user()
     }
 
     /// The IAMPASS user id the user name resolved to.
     pub fn iampass_user_id(&self) -> &str {
-        &self.iampass_user_id
+        self.cookie.iampass_user_id()
     }
 
     /// When the login completed.
     pub fn issued_at(&self) -> SystemTime {
-        self.issued_at
+        self.cookie.issued_at()
+    }
+}
+
+// By what the identity says, not by the IAMPASS session it came with.
+impl PartialEq for IampassIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.user() == other.user()
+            && self.iampass_user_id() == other.iampass_user_id()
+            && self.issued_at() == other.issued_at()
+    }
+}
+
+impl Eq for IampassIdentity {}
+
+// The session's token and secret stay out of logs.
+impl std::fmt::Debug for IampassIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IampassIdentity")
+            .field("user", &self.user())
+            .field("iampass_user_id", &self.iampass_user_id())
+            .field("issued_at", &self.issued_at())
+            .finish()
     }
 }

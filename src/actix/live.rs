@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::config::{Iampass, WalkawayPolicy};
+use super::handlers::short_handle;
 use super::security::in_flight::InFlight;
 use super::validate::{Verdict, verdict};
 use crate::{Error, Session, Status};
@@ -206,10 +207,15 @@ async fn tick(iampass: Iampass, token: String, session: Session, feed: watch::Se
 
 /// One status check, shared with every concurrent request of the session.
 async fn check(iampass: &Iampass, token: &str, session: &Session) -> LiveState {
-    let answer: Result<Status, Arc<Error>> = iampass
+    let session = session.clone();
+    let checked = iampass
         .validator()
-        .status(token, session.fetch_status())
+        .status(token, async move { session.fetch_status().await })
         .await;
+    if let Some(transition) = checked.transition {
+        transition.log("", &short_handle(token));
+    }
+    let answer: Result<Status, Arc<Error>> = checked.answer;
     let last_good = match &answer {
         Err(_) => iampass.validator().last_good_age(token).await,
         Ok(_) => None,

@@ -1,103 +1,342 @@
 //! Session validation against IAMPASS: one in-flight status call per session (request
-//! coalescing), optional caching for `revalidate_after`, the stale-if-error store, and the
-//! pure decision of what a status answer means for the request. It knows nothing of the
-//! configuration types: the builder hands it plain durations and flags.
+//! coalescing, never joining a call older than [`MAX_JOIN_AGE`]), the status cache of
+//! `revalidate_after` and the stale-if-error memory (local, or shared through the
+//! [`Store`]), the audit events of a session's walkaway and return, and the pure decision of
+//! what a status answer means for the request. It knows nothing of the configuration types:
+//! the builder hands it plain durations and the store.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use moka::future::Cache;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
+use moka::sync::Cache;
 
+use crate::store::{CachedStatus, Store, session_handle};
 use crate::{Error, Status};
 
-/// Bound on the number of sessions remembered by each cache.
+/// Bound on the number of sessions remembered by each local cache.
 const CAPACITY: u64 = 100_000;
 
-/// Coalesces and (optionally) caches status answers, keyed by session token.
+/// A request joins a status call already in flight for its session only while that call is
+/// younger than this. A healthy IAMPASS answers in milliseconds, so joining saves calls under
+/// load; a call that hangs (a black-holed server) is not joined by requests arriving later,
+/// so once IAMPASS answers again they do not wait out the old call's timeout.
+pub(crate) const MAX_JOIN_AGE: Duration = Duration::from_millis(500);
+
+/// With a shared store, the stale-if-error time is written through at most this often per
+/// session (every request would otherwise cost a Redis write).
+const SHARE_LAST_GOOD_EVERY: Duration = Duration::from_secs(1);
+
+type Answer = Result<Status, Arc<Error>>;
+type SharedFetch = Shared<BoxFuture<'static, Answer>>;
+
+/// A status call in flight, shared by the requests of one session.
+struct Flight {
+    id: u64,
+    started: Instant,
+    fetch: SharedFetch,
+}
+
+/// Coalesces and caches status answers, keyed by session token.
 pub(crate) struct Validator {
-    answers: Cache<String, Status>,
-    /// `revalidate_after` is set: answers are kept beyond their call.
-    caching: bool,
-    /// Last time IAMPASS said `active` per session; only with a stale-if-error grace.
-    last_good: Option<Cache<String, Instant>>,
+    store: Store,
+    /// The whole status cache with the memory store (`None`: every request asks). With a
+    /// shared store the store keeps the cache, with its own front of at most 1 s.
+    answers: Option<Cache<Arc<str>, Status>>,
+    /// `revalidate_after`, when set and not zero.
+    revalidate_after: Option<Duration>,
+    /// Last time IAMPASS said `active` per session, and when that was last shared; only with
+    /// a stale-if-error grace.
+    last_good: Option<(Duration, Cache<Arc<str>, LastGood>)>,
+    /// The sessions last seen walked away (for the walkaway and return events).
+    seen: Cache<Arc<str>, Status>,
+    flights: Mutex<HashMap<Arc<str>, Flight>>,
+    next_flight: AtomicU64,
+    /// [`MAX_JOIN_AGE`] (tests shorten it).
+    join_age: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LastGood {
+    at: Instant,
+    shared_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Validator")
-            .field("ttl", &self.answers.policy().time_to_live())
-            .field("stale_if_error", &self.last_good.is_some())
-            .finish()
+            .field("store", &self.store)
+            .field("revalidate_after", &self.revalidate_after)
+            .field("stale_if_error", &self.last_good.as_ref().map(|(g, _)| g))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes a flight from the map when its creator or any joiner is done with it (answered or
+/// cancelled), unless a newer flight took its place.
+struct FlightGuard<'a> {
+    flights: &'a Mutex<HashMap<Arc<str>, Flight>>,
+    token: &'a str,
+    id: u64,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if flights.get(self.token).is_some_and(|f| f.id == self.id) {
+            flights.remove(self.token);
+        }
     }
 }
 
 impl Validator {
-    /// `revalidate_after: None` keeps answers only while a call is in flight (every request
-    /// validates, concurrent requests share the call); `Some(d)` reuses an answer for `d`.
-    /// `stale_grace`: how long a last good answer may stand in during an outage (`None`: it
-    /// never does, and nothing is remembered).
-    pub(crate) fn new(revalidate_after: Option<Duration>, stale_grace: Option<Duration>) -> Self {
-        let answers = Cache::builder()
-            .max_capacity(CAPACITY)
-            .time_to_live(revalidate_after.unwrap_or(Duration::ZERO))
-            .build();
-        let last_good = stale_grace.map(|grace| {
+    /// `revalidate_after: None` (or zero) asks IAMPASS on every request (concurrent requests
+    /// share the call); `Some(d)` reuses an answer for `d`. `stale_grace`: how long a last
+    /// good answer may stand in during an outage (`None`: it never does, and nothing is
+    /// remembered). `store`: where the cache and the last-good times are shared (memory:
+    /// they stay local).
+    pub(crate) fn new(
+        revalidate_after: Option<Duration>,
+        stale_grace: Option<Duration>,
+        store: Store,
+    ) -> Self {
+        let revalidate_after = revalidate_after.filter(|d| !d.is_zero());
+        let shared = store.backend_name() != "memory";
+        let answers = revalidate_after.filter(|_| !shared).map(|ttl| {
             Cache::builder()
                 .max_capacity(CAPACITY)
-                .time_to_live(grace.max(Duration::from_millis(1)))
+                .time_to_live(ttl)
                 .build()
         });
+        let last_good = stale_grace.map(|grace| {
+            let cache = Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(grace.max(Duration::from_millis(1)))
+                .build();
+            (grace, cache)
+        });
         Validator {
+            store,
             answers,
-            caching: revalidate_after.is_some_and(|d| !d.is_zero()),
+            revalidate_after,
             last_good,
+            seen: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+            flights: Mutex::new(HashMap::new()),
+            next_flight: AtomicU64::new(0),
+            join_age: MAX_JOIN_AGE,
         }
+    }
+
+    fn shared(&self) -> bool {
+        self.answers.is_none() && self.revalidate_after.is_some()
+    }
+
+    /// A fresh answer from this process's cache, without waiting: the fast path of
+    /// `revalidate_after` with the memory store.
+    pub(crate) fn cached(&self, token: &str) -> Option<Status> {
+        self.answers.as_ref()?.get(token)
     }
 
     /// The session's status: a fresh cached answer, the answer of a call already in flight
-    /// for the same token, or the result of `fetch` (which then runs once for everyone).
-    /// Errors are shared with the waiters but never cached.
-    pub(crate) async fn status<F>(&self, token: &str, fetch: F) -> Result<Status, Arc<Error>>
+    /// for the same token (started less than [`MAX_JOIN_AGE`] ago), or the result of `fetch`
+    /// (which then runs once for everyone). Errors are shared with the waiters but never
+    /// cached.
+    pub(crate) async fn status<F>(&self, token: &str, fetch: F) -> Checked
     where
-        F: Future<Output = Result<Status, Error>>,
+        F: Future<Output = Result<Status, Error>> + Send + 'static,
     {
-        // The hit path: no key to allocate, nothing to insert.
-        if self.caching
-            && let Some(status) = self.answers.get(token).await
-        {
-            return Ok(status);
+        if let Some(status) = self.cached(token) {
+            return Checked::cached(status);
         }
-        let fetched = AtomicBool::new(false);
-        let fetch = async {
-            fetched.store(true, Ordering::Relaxed);
-            fetch.await
+        if self.shared()
+            && let Ok(Some(cached)) = self.store.cached_status(&session_handle(token)).await
+        {
+            return Checked::cached(cached.status);
+        }
+        let (id, fetch, created) = self.flight(token, fetch);
+        let _guard = FlightGuard {
+            flights: &self.flights,
+            token,
+            id,
         };
-        let status = self.answers.try_get_with(token.to_owned(), fetch).await?;
-        // Only an answer IAMPASS just gave is a "last good" one (not a cached or shared one).
-        let fresh = fetched.load(Ordering::Relaxed);
-        if let Some(last_good) = self
-            .last_good
-            .as_ref()
-            .filter(|_| fresh && status == Status::Active)
+        let answer = fetch.await;
+        let transition = match answer {
+            Ok(status) if created => self.remember(token, status).await,
+            _ => None,
+        };
+        Checked { answer, transition }
+    }
+
+    /// Joins the session's flight if it is young enough, else starts a new one.
+    fn flight<F>(&self, token: &str, fetch: F) -> (u64, SharedFetch, bool)
+    where
+        F: Future<Output = Result<Status, Error>> + Send + 'static,
+    {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = flights.get(token)
+            && flight.started.elapsed() < self.join_age
         {
-            last_good.insert(token.to_owned(), Instant::now()).await;
+            return (flight.id, flight.fetch.clone(), false);
         }
-        Ok(status)
+        let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
+        let fetch = fetch
+            .map(|answer| answer.map_err(Arc::new))
+            .boxed()
+            .shared();
+        flights.insert(
+            Arc::from(token),
+            Flight {
+                id,
+                started: Instant::now(),
+                fetch: fetch.clone(),
+            },
+        );
+        (id, fetch, true)
     }
 
-    /// How long ago IAMPASS last said `active` for this session, within the grace window.
+    /// What a fresh answer of IAMPASS leaves behind: the cached status, the last good time,
+    /// and the walkaway / return events.
+    async fn remember(&self, token: &str, status: Status) -> Option<Transition> {
+        let key: Arc<str> = Arc::from(token);
+        let mut transition = None;
+        // Only walked-away sessions are remembered: the memory stays small.
+        if status == Status::Walkaway {
+            if self.seen.get(&key).is_none() {
+                transition = Some(Transition::Walkaway);
+                self.seen.insert(key.clone(), status);
+            }
+        } else if self.seen.remove(&key).is_some() && status == Status::Active {
+            transition = Some(Transition::Return);
+        }
+        if let Some(answers) = &self.answers {
+            answers.insert(key.clone(), status);
+        } else if let Some(ttl) = self.revalidate_after {
+            let cached = CachedStatus::new(status, SystemTime::now());
+            if let Err(e) = self
+                .store
+                .put_status(&session_handle(token), cached, ttl)
+                .await
+            {
+                tracing::debug!(error = %e, "status not shared (the next instance asks IAMPASS)");
+            }
+        }
+        if status != Status::Active {
+            return transition;
+        }
+        let Some((grace, last_good)) = &self.last_good else {
+            return transition;
+        };
+        let now = Instant::now();
+        let previous = last_good.get(&key);
+        let share = self.store.backend_name() != "memory"
+            && previous
+                .and_then(|p| p.shared_at)
+                .is_none_or(|at| now.duration_since(at) >= SHARE_LAST_GOOD_EVERY);
+        let mut entry = LastGood {
+            at: now,
+            shared_at: previous.and_then(|p| p.shared_at),
+        };
+        if share {
+            match self
+                .store
+                .set_last_good(&session_handle(token), SystemTime::now(), *grace)
+                .await
+            {
+                Ok(()) => entry.shared_at = Some(now),
+                Err(e) => tracing::debug!(error = %e, "last good time not shared"),
+            }
+        }
+        last_good.insert(key, entry);
+        transition
+    }
+
+    /// How long ago IAMPASS last said `active` for this session (here, or with a shared
+    /// store on any instance), within the grace window.
     pub(crate) async fn last_good_age(&self, token: &str) -> Option<Duration> {
-        let at = self.last_good.as_ref()?.get(token).await?;
-        Some(at.elapsed())
+        let (grace, last_good) = self.last_good.as_ref()?;
+        if let Some(entry) = last_good.get(token) {
+            return Some(entry.at.elapsed());
+        }
+        if self.store.backend_name() == "memory" {
+            return None;
+        }
+        // Unknown (Redis down) is no grace: fail closed.
+        let at = self.store.last_good(&session_handle(token)).await.ok()??;
+        let age = SystemTime::now().duration_since(at).unwrap_or_default();
+        (age <= *grace).then_some(age)
     }
 
-    /// Forgets everything about a session (after logout: a replayed cookie must ask IAMPASS).
+    /// Forgets everything about a session here (after logout: a replayed cookie must ask
+    /// IAMPASS). Other instances learn of it through [`Validator::revoke`].
     pub(crate) async fn forget(&self, token: &str) {
-        self.answers.invalidate(token).await;
-        if let Some(last_good) = &self.last_good {
-            last_good.invalidate(token).await;
+        if let Some(answers) = &self.answers {
+            answers.invalidate(token);
+        }
+        if let Some((_, last_good)) = &self.last_good {
+            last_good.invalidate(token);
+        }
+    }
+
+    /// Ends a session for every instance sharing the store: forgotten here at once, revoked
+    /// in the store for `ttl` (the cookie's remaining life). A store that cannot be reached
+    /// is logged; IAMPASS ending the session still reaches the other instances once their
+    /// cached answer expires.
+    pub(crate) async fn revoke(&self, token: &str, ttl: Duration) {
+        self.forget(token).await;
+        if let Err(e) = self.store.revoke(&session_handle(token), ttl).await {
+            tracing::warn!(error = %e, "the revocation could not be shared with the other instances");
+        }
+    }
+}
+
+/// A status answer, and whether it moved the session across a walkaway.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) answer: Answer,
+    /// Set for the one request whose fresh answer showed the change.
+    pub(crate) transition: Option<Transition>,
+}
+
+impl Checked {
+    fn cached(status: Status) -> Self {
+        Checked {
+            answer: Ok(status),
+            transition: None,
+        }
+    }
+}
+
+/// A change of presence worth an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transition {
+    /// The session went to `walkaway` (first seen so on this instance).
+    Walkaway,
+    /// A walked-away session is `active` again.
+    Return,
+}
+
+impl Transition {
+    /// The audit event, with the session's user and short handle (the request's span adds
+    /// the client address and path).
+    pub(crate) fn log(self, user: &str, handle: &str) {
+        match self {
+            Transition::Walkaway => tracing::info!(
+                user,
+                handle,
+                "IAMPASS walkaway: the user's phone left; access is locked"
+            ),
+            Transition::Return => tracing::info!(
+                user,
+                handle,
+                "IAMPASS return: the user's phone is back; access is restored"
+            ),
         }
     }
 }
@@ -266,7 +505,7 @@ mod tests {
     // yields below every one of them has reached its wait (no timers involved).
     #[tokio::test(flavor = "current_thread")]
     async fn concurrent_calls_share_one_fetch() {
-        let validator = Arc::new(Validator::new(None, None));
+        let validator = Arc::new(Validator::new(None, None, Store::memory()));
         let calls = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));
         let (release, gate) = tokio::sync::watch::channel(false);
@@ -287,6 +526,7 @@ mod tests {
                         Ok(Status::Active)
                     })
                     .await
+                    .answer
             }));
         }
         // Bounded: until all 20 have started and the one fetch is in flight, then let the
@@ -310,18 +550,23 @@ mod tests {
         let again = validator
             .status("tok", async { Ok(Status::Walkaway) })
             .await
+            .answer
             .unwrap();
         assert_eq!(again, Status::Walkaway);
     }
 
     #[tokio::test]
     async fn revalidate_after_caches_and_errors_are_not_cached() {
-        let validator =
-            Validator::new(Some(Duration::from_secs(60)), Some(Duration::from_secs(60)));
+        let validator = Validator::new(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Store::memory(),
+        );
         assert!(
             validator
                 .status("a", async { Err(Error::Timeout(Duration::ZERO)) })
                 .await
+                .answer
                 .is_err()
         );
         assert_eq!(validator.last_good_age("a").await, None);
@@ -329,6 +574,7 @@ mod tests {
             validator
                 .status("a", async { Ok(Status::Active) })
                 .await
+                .answer
                 .unwrap(),
             Status::Active
         );
@@ -336,6 +582,7 @@ mod tests {
             validator
                 .status("a", async { Ok(Status::Closed) })
                 .await
+                .answer
                 .unwrap(),
             Status::Active
         );
@@ -345,9 +592,78 @@ mod tests {
             validator
                 .status("a", async { Ok(Status::Closed) })
                 .await
+                .answer
                 .unwrap(),
             Status::Closed
         );
         assert_eq!(validator.last_good_age("a").await, None);
+    }
+
+    // A call that hangs is not joined once it is older than the bound: a later request makes
+    // its own call and gets IAMPASS's answer without waiting for the hung one.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_hung_call_is_not_joined_after_the_bound() {
+        let mut validator = Validator::new(None, None, Store::memory());
+        validator.join_age = Duration::ZERO;
+        let validator = Arc::new(validator);
+        let (_never, hang) = tokio::sync::oneshot::channel::<()>();
+        let hung = tokio::spawn({
+            let validator = validator.clone();
+            async move {
+                validator
+                    .status("tok", async move {
+                        let _ = hang.await;
+                        Ok(Status::Active)
+                    })
+                    .await
+                    .answer
+            }
+        });
+        // Let the hung call start and register its flight.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(validator.flights.lock().unwrap().len(), 1);
+        let fresh = validator
+            .status("tok", async { Ok(Status::Walkaway) })
+            .await
+            .answer
+            .unwrap();
+        assert_eq!(fresh, Status::Walkaway, "answered by its own call");
+        assert!(!hung.is_finished());
+        hung.abort();
+    }
+
+    #[tokio::test]
+    async fn walkaway_and_return_are_reported_once() {
+        let validator = Validator::new(None, None, Store::memory());
+        let check = |status| {
+            let validator = &validator;
+            async move {
+                validator
+                    .status("t", async move { Ok(status) })
+                    .await
+                    .transition
+            }
+        };
+        assert_eq!(check(Status::Active).await, None);
+        assert_eq!(check(Status::Walkaway).await, Some(Transition::Walkaway));
+        assert_eq!(check(Status::Walkaway).await, None, "only the change");
+        assert_eq!(check(Status::Active).await, Some(Transition::Return));
+        assert_eq!(check(Status::Active).await, None);
+        assert_eq!(check(Status::Walkaway).await, Some(Transition::Walkaway));
+        assert_eq!(check(Status::Closed).await, None, "ended, not back");
+        assert_eq!(check(Status::Active).await, None);
+    }
+
+    #[tokio::test]
+    async fn revoke_forgets_here_and_in_the_store() {
+        let store = Store::memory();
+        let validator = Validator::new(Some(Duration::from_secs(60)), None, store.clone());
+        let _ = validator.status("t", async { Ok(Status::Active) }).await;
+        assert_eq!(validator.cached("t"), Some(Status::Active));
+        validator.revoke("t", Duration::from_secs(60)).await;
+        assert_eq!(validator.cached("t"), None);
+        assert!(store.is_revoked(&session_handle("t")).await.unwrap());
     }
 }

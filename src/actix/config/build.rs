@@ -158,7 +158,11 @@ impl IampassBuilder {
             inner: Arc::new(Inner {
                 api,
                 codec,
-                validator: Validator::new(self.revalidate.ttl(), self.fail_mode.stale_grace()),
+                validator: Validator::new(
+                    self.revalidate.ttl(),
+                    self.fail_mode.stale_grace(),
+                    self.store.clone(),
+                ),
                 fail_mode: self.fail_mode,
                 walkaway: self.walkaway,
                 routes_prefix: self.routes_prefix,

@@ -159,6 +159,12 @@ impl SessionCookie {
         self
     }
 
+    /// How long the cookie has left to live: the bound of anything kept about its session
+    /// (a revocation, a cached status).
+    pub(crate) fn remaining_life(&self) -> Duration {
+        Duration::from_secs(self.remaining())
+    }
+
     /// Seconds left before the absolute expiry.
     fn remaining(&self) -> u64 {
         self.exp.saturating_sub(unix_now())

@@ -42,7 +42,7 @@ impl Handler {
     /// `GET {prefix}/events[?next=/page]`.
     pub(super) async fn events(&self, req: HttpRequest) -> HttpResponse {
         let login_url = self.login_url(query_param(&req, "next").as_deref());
-        let outcome = self.context.outcome().await;
+        let outcome = self.context.outcome(&req).await;
         let payload = self
             .context
             .payload()

@@ -22,6 +22,7 @@ mod poll;
 mod second_factor;
 
 pub use login::MAX_USER_LEN;
+pub(crate) use login::short_handle;
 pub use poll::MAX_POLL_WAIT;
 pub use second_factor::{LoginError, LoginStarted, SecondFactor};
 
