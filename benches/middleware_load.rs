@@ -10,7 +10,10 @@
 //! 3. ours, middleware present, identity not asked (a public page);
 //! 4. ours, `RequireIampass`, `Revalidate::After(5 s)`;
 //! 5. ours, `RequireIampass`, validating every request (concurrent requests of one session
-//!    share one status call).
+//!    share one status call);
+//! 6. with `--features redis` and `redis-server` installed: ours, `Revalidate::After(5 s)`
+//!    with the status cache in a real Redis (started on a free port), and its Redis round
+//!    trips per request.
 //!
 //! Besides req/s it prints p50/p99 latency and the CPU time the app's own worker thread spent
 //! per request (the emulator and the load generator run on other threads), so the extra CPU of
@@ -42,6 +45,11 @@ use serde_json::json;
 
 #[path = "common/load.rs"]
 mod load;
+
+#[cfg(feature = "redis")]
+#[allow(dead_code)] // the bench uses only start and url
+#[path = "../tests/store/redis_server.rs"]
+mod redis_server;
 
 const APP: &str = "bench-app";
 const SECRET: &str = "bench-secret";
@@ -198,6 +206,8 @@ struct Measured {
     p99: Duration,
     /// CPU time of the app's worker thread(s) per successful request.
     cpu_per_request: Duration,
+    /// Successful requests.
+    requests: u64,
 }
 
 /// `concurrency` clients send `GET url` with the cookies in turn for `duration`.
@@ -229,6 +239,7 @@ async fn load(
         p50: run.p50,
         p99: run.p99,
         cpu_per_request: Duration::from_nanos(cpu_used / run.ok.max(1)),
+        requests: run.ok,
     }
 }
 
@@ -278,9 +289,34 @@ async fn main() {
         workers,
     )
     .await;
+    // `revalidate_after` with the status cache shared in a real Redis (feature `redis` and
+    // `redis-server` installed; otherwise the row is left out).
+    #[cfg(feature = "redis")]
+    let redis = redis_server::RedisServer::start("middleware_load");
+    #[cfg(feature = "redis")]
+    let shared = match &redis {
+        Some(redis) => {
+            let store = iampass::store::Store::redis(&redis.url())
+                .expect("redis URL")
+                .build();
+            let server = ours(
+                builder(emulator.base_url())
+                    .revalidate(Revalidate::After(Duration::from_secs(5)))
+                    .store(store.clone())
+                    .build()
+                    .expect("config"),
+                workers,
+            )
+            .await;
+            Some((server, store))
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "redis"))]
+    let shared: Option<(Server, iampass::store::Store)> = None;
     let http = reqwest::Client::new();
-    let (mut every_cookies, mut cached_cookies, mut stack_cookies) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let (mut every_cookies, mut cached_cookies, mut stack_cookies, mut shared_cookies) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..sessions {
         let user = format!("user-{i}");
         emulator.register_device(APP, &user).await.expect("device");
@@ -297,6 +333,9 @@ async fn main() {
         every_cookies.push(sign_in(&http, &every, &user).await);
         cached_cookies.push(sign_in(&http, &cached, &user).await);
         stack_cookies.push(sign_in_session_stack(&http, &stack, &user).await);
+        if let Some((server, _)) = &shared {
+            shared_cookies.push(sign_in(&http, server, &user).await);
+        }
     }
     let value_len = |c: &String| c.split_once('=').map_or(0, |(_, v)| v.len());
     println!(
@@ -308,7 +347,7 @@ async fn main() {
     );
 
     let none: Vec<String> = Vec::new();
-    let scenarios: [(&str, String, &Vec<String>, &Server); 5] = [
+    let mut scenarios: Vec<(&str, String, &Vec<String>, &Server)> = vec![
         (
             "bare route, no middleware",
             format!("{}/hello", bare.url),
@@ -340,6 +379,17 @@ async fn main() {
             &every,
         ),
     ];
+    if let Some((server, _)) = &shared {
+        scenarios.push((
+            "ours, RequireIampass, revalidate_after(5 s), Redis",
+            format!("{}/protected", server.url),
+            &shared_cookies,
+            server,
+        ));
+    }
+    let round_trips = || shared.as_ref().map_or(0, |(_, store)| store.round_trips());
+    let mut trips = vec![0u64; scenarios.len()];
+    let mut requests = vec![0u64; scenarios.len()];
     // Warm-up of connections and caches.
     for (_, url, cookies, server) in &scenarios {
         load(
@@ -357,7 +407,11 @@ async fn main() {
     for _ in 0..rounds {
         for (i, (_, url, cookies, server)) in scenarios.iter().enumerate() {
             emulator.reset_stats().await.expect("stats");
-            runs[i].push(load(url, cookies, &server.threads, concurrency, duration).await);
+            let trips_before = round_trips();
+            let run = load(url, cookies, &server.threads, concurrency, duration).await;
+            trips[i] += round_trips() - trips_before;
+            requests[i] += run.requests;
+            runs[i].push(run);
             calls[i] += emulator.stats().await.expect("stats").route_count("status");
         }
     }
@@ -365,14 +419,22 @@ async fn main() {
     let medians: Vec<Measured> = runs.iter().map(|r| median_by(r, |m| m.rate)).collect();
     let (bare_rate, stack_rate) = (medians[0].rate, medians[1].rate);
     println!(
-        "{:<46} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>6}  rounds (req/s)",
-        "scenario", "req/s", "x bare", "x stack", "p50 us", "p99 us", "CPU us/req", "IAMPASS/s"
+        "{:<52} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>9} {:>10}  rounds (req/s)",
+        "scenario",
+        "req/s",
+        "x bare",
+        "x stack",
+        "p50 us",
+        "p99 us",
+        "CPU us/req",
+        "IAMPASS/s",
+        "Redis/req"
     );
     for (i, (name, _, _, _)) in scenarios.iter().enumerate() {
         let m = &medians[i];
         let errors: u64 = runs[i].iter().map(|r| r.errors).sum();
         println!(
-            "{name:<46} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>8.1}  {} errors {errors}",
+            "{name:<52} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>9.1} {:>10.4}  {} errors {errors}",
             m.rate,
             m.rate / bare_rate,
             m.rate / stack_rate,
@@ -380,6 +442,7 @@ async fn main() {
             m.p99.as_micros(),
             m.cpu_per_request.as_nanos() as f64 / 1000.0,
             calls[i] as f64 / total_secs,
+            trips[i] as f64 / requests[i].max(1) as f64,
             runs[i]
                 .iter()
                 .map(|r| format!("{:.0}", r.rate))
@@ -393,7 +456,11 @@ async fn main() {
         "own CPU per validation (every request minus bare, app worker thread): {:.2} us",
         per_validation / 1000.0
     );
+    drop(scenarios);
     for server in [bare, stack, every, cached] {
+        server.handle.stop(false).await;
+    }
+    if let Some((server, _)) = shared {
         server.handle.stop(false).await;
     }
     emulator.shutdown().await;
