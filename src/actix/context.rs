@@ -251,7 +251,7 @@ impl RequestContext {
                 .status(token, async move { session.fetch_status().await })
                 .await;
             if let Some(transition) = checked.transition {
-                transition.log(payload.user(), &short_handle(token));
+                transition.log(Some(payload.user()), &short_handle(token));
             }
             let last_good = match &checked.answer {
                 Err(_) => iampass.validator().last_good_age(token).await,

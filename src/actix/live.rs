@@ -213,7 +213,7 @@ async fn check(iampass: &Iampass, token: &str, session: &Session) -> LiveState {
         .status(token, async move { session.fetch_status().await })
         .await;
     if let Some(transition) = checked.transition {
-        transition.log("", &short_handle(token));
+        transition.log(None, &short_handle(token));
     }
     let answer: Result<Status, Arc<Error>> = checked.answer;
     let last_good = match &answer {

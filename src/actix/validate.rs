@@ -323,9 +323,9 @@ pub(crate) enum Transition {
 }
 
 impl Transition {
-    /// The audit event, with the session's user and short handle (the request's span adds
-    /// the client address and path).
-    pub(crate) fn log(self, user: &str, handle: &str) {
+    /// The audit event, with the session's user (when known: a live stream's ticker only has
+    /// the session) and short handle; a request's span adds the client address and path.
+    pub(crate) fn log(self, user: Option<&str>, handle: &str) {
         match self {
             Transition::Walkaway => tracing::info!(
                 user,

@@ -6,6 +6,7 @@
 mod emulator_control;
 mod harness;
 
+mod audit;
 mod config;
 mod cookie;
 mod events;
