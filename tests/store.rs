@@ -1,12 +1,25 @@
 //! The shared-state store (`iampass::store`): the same behaviour on the memory backend and on
 //! a real `redis-server` (feature `redis`; two `Store`s on one Redis stand for two instances),
-//! then Redis failing: stopped, frozen, not yet started, restarted.
+//! then Redis failing: stopped, frozen, not yet started, restarted; and two actix instances
+//! sharing one Redis (`store/instances.rs`, with the `actix` tests' harness).
 
 #[path = "store/behaviour.rs"]
 mod behaviour;
 #[cfg(feature = "redis")]
 #[path = "store/redis_server.rs"]
 mod redis_server;
+
+// Two actix instances sharing one Redis (feature `redis`), against the emulator.
+#[cfg(all(feature = "redis", feature = "emulator"))]
+#[allow(dead_code)]
+#[path = "common/emulator_control.rs"]
+mod emulator_control;
+#[cfg(all(feature = "redis", feature = "emulator"))]
+#[path = "actix/harness.rs"]
+mod harness;
+#[cfg(all(feature = "redis", feature = "emulator"))]
+#[path = "store/instances.rs"]
+mod instances;
 
 /// Runs each shared behaviour on memory (two clones of one store) and on Redis (two stores,
 /// one server per test).

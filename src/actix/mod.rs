@@ -89,6 +89,7 @@ mod respond;
 mod security;
 mod validate;
 
+pub use crate::store::Rate;
 pub use config::{
     APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV,
     DEFAULT_BODY_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
@@ -108,5 +109,4 @@ pub use presence::Presence;
 pub use respond::accepts_html;
 pub use security::client_addr::TrustedProxies;
 pub use security::origin::is_same_origin;
-pub use security::rate_limit::Rate;
 pub use security::redirect::is_safe_redirect;

@@ -2,14 +2,16 @@
 //! costs IAMPASS little however many polls arrive: one status call at a time per login and
 //! at most one every [`MIN_RECHECK`]; an ended login is answered from memory; concurrent polls
 //! are capped per login and per client address; and the exchange of a pending cookie for a
-//! signed-in one happens once.
+//! signed-in one happens once, across every instance sharing the [`Store`].
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::actix::config::PENDING_MAX_AGE;
 use crate::actix::security::in_flight::InFlight;
+use crate::store::{Store, StoreError, session_handle};
 use crate::{AuthenticationApi, Error, Session};
 
 /// The shortest time between two status calls for one pending login.
@@ -34,7 +36,9 @@ struct Entry {
     /// in-flight call instead of making their own.
     last: tokio::sync::Mutex<Option<(Instant, Checked)>>,
     polls: AtomicUsize,
-    exchanged: AtomicBool,
+    /// Whether the login was exchanged (here or, as the store said, on another instance);
+    /// the lock makes concurrent exchanges of one login on this instance ask the store once.
+    exchanged: tokio::sync::Mutex<bool>,
 }
 
 /// The registry of pending logins, one per [`Iampass`](super::Iampass).
@@ -151,10 +155,27 @@ impl PendingLogins {
         checked
     }
 
-    /// `true` for exactly one caller per pending login: the one that may turn it into a
-    /// signed-in cookie.
-    pub(crate) fn exchange_once(&self, token: &str) -> bool {
-        !self.entry(token).exchanged.swap(true, Ordering::AcqRel)
+    /// `Ok(true)` for exactly one caller per pending login across every instance sharing
+    /// `store`: the one that may turn it into a signed-in cookie. A repeat on this instance is
+    /// answered from memory; the first try here claims `exchange:<session handle>` in the
+    /// store for as long as a pending cookie lives.
+    ///
+    /// `Err`: the store could not say (fail closed: do not exchange). Nothing is remembered
+    /// here, so a later poll tries again (and may find that the timed-out claim did land).
+    pub(crate) async fn exchange_once(
+        &self,
+        store: &Store,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let entry = self.entry(token);
+        let mut exchanged = entry.exchanged.lock().await;
+        if *exchanged {
+            return Ok(false);
+        }
+        let key = format!("exchange:{}", session_handle(token));
+        let won = store.claim_once(&key, PENDING_MAX_AGE).await?;
+        *exchanged = true;
+        Ok(won)
     }
 
     /// Forgets a login (a new login from the same browser replaced it, or it was logged out).
@@ -188,11 +209,41 @@ mod tests {
         assert!(registry.enter("t3", Some(a), 2, 3).is_ok());
     }
 
-    #[test]
-    fn the_exchange_happens_once() {
+    #[tokio::test]
+    async fn the_exchange_happens_once() {
         let registry = PendingLogins::new();
-        assert!(registry.exchange_once("t"));
-        assert!(!registry.exchange_once("t"));
-        assert!(registry.exchange_once("u"));
+        let store = Store::memory();
+        assert_eq!(registry.exchange_once(&store, "t").await, Ok(true));
+        assert_eq!(registry.exchange_once(&store, "t").await, Ok(false));
+        assert_eq!(registry.exchange_once(&store, "u").await, Ok(true));
+    }
+
+    #[tokio::test]
+    async fn the_exchange_happens_once_across_registries_sharing_a_store() {
+        // Two instances: two registries, one store.
+        let (one, two) = (PendingLogins::new(), PendingLogins::new());
+        let store = Store::memory();
+        assert_eq!(two.exchange_once(&store, "t").await, Ok(true));
+        assert_eq!(one.exchange_once(&store, "t").await, Ok(false));
+        assert_eq!(two.exchange_once(&store, "t").await, Ok(false));
+        assert_eq!(one.exchange_once(&store, "u").await, Ok(true));
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn a_store_that_cannot_answer_exchanges_nothing_and_remembers_nothing() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = Store::redis(&format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .timeout(Duration::from_millis(200))
+            .build();
+        let registry = PendingLogins::new();
+        assert!(registry.exchange_once(&store, "t").await.is_err());
+        // Not marked as exchanged: the next poll asks the store again.
+        assert!(registry.exchange_once(&store, "t").await.is_err());
     }
 }

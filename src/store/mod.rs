@@ -300,7 +300,24 @@ pub fn session_handle(token: &str) -> String {
 
 /// A limit's rate: at most `count` events per `per`, refilled evenly (one every
 /// `per / count`), with a burst of `count` on an idle key. A zero `count` or `per` does not
-/// limit; a `per` beyond a year counts as a year.
+/// limit here; a `per` beyond a year counts as a year.
+///
+/// The login limits take it too ([`IampassBuilder::rate_limit_per_user`],
+/// [`IampassBuilder::rate_limit_per_address`], re-exported as `iampass::actix::Rate`); there
+/// `None` switches a limit off and a zero `count` or `per` is refused by
+/// [`IampassBuilder::build`].
+///
+/// ```
+/// use std::time::Duration;
+/// use iampass::store::Rate;
+/// assert_eq!(Rate::per_minute(5), Rate::new(5, Duration::from_secs(60)));
+/// assert_eq!(Rate::per_minute(5).count(), 5);
+/// assert_eq!(iampass::actix::Rate::per_minute(5), Rate::per_minute(5));
+/// ```
+///
+/// [`IampassBuilder::rate_limit_per_user`]: crate::actix::IampassBuilder::rate_limit_per_user
+/// [`IampassBuilder::rate_limit_per_address`]: crate::actix::IampassBuilder::rate_limit_per_address
+/// [`IampassBuilder::build`]: crate::actix::IampassBuilder::build
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rate {
     count: u32,
@@ -313,6 +330,11 @@ impl Rate {
         Rate { count, per }
     }
 
+    /// `count` events per minute.
+    pub const fn per_minute(count: u32) -> Rate {
+        Rate::new(count, Duration::from_secs(60))
+    }
+
     /// The number of events per period (the burst).
     pub const fn count(self) -> u32 {
         self.count
@@ -321,6 +343,17 @@ impl Rate {
     /// The period.
     pub const fn per(self) -> Duration {
         self.per
+    }
+
+    /// Why this rate cannot be a login limit, if it cannot (a zero count or period).
+    pub(crate) fn problem(self) -> Option<&'static str> {
+        if self.count == 0 {
+            Some("a rate of 0 events would refuse every login; pass None to switch the limit off")
+        } else if self.per.is_zero() {
+            Some("a rate over a zero window is not a limit; pass None to switch the limit off")
+        } else {
+            None
+        }
     }
 }
 

@@ -169,7 +169,7 @@ impl IampassBuilder {
                 login_path,
                 after_logout_path: self.after_logout_path,
                 session_max_age: self.session_max_age,
-                limits: LoginLimits::new(self.per_user, self.per_address),
+                limits: LoginLimits::new(self.per_user, self.per_address, self.store.clone()),
                 resolver,
                 responder: self.responder,
                 pending: PendingLogins::new(),
@@ -215,7 +215,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::actix::config::defaults::{DEFAULT_LOGIN_PATH, DEFAULT_ROUTES_PREFIX};
-    use crate::actix::security::rate_limit::Rate;
+    use crate::store::Rate;
 
     fn base() -> IampassBuilder {
         Iampass::builder("app", "secret").server("http://127.0.0.1:1")

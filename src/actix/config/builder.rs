@@ -18,7 +18,7 @@ use super::login::LoginSettings;
 use super::policy::{FailMode, Revalidate, WalkawayPolicy};
 use super::{Resolver, Responder};
 use crate::actix::denial::Denial;
-use crate::actix::security::rate_limit::Rate;
+use crate::store::Rate;
 use crate::store::Store;
 use crate::{AuthenticationApi, Error, Secret};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::actix::security::rate_limit::Rate;
+use crate::store::Rate;
 
 /// Minimum cookie key length in bytes (the cookie crate derives its AES-256 key from it).
 ///

@@ -350,7 +350,7 @@ impl Handler {
             return Err(Refusal::unknown_user());
         }
         let address = self.client_ip(req);
-        if let Err(wait) = iampass.limits().check(&resolved, address) {
+        if let Err(wait) = iampass.limits().check(&resolved, address).await {
             let secs = retry_after_secs(wait);
             tracing::info!(user = %resolved, ?address, retry_after = secs, "login start rate-limited");
             return Err(Refusal {
@@ -395,7 +395,8 @@ impl Handler {
         }
         // One request at a time: the login this browser had (pending or signed in) ends.
         if let Some(previous) = self.context.payload() {
-            self.end_previous(previous.session().clone());
+            let ttl = super::logout::revocation_ttl(previous);
+            self.end_previous(previous.session().clone(), ttl);
         }
         tracing::info!(
             user = user,
@@ -435,7 +436,8 @@ impl Handler {
 
     /// Ends, in the background, the IAMPASS session of this browser's previous login (a
     /// pending request left on the phone, or a signed-in session being replaced).
-    fn end_previous(&self, previous: crate::Session) {
+    /// The session is revoked in the store for `ttl` (its cookie's remaining life).
+    fn end_previous(&self, previous: crate::Session, ttl: std::time::Duration) {
         let Some(token) = previous.session_token().map(str::to_owned) else {
             return;
         };
@@ -443,6 +445,7 @@ impl Handler {
         iampass.pending_logins().forget(&token);
         let mut session = iampass.authentication_api().attach(previous);
         actix_web::rt::spawn(async move {
+            super::logout::revoke(iampass.store(), &token, ttl).await;
             iampass.validator().forget(&token).await;
             match session.destroy().await {
                 Ok(()) => tracing::info!(handle = %short_handle(&token), "previous login ended"),

@@ -40,7 +40,13 @@ enum Progress {
     Unavailable(String),
     /// Approved, but this pending cookie was already exchanged for a signed-in one.
     Exchanged,
+    /// Approved, but the store cannot say whether another instance exchanged it; why.
+    StoreUnavailable(String),
 }
+
+/// The answer to an approved login while the store cannot confirm it was not exchanged yet.
+const STORE_UNAVAILABLE_MESSAGE: &str =
+    "The sign-in was approved; finishing it is briefly unavailable, retrying\u{2026}";
 
 /// The answer to a pending cookie presented again after its exchange.
 const EXCHANGED_MESSAGE: &str =
@@ -76,12 +82,20 @@ impl Handler {
         match session.session_status() {
             Status::Active => {
                 let token = payload.session().session_token().unwrap_or_default();
-                if !iampass.pending_logins().exchange_once(token) {
-                    tracing::warn!(
-                        user = payload.user(),
-                        "a pending login cookie was presented again after its exchange; refused"
-                    );
-                    return Progress::Exchanged;
+                match iampass
+                    .pending_logins()
+                    .exchange_once(iampass.store(), token)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(
+                            user = payload.user(),
+                            "a pending login cookie was presented again after its exchange; refused"
+                        );
+                        return Progress::Exchanged;
+                    }
+                    Err(e) => return Progress::StoreUnavailable(e.to_string()),
                 }
                 let next = safe_next(payload.next());
                 let done = payload
@@ -177,6 +191,20 @@ impl Handler {
                     retry_url: &retry_url,
                 }),
             ),
+            Progress::StoreUnavailable(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "shared store unavailable: login approved, not yet exchanged"
+                );
+                self.html(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    pages::wait_page(Wait::Waiting {
+                        message: STORE_UNAVAILABLE_MESSAGE,
+                        retry_url: &retry_url,
+                    }),
+                )
+                .retry_after(RETRY_AFTER_SECS)
+            }
             Progress::Unavailable(e) => {
                 tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
                 self.html(
@@ -252,6 +280,26 @@ impl Handler {
                     json!({"status": "exchanged", "error": "already_exchanged",
                            "message": EXCHANGED_MESSAGE}),
                 ),
+                Progress::StoreUnavailable(e) => {
+                    // A long poll rides out a short store outage (fail closed meanwhile).
+                    let now = Instant::now();
+                    if now < deadline {
+                        tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+                        continue;
+                    }
+                    tracing::warn!(
+                        error = %e,
+                        "shared store unavailable: login approved, not yet exchanged"
+                    );
+                    Reply::json(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"status": "unavailable", "error": "store_unavailable",
+                               "retry_after": RETRY_AFTER_SECS,
+                               "message": STORE_UNAVAILABLE_MESSAGE}),
+                    )
+                    .retry_after(RETRY_AFTER_SECS)
+                    .cookie(reissued)
+                }
                 Progress::Unavailable(e) => {
                     tracing::warn!(error = %e, "IAMPASS unavailable during poll");
                     Reply::json(

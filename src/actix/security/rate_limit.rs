@@ -1,151 +1,48 @@
-//! Push-bombing defence: login starts limited per IAMPASS user and per client address.
+//! Push-bombing defence: login starts limited per IAMPASS user and per client address, in
+//! the [`Store`] (this process's memory, or Redis shared by every instance).
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use crate::store::{LimitKey, Rate, Store};
 
-/// A rate limit: at most `count` events per `per`, refilled evenly (a burst of `count` is
-/// allowed). Given to [`IampassBuilder::rate_limit_per_user`] and
-/// [`IampassBuilder::rate_limit_per_address`]; `None` there switches a limit off, and a zero
-/// `count` or `per` is refused by [`IampassBuilder::build`].
-///
-/// ```
-/// use std::time::Duration;
-/// use iampass::actix::Rate;
-/// assert_eq!(Rate::per_minute(5), Rate::new(5, Duration::from_secs(60)));
-/// assert_eq!(Rate::per_minute(5).count(), 5);
-/// ```
-///
-/// [`IampassBuilder::rate_limit_per_user`]: crate::actix::IampassBuilder::rate_limit_per_user
-/// [`IampassBuilder::rate_limit_per_address`]: crate::actix::IampassBuilder::rate_limit_per_address
-/// [`IampassBuilder::build`]: crate::actix::IampassBuilder::build
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    count: u32,
-    per: Duration,
-}
-
-impl Rate {
-    /// At most `count` events per `per`.
-    pub const fn new(count: u32, per: Duration) -> Self {
-        Rate { count, per }
-    }
-
-    /// At most `count` events per minute.
-    pub const fn per_minute(count: u32) -> Self {
-        Rate::new(count, Duration::from_secs(60))
-    }
-
-    /// How many events the window allows.
-    pub const fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// The window.
-    pub const fn per(&self) -> Duration {
-        self.per
-    }
-
-    /// Why this rate cannot be used, if it cannot (a zero count or window).
-    pub(crate) fn problem(&self) -> Option<&'static str> {
-        if self.count == 0 {
-            Some("a rate of 0 events would refuse every login; pass None to switch the limit off")
-        } else if self.per.is_zero() {
-            Some("a rate over a zero window is not a limit; pass None to switch the limit off")
-        } else {
-            None
-        }
-    }
-
-    fn quota(self) -> Option<Quota> {
-        let count = NonZeroU32::new(self.count)?;
-        let period = self.per.checked_div(self.count)?;
-        Some(Quota::with_period(period.max(Duration::from_nanos(1)))?.allow_burst(count))
-    }
-}
-
-/// How often (in checks) idle limiter state is dropped, bounding memory.
-const RETAIN_EVERY: u64 = 4096;
-
-/// The two keyed limiters of the login handler. `None` limiter: unlimited.
+/// The two limits of the login handler (`None`: unlimited), taken from the store.
 pub(crate) struct LoginLimits {
-    per_user: Option<DefaultKeyedRateLimiter<String>>,
-    per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    clock: DefaultClock,
-    checks: AtomicU64,
+    per_user: Option<Rate>,
+    per_address: Option<Rate>,
+    store: Store,
 }
 
 impl std::fmt::Debug for LoginLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginLimits")
-            .field("per_user", &self.per_user.is_some())
-            .field("per_address", &self.per_address.is_some())
+            .field("per_user", &self.per_user)
+            .field("per_address", &self.per_address)
+            .field("store", &self.store.backend_name())
             .finish()
     }
 }
 
 impl LoginLimits {
-    pub(crate) fn new(per_user: Option<Rate>, per_address: Option<Rate>) -> Self {
+    pub(crate) fn new(per_user: Option<Rate>, per_address: Option<Rate>, store: Store) -> Self {
         LoginLimits {
-            per_user: per_user.and_then(Rate::quota).map(RateLimiter::keyed),
-            per_address: per_address.and_then(Rate::quota).map(RateLimiter::keyed),
-            clock: DefaultClock::default(),
-            checks: AtomicU64::new(0),
+            per_user,
+            per_address,
+            store,
         }
     }
 
     /// Takes one login start for `user` from `address`; `Err(retry_after)` when either limit
     /// is exhausted. The address is checked first so that one address cannot drain every
-    /// user's allowance.
-    pub(crate) fn check(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
-            if let Some(l) = &self.per_user {
-                l.retain_recent();
-            }
-            if let Some(l) = &self.per_address {
-                l.retain_recent();
-            }
+    /// user's allowance. One store round trip per limit (none in memory).
+    pub(crate) async fn check(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        if let (Some(rate), Some(address)) = (self.per_address, address) {
+            self.store.take(&LimitKey::address(address), rate).await?;
         }
-        if let (Some(limiter), Some(address)) = (&self.per_address, address.map(client_key)) {
-            limiter
-                .check_key(&address)
-                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
-        }
-        if let Some(limiter) = &self.per_user {
-            limiter
-                .check_key(&user.to_owned())
-                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
+        if let Some(rate) = self.per_user {
+            self.store.take(&LimitKey::user(user), rate).await?;
         }
         Ok(())
-    }
-}
-
-/// The key of a client address: IPv4 as it is, IPv6 by its /64 (one host usually holds a
-/// whole /64, so per-address limits would otherwise be trivial to sidestep). IPv4-mapped
-/// IPv6 addresses count as their IPv4 address.
-fn client_key(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let segments = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(
-                    segments[0],
-                    segments[1],
-                    segments[2],
-                    segments[3],
-                    0,
-                    0,
-                    0,
-                    0,
-                ))
-            }
-        },
     }
 }
 
@@ -158,44 +55,59 @@ pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn per_user_and_per_address() {
-        let limits = LoginLimits::new(Some(Rate::per_minute(2)), Some(Rate::per_minute(3)));
+    fn limits(per_user: Option<Rate>, per_address: Option<Rate>) -> LoginLimits {
+        LoginLimits::new(per_user, per_address, Store::memory())
+    }
+
+    #[tokio::test]
+    async fn per_user_and_per_address() {
+        let limits = limits(Some(Rate::per_minute(2)), Some(Rate::per_minute(3)));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(limits.check("alice", Some(a)).is_ok());
-        assert!(limits.check("alice", Some(b)).is_ok());
-        let wait = limits.check("alice", Some(a)).unwrap_err();
+        assert!(limits.check("alice", Some(a)).await.is_ok());
+        assert!(limits.check("alice", Some(b)).await.is_ok());
+        let wait = limits.check("alice", Some(a)).await.unwrap_err();
         assert!(
             wait > Duration::from_secs(1) && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
         // The refused start still took one of a's address tokens: a has one left.
-        assert!(limits.check("bob", Some(a)).is_ok());
-        assert!(limits.check("carol", Some(a)).is_err());
-        assert!(limits.check("carol", Some(b)).is_ok());
+        assert!(limits.check("bob", Some(a)).await.is_ok());
+        assert!(limits.check("carol", Some(a)).await.is_err());
+        assert!(limits.check("carol", Some(b)).await.is_ok());
     }
 
-    #[test]
-    fn ipv6_counts_by_its_64_prefix() {
-        let limits = LoginLimits::new(None, Some(Rate::per_minute(1)));
+    #[tokio::test]
+    async fn ipv6_counts_by_its_64_prefix() {
+        let limits = limits(None, Some(Rate::per_minute(1)));
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert!(limits.check("x", Some(a)).is_ok());
-        assert!(limits.check("y", Some(b)).is_err());
-        assert!(limits.check("z", Some(c)).is_ok());
+        assert!(limits.check("x", Some(a)).await.is_ok());
+        assert!(limits.check("y", Some(b)).await.is_err());
+        assert!(limits.check("z", Some(c)).await.is_ok());
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        assert!(limits.check("x", Some(v4)).is_ok());
-        assert!(limits.check("x", Some(mapped)).is_err());
+        assert!(limits.check("x", Some(v4)).await.is_ok());
+        assert!(limits.check("x", Some(mapped)).await.is_err());
     }
 
-    #[test]
-    fn none_means_unlimited_zero_is_a_problem_and_retry_after_rounds_up() {
-        let limits = LoginLimits::new(None, None);
+    #[tokio::test]
+    async fn limits_of_one_store_are_shared_by_every_limiter_on_it() {
+        let store = Store::memory();
+        let one = LoginLimits::new(Some(Rate::per_minute(2)), None, store.clone());
+        let two = LoginLimits::new(Some(Rate::per_minute(2)), None, store);
+        assert!(one.check("dora", None).await.is_ok());
+        assert!(two.check("dora", None).await.is_ok());
+        assert!(one.check("dora", None).await.is_err());
+        assert!(two.check("dora", None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn none_means_unlimited_zero_is_a_problem_and_retry_after_rounds_up() {
+        let limits = limits(None, None);
         for _ in 0..100 {
-            assert!(limits.check("x", None).is_ok());
+            assert!(limits.check("x", None).await.is_ok());
         }
         assert!(Rate::per_minute(0).problem().is_some());
         assert!(Rate::new(1, Duration::ZERO).problem().is_some());

@@ -1,0 +1,245 @@
+//! Two instances of one application behind a (pretend) load balancer: two real actix
+//! `HttpServer`s, each with its own `Iampass` (one cookie key) and its own `Store::redis` on
+//! one real `redis-server`, against one emulator. A client moves its cookie between them.
+
+use std::time::{Duration, Instant};
+
+use iampass::Status;
+use iampass::actix::{IampassBuilder, Rate, Revalidate};
+use iampass::emulator::RunningEmulator;
+use iampass::store::Store;
+use serde_json::json;
+
+use crate::behaviour::eventually;
+use crate::harness::{
+    Answer, Client, TestApp, builder, emulator, phone_approving_at_once, sign_in, start_app,
+};
+use crate::redis_server::RedisServer;
+
+const HOUR: Duration = Duration::from_secs(3600);
+/// Each Redis call's timeout in these tests.
+const STORE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Redis, the emulator and two instances `a` and `b` configured by `configure`.
+struct Deployment {
+    redis: RedisServer,
+    emulator: RunningEmulator,
+    a: TestApp,
+    b: TestApp,
+}
+
+impl Deployment {
+    /// `None` (skip) when `redis-server` is missing and not required.
+    async fn start(
+        test: &str,
+        configure: impl Fn(IampassBuilder) -> IampassBuilder,
+    ) -> Option<Deployment> {
+        let redis = RedisServer::start(test)?;
+        let emulator = emulator().await;
+        let instance = || {
+            let store = Store::redis(&redis.url())
+                .unwrap()
+                .timeout(STORE_TIMEOUT)
+                .build();
+            let iampass = configure(
+                builder(&emulator)
+                    .store(store)
+                    .revalidate(Revalidate::After(Duration::from_secs(60))),
+            )
+            .build()
+            .unwrap();
+            start_app(iampass)
+        };
+        let (a, b) = (instance(), instance());
+        Some(Deployment {
+            redis,
+            emulator,
+            a,
+            b,
+        })
+    }
+
+    /// Polls until both instances' stores reach Redis again (they reconnect by themselves).
+    async fn until_reconnected(&self) {
+        let stores = [self.a.iampass.store(), self.b.iampass.store()];
+        eventually(Duration::from_secs(5), "the stores reconnect", || async {
+            for store in stores {
+                if store.is_revoked("probe").await.is_err() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+    }
+}
+
+/// Starts a login for `user` on `app` from a fresh browser; the answer.
+async fn login_start(app: &TestApp, user: &str) -> Answer {
+    Client::new(app).post_login(user).await
+}
+
+/// Asserts a refused login start: `429` with a `Retry-After` of a few seconds or more.
+fn assert_rate_limited(answer: &Answer) {
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    assert_eq!(answer.json()["error"], "rate_limited");
+    let retry_after: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_user_limit_holds_across_instances() {
+    let Some(d) = Deployment::start("per_user_limit_across_instances", |b| {
+        b.rate_limit_per_user(Rate::new(3, HOUR))
+            .rate_limit_per_address(Rate::per_minute(1000))
+    })
+    .await
+    else {
+        return;
+    };
+    for user in ["ulla", "ute"] {
+        d.emulator.register_device("app-1", user).await.unwrap();
+    }
+    let round_trips = d.b.iampass.store().round_trips();
+    for app in [&d.a, &d.b, &d.a] {
+        assert_eq!(login_start(app, "ulla").await.status, 202);
+    }
+    // Each instance alone has room left (one or two of three); together the three are spent.
+    assert_rate_limited(&login_start(&d.b, "ulla").await);
+    assert_rate_limited(&login_start(&d.a, "ulla").await);
+    // Another user has their own limit.
+    assert_eq!(login_start(&d.b, "ute").await.status, 202);
+    // A login start costs b two round trips (the address and the user limit), a refusal by
+    // Redis too.
+    assert_eq!(d.b.iampass.store().round_trips() - round_trips, 2 + 2 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_cookie_is_exchanged_once_across_instances() {
+    let Some(d) = Deployment::start("exchanged_once_across_instances", |b| b).await else {
+        return;
+    };
+    phone_approving_at_once(&d.emulator, "vera").await;
+    let mut browser = Client::new(&d.a);
+    browser.start_login("vera", Some("/dashboard")).await;
+    d.emulator
+        .wait_for_session("app-1", "vera", Status::Active, Duration::from_secs(10))
+        .await
+        .unwrap();
+    // The same approved pending cookie polled on both instances at once: one exchange.
+    let (mut on_a, mut on_b) = (browser.clone(), browser.to(&d.b));
+    let (from_a, from_b) = tokio::join!(on_a.get("/auth/poll"), on_b.get("/auth/poll"));
+    let mut answers = [(from_a, on_a), (from_b, on_b)];
+    answers.sort_by_key(|(answer, _)| answer.status);
+    let [(won, signed_in), (lost, _)] = answers;
+    assert_eq!(
+        (won.status, won.json()["status"].as_str()),
+        (200, Some("active")),
+        "{}",
+        won.body
+    );
+    assert_eq!(lost.status, 409, "{}", lost.body);
+    assert_eq!(lost.json()["error"], "already_exchanged");
+    // Replayed later on either instance: still refused.
+    for app in [&d.a, &d.b] {
+        let replay = browser.to(app).get("/auth/poll").await;
+        assert_eq!(replay.status, 409, "{}", replay.body);
+    }
+    // The signed-in cookie works on both instances.
+    for app in [&d.a, &d.b] {
+        assert_eq!(signed_in.to(app).get("/dashboard").await.body, "hi vera");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_instance_refuses_the_cookie_on_the_other_within_1s() {
+    let Some(d) = Deployment::start("logout_across_instances", |b| b).await else {
+        return;
+    };
+    let mut on_a = Client::new(&d.a);
+    sign_in(&d.emulator, &mut on_a, "wanda").await;
+    let mut on_b = on_a.to(&d.b);
+    // Both instances have seen the session active (and may cache it for 60 s).
+    assert_eq!(on_a.get("/dashboard").await.body, "hi wanda");
+    assert_eq!(on_b.get("/dashboard").await.body, "hi wanda");
+
+    let out = on_a.post_json("/auth/logout", json!({})).await;
+    assert_eq!((out.status, out.json()), (200, json!({"status": "closed"})));
+    let logged_out = Instant::now();
+    // The replayed cookie on b: refused within 1 s (a little more on a loaded machine).
+    loop {
+        let replay = on_b.clone().get("/dashboard").await;
+        if replay.status == 401 {
+            break;
+        }
+        assert_eq!(replay.status, 200, "{}", replay.body);
+        assert!(
+            logged_out.elapsed() < Duration::from_millis(1500),
+            "b still accepts the logged-out cookie {:?} after the logout on a",
+            logged_out.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And on a itself, at once.
+    assert_eq!(on_b.to(&d.a).get("/dashboard").await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_after_restart() {
+    let Some(mut d) = Deployment::start("redis_stopped_mid_run_instances", |b| {
+        b.rate_limit_per_user(Rate::new(2, HOUR))
+            .rate_limit_per_address(Rate::per_minute(1000))
+    })
+    .await
+    else {
+        return;
+    };
+    for user in ["wil", "xena"] {
+        d.emulator.register_device("app-1", user).await.unwrap();
+    }
+    let mut zoe = Client::new(&d.a);
+    sign_in(&d.emulator, &mut zoe, "zoe").await;
+    assert_eq!(login_start(&d.a, "wil").await.status, 202);
+    phone_approving_at_once(&d.emulator, "yann").await;
+    let mut yann = Client::new(&d.b);
+    yann.start_login("yann", Some("/dashboard")).await;
+    d.emulator
+        .wait_for_session("app-1", "yann", Status::Active, Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    d.redis.stop();
+    // Limits: each instance's own limiter decides (a has one left, b two), never a 5xx.
+    assert_eq!(login_start(&d.a, "wil").await.status, 202);
+    assert_rate_limited(&login_start(&d.a, "wil").await);
+    assert_eq!(login_start(&d.b, "wil").await.status, 202);
+    assert_eq!(login_start(&d.b, "wil").await.status, 202);
+    assert_rate_limited(&login_start(&d.b, "wil").await);
+    // A signed-in user is still served on both instances (the shared cache is a miss).
+    for app in [&d.a, &d.b] {
+        let answer = zoe.to(app).get("/dashboard").await;
+        assert_eq!((answer.status, answer.body.as_str()), (200, "hi zoe"));
+    }
+    // The exchange fails closed: an approved login waits (Retry-After), no cookie is issued.
+    for app in [&d.a, &d.b] {
+        let waiting = yann.to(app).get("/auth/poll").await;
+        assert_eq!(waiting.status, 503, "{}", waiting.body);
+        assert_eq!(waiting.json()["error"], "store_unavailable");
+        assert_eq!(waiting.header("retry-after"), Some("2"));
+        assert!(waiting.set_cookies(&yann.cookie_name).is_empty());
+    }
+    // A logout still succeeds (the store's failure is only logged).
+    let out = zoe.to(&d.b).post_json("/auth/logout", json!({})).await;
+    assert_eq!((out.status, out.json()), (200, json!({"status": "closed"})));
+
+    d.redis.restart();
+    d.until_reconnected().await;
+    // The approved login completes, once.
+    let done = yann.get("/auth/poll").await;
+    assert_eq!(done.json()["status"], "active", "{}", done.body);
+    assert_eq!(yann.get("/dashboard").await.body, "hi yann");
+    // The limit is shared again: b's own limiter has room, Redis refuses what a took.
+    assert_eq!(login_start(&d.a, "xena").await.status, 202);
+    assert_eq!(login_start(&d.a, "xena").await.status, 202);
+    assert_rate_limited(&login_start(&d.b, "xena").await);
+}
