@@ -165,23 +165,41 @@ async fn a_logout_on_one_instance_refuses_the_cookie_on_the_other_within_1s() {
 
     let out = on_a.post_json("/auth/logout", json!({})).await;
     assert_eq!((out.status, out.json()), (200, json!({"status": "closed"})));
-    let logged_out = Instant::now();
-    // The replayed cookie on b: refused within 1 s (a little more on a loaded machine).
+    refused_within_1s(&on_b, Instant::now()).await;
+    // And on a itself, at once.
+    assert_eq!(on_b.to(&d.a).get("/dashboard").await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_login_on_one_instance_ends_the_previous_session_on_the_other_within_1s() {
+    let Some(d) = Deployment::start("new_login_across_instances", |b| b).await else {
+        return;
+    };
+    let mut browser = Client::new(&d.a);
+    sign_in(&d.emulator, &mut browser, "xavier").await;
+    let signed_in = browser.to(&d.b);
+    assert_eq!(signed_in.clone().get("/dashboard").await.body, "hi xavier");
+    // The same browser starts another login, on a: its signed-in session ends everywhere.
+    browser.start_login("xavier", None).await;
+    refused_within_1s(&signed_in, Instant::now()).await;
+}
+
+/// Polls `/dashboard` on `client`'s instance with its (replayed) cookie until it is refused,
+/// failing if that takes longer than 1 s after `since` (plus 500 ms for a loaded machine).
+async fn refused_within_1s(client: &Client, since: Instant) {
     loop {
-        let replay = on_b.clone().get("/dashboard").await;
+        let replay = client.clone().get("/dashboard").await;
         if replay.status == 401 {
-            break;
+            return;
         }
         assert_eq!(replay.status, 200, "{}", replay.body);
         assert!(
-            logged_out.elapsed() < Duration::from_millis(1500),
-            "b still accepts the logged-out cookie {:?} after the logout on a",
-            logged_out.elapsed()
+            since.elapsed() < Duration::from_millis(1500),
+            "the other instance still accepts the ended session's cookie {:?} later",
+            since.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // And on a itself, at once.
-    assert_eq!(on_b.to(&d.a).get("/dashboard").await.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,23 +239,39 @@ async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_af
         assert_eq!((answer.status, answer.body.as_str()), (200, "hi zoe"));
     }
     // The exchange fails closed: an approved login waits (Retry-After), no cookie is issued.
-    for app in [&d.a, &d.b] {
-        let waiting = yann.to(app).get("/auth/poll").await;
-        assert_eq!(waiting.status, 503, "{}", waiting.body);
-        assert_eq!(waiting.json()["error"], "store_unavailable");
-        assert_eq!(waiting.header("retry-after"), Some("2"));
-        assert!(waiting.set_cookies(&yann.cookie_name).is_empty());
-    }
+    let waiting = yann.to(&d.a).get("/auth/poll").await;
+    assert_eq!(waiting.status, 503, "{}", waiting.body);
+    assert_eq!(waiting.json()["error"], "store_unavailable");
+    assert_eq!(waiting.header("retry-after"), Some("2"));
+    assert!(waiting.set_cookies(&yann.cookie_name).is_empty());
     // A logout still succeeds (the store's failure is only logged).
     let out = zoe.to(&d.b).post_json("/auth/logout", json!({})).await;
     assert_eq!((out.status, out.json()), (200, json!({"status": "closed"})));
 
+    // A long poll on b keeps trying the exchange while Redis is down...
+    let round_trips = d.b.iampass.store().round_trips();
+    let mut poller = yann.clone();
+    let long_poll = tokio::spawn(async move {
+        let answer = poller.get("/auth/poll?wait=20").await;
+        (answer, poller)
+    });
+    // (Three failed calls: at least two are exchange attempts, one every 400 ms.)
+    eventually(Duration::from_secs(5), "b tries the exchange", || async {
+        d.b.iampass.store().round_trips() >= round_trips + 3
+    })
+    .await;
+    // ...and completes it once Redis is back.
     d.redis.restart();
+    let (done, mut yann_signed_in) = long_poll.await.unwrap();
+    assert_eq!(
+        (done.status, done.json()["status"].as_str()),
+        (200, Some("active")),
+        "{}",
+        done.body
+    );
+    assert_eq!(yann_signed_in.get("/dashboard").await.body, "hi yann");
     d.until_reconnected().await;
-    // The approved login completes, once.
-    let done = yann.get("/auth/poll").await;
-    assert_eq!(done.json()["status"], "active", "{}", done.body);
-    assert_eq!(yann.get("/dashboard").await.body, "hi yann");
+    assert_eq!(yann.to(&d.a).get("/auth/poll").await.status, 409);
     // The limit is shared again: b's own limiter has room, Redis refuses what a took.
     assert_eq!(login_start(&d.a, "xena").await.status, 202);
     assert_eq!(login_start(&d.a, "xena").await.status, 202);
