@@ -15,6 +15,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 use moka::sync::Cache;
 
+use super::handlers::short_handle;
 use crate::store::{CachedStatus, Store, session_handle};
 use crate::{Error, Status};
 
@@ -291,7 +292,11 @@ impl Validator {
     pub(crate) async fn revoke(&self, token: &str, ttl: Duration) {
         self.forget(token).await;
         if let Err(e) = self.store.revoke(&session_handle(token), ttl).await {
-            tracing::warn!(error = %e, "the revocation could not be shared with the other instances");
+            tracing::warn!(
+                error = %e,
+                handle = %short_handle(token),
+                "the revocation could not be shared with the other instances"
+            );
         }
     }
 }

@@ -159,10 +159,10 @@ impl SessionCookie {
         self
     }
 
-    /// How long the cookie has left to live: the bound of anything kept about its session
-    /// (a revocation, a cached status).
+    /// How long the cookie has left to live, plus a second for its whole-second expiry: the
+    /// bound of anything kept about its session (a revocation, a cached status).
     pub(crate) fn remaining_life(&self) -> Duration {
-        Duration::from_secs(self.remaining())
+        Duration::from_secs(self.remaining().saturating_add(1))
     }
 
     /// Seconds left before the absolute expiry.

@@ -395,7 +395,7 @@ impl Handler {
         }
         // One request at a time: the login this browser had (pending or signed in) ends.
         if let Some(previous) = self.context.payload() {
-            let ttl = super::logout::revocation_ttl(previous);
+            let ttl = previous.remaining_life();
             self.end_previous(previous.session().clone(), ttl);
         }
         tracing::info!(
@@ -445,8 +445,7 @@ impl Handler {
         iampass.pending_logins().forget(&token);
         let mut session = iampass.authentication_api().attach(previous);
         actix_web::rt::spawn(async move {
-            super::logout::revoke(iampass.store(), &token, ttl).await;
-            iampass.validator().forget(&token).await;
+            iampass.validator().revoke(&token, ttl).await;
             match session.destroy().await {
                 Ok(()) => tracing::info!(handle = %short_handle(&token), "previous login ended"),
                 Err(e) => {

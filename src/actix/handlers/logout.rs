@@ -2,40 +2,13 @@
 //! cookie within 1 s), ends it at IAMPASS, forgets its cached answers and removes the cookie,
 //! even when IAMPASS or the store cannot be told.
 
-use std::time::{Duration, SystemTime};
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::Handler;
-use crate::actix::cookie::SessionCookie;
 use crate::actix::pages;
 use crate::actix::respond::{Reply, accepts_html, is_form};
-use crate::store::{Store, session_handle};
-
-/// How long a revocation must last: the cookie's remaining life, plus a second for its
-/// whole-second expiry.
-pub(super) fn revocation_ttl(payload: &SessionCookie) -> Duration {
-    let remaining = payload
-        .expires_at()
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    remaining + Duration::from_secs(1)
-}
-
-/// Revokes a session token's handle in the store for `ttl`. A store that cannot be told is
-/// logged and otherwise ignored: this instance honours the revocation anyway, and the
-/// session also ends at IAMPASS, which the other instances ask once their cache expires.
-pub(super) async fn revoke(store: &Store, token: &str, ttl: Duration) {
-    if let Err(e) = store.revoke(&session_handle(token), ttl).await {
-        tracing::warn!(
-            error = %e,
-            handle = %super::login::short_handle(token),
-            "the revocation could not be shared with the other instances"
-        );
-    }
-}
 
 impl Handler {
     /// `POST {prefix}/logout`.
@@ -48,8 +21,10 @@ impl Handler {
         if let Some(payload) = self.context.payload() {
             let iampass = &self.iampass;
             if let Some(token) = payload.session().session_token() {
-                revoke(iampass.store(), token, revocation_ttl(payload)).await;
-                iampass.validator().forget(token).await;
+                iampass
+                    .validator()
+                    .revoke(token, payload.remaining_life())
+                    .await;
             }
             let mut session = iampass
                 .authentication_api()

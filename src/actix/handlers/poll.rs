@@ -196,8 +196,9 @@ impl Handler {
                     error = %e,
                     "shared store unavailable: login approved, not yet exchanged"
                 );
+                // Not a 5xx: the login is not lost, only its last step waits for the store.
                 self.html(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::OK,
                     pages::wait_page(Wait::Waiting {
                         message: STORE_UNAVAILABLE_MESSAGE,
                         retry_url: &retry_url,
@@ -291,9 +292,11 @@ impl Handler {
                         error = %e,
                         "shared store unavailable: login approved, not yet exchanged"
                     );
+                    // Still pending for the browser (never a 5xx caused by the store alone):
+                    // the next poll finishes the sign-in once the store answers.
                     Reply::json(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        json!({"status": "unavailable", "error": "store_unavailable",
+                        StatusCode::OK,
+                        json!({"status": "pending", "error": "store_unavailable",
                                "retry_after": RETRY_AFTER_SECS,
                                "message": STORE_UNAVAILABLE_MESSAGE}),
                     )
