@@ -42,7 +42,14 @@ async fn form(
         .filter(|u| u.len() <= 256)
         .cloned()
         .unwrap_or_default();
-    page(&state, who.map(|who| who.user().to_owned()), StatusCode::OK, user, next, None)
+    page(
+        &state,
+        who.map(|who| who.user().to_owned()),
+        StatusCode::OK,
+        user,
+        next,
+        None,
+    )
 }
 
 /// `POST /signin` (form: `user`, `password`, `next`).
@@ -95,7 +102,10 @@ async fn submit(
         Ok(started) => started.into_response(),
         Err(error) => {
             // The app sees the precise reason; the user only needs to know what to do.
-            tracing::info!(reason = error.reason(), "the phone approval could not start");
+            tracing::info!(
+                reason = error.reason(),
+                "the phone approval could not start"
+            );
             let (status, message) = if error.is_unavailable() {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@ mod events;
 mod flow;
 mod hardening;
 mod outage;
+mod public_login;
 mod second_factor;
 mod security;
 

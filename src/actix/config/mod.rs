@@ -38,7 +38,9 @@ pub use defaults::{
 };
 pub use env::{APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV};
 pub(crate) use login::LoginSettings;
-pub use login::{DEFAULT_BODY_TIMEOUT, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN};
+pub use login::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_DECOY_DELAY, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN,
+};
 pub use policy::{FailMode, Revalidate, WalkawayPolicy};
 
 /// Lifetime of a pending-login cookie.

@@ -15,6 +15,7 @@ use super::pages;
 use super::respond::Reply;
 use super::security::origin::check_same_origin;
 
+mod decoy;
 mod events;
 mod login;
 mod logout;
