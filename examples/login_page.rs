@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use iampass::ManagementApi;
-use iampass::actix::{Iampass, Revalidate};
+use iampass::actix::{ColorScheme, Iampass, Revalidate};
 use iampass::emulator::{Emulator, RunningEmulator};
 use iampass::store::Store;
 
@@ -98,7 +98,20 @@ async fn run() -> Result<(), BoxError> {
     // A browser whose phone walked away gets a "locked" page rather than the login form.
     .unauthenticated_responder(pages::unauthenticated)
     .revalidate(revalidate)
-    .store(store);
+    .store(store)
+    // The crate's pages (the phone wait page, and the login page in passwordless mode) in
+    // the example's colours: its name, a link home, its indigo and font, and no dark mode
+    // (the example has none).
+    .app_name("Acme Notes")
+    .home_link("/")
+    .page_style("--accent", "#4338ca")
+    .page_style("--bg", "#f6f7fb")
+    .page_style("--fg", "#1b1f2a")
+    .page_style(
+        "--font",
+        "system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif",
+    )
+    .color_scheme(ColorScheme::Light);
     let builder = match mode {
         // Only the app's own /signin, after the password, starts a phone approval; visitors
         // without a session are sent there.

@@ -6,6 +6,7 @@
 mod emulator_control;
 mod harness;
 
+mod branding;
 mod config;
 mod cookie;
 mod events;

@@ -178,6 +178,7 @@ impl IampassBuilder {
                 events: self.events,
                 live: LiveHub::default(),
                 store: self.store,
+                branding: self.branding.checked()?,
             }),
         })
     }

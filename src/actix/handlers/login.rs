@@ -206,7 +206,13 @@ impl Handler {
         // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
         let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
         let warning = self.insecure_transport(&req).then_some(INSECURE_TRANSPORT);
-        let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, warning);
+        let page = pages::login_form(
+            self.iampass.branding(),
+            self.prefix(),
+            user.as_deref().unwrap_or(""),
+            &next,
+            warning,
+        );
         self.html(StatusCode::OK, page).finish()
     }
 
@@ -296,7 +302,13 @@ impl Handler {
         let html = form || (accepts_html(req) && r.status != StatusCode::PAYLOAD_TOO_LARGE);
         let reply = if html {
             let user = if user.len() <= MAX_USER_LEN { user } else { "" };
-            let page = pages::login_form(self.prefix(), user, next, Some(&r.message));
+            let page = pages::login_form(
+                self.iampass.branding(),
+                self.prefix(),
+                user,
+                next,
+                Some(&r.message),
+            );
             self.html(r.status, page)
         } else {
             Reply::json(r.status, r.body)

@@ -178,6 +178,7 @@ impl Handler {
                 .html(
                     StatusCode::OK,
                     pages::login_form(
+                        self.iampass.branding(),
                         self.prefix(),
                         "",
                         "/",
@@ -192,36 +193,48 @@ impl Handler {
             Progress::Waiting(status, reissue) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(Wait::Waiting {
-                        message: reason_text(status),
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Waiting {
+                            message: reason_text(status),
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .cookie(reissue.map(|(_, cookie)| cookie)),
             Progress::Ended(status, _) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(Wait::Failed {
-                        message: self.ended_text(status),
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Failed {
+                            message: self.ended_text(status),
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .cookie(Some(self.iampass.codec().removal())),
             Progress::Exchanged => self.html(
                 StatusCode::CONFLICT,
-                pages::wait_page(Wait::Failed {
-                    message: EXCHANGED_MESSAGE,
-                    retry_url: &retry_url,
-                }),
+                pages::wait_page(
+                    self.iampass.branding(),
+                    Wait::Failed {
+                        message: EXCHANGED_MESSAGE,
+                        retry_url: &retry_url,
+                    },
+                ),
             ),
             Progress::Unavailable(e) => {
                 tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
                 self.html(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    pages::wait_page(Wait::Waiting {
-                        message: "IAMPASS cannot be reached right now; retrying\u{2026}",
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Waiting {
+                            message: "IAMPASS cannot be reached right now; retrying\u{2026}",
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .retry_after(RETRY_AFTER_SECS)
             }
