@@ -343,11 +343,11 @@ async fn register_submit(
     }
     match added {
         Ok(AddUserResult::Success) => {
-            if state.mode == LoginMode::Password {
-                if let Err(error) = state.passwords.set(user, &form.password).await {
-                    eprintln!("login_page: {error}");
-                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, error);
-                }
+            if state.mode == LoginMode::Password
+                && let Err(error) = state.passwords.set(user, &form.password).await
+            {
+                eprintln!("login_page: {error}");
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, error);
             }
         }
         Ok(AddUserResult::UserExists) => {

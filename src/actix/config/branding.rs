@@ -115,22 +115,21 @@ const MAX_APP_NAME_CHARS: usize = 80;
 impl Branding {
     /// Checks the settings and prepares the style block and the CSP (at `build()`).
     pub(crate) fn checked(mut self) -> Result<Self, Error> {
-        if let Some(name) = &self.app_name {
-            if name.trim().is_empty()
+        if let Some(name) = &self.app_name
+            && (name.trim().is_empty()
                 || name.chars().count() > MAX_APP_NAME_CHARS
-                || name.chars().any(char::is_control)
-            {
-                return Err(Error::Config(format!(
-                    "app_name must be 1 to {MAX_APP_NAME_CHARS} characters without control characters"
-                )));
-            }
+                || name.chars().any(char::is_control))
+        {
+            return Err(Error::Config(format!(
+                "app_name must be 1 to {MAX_APP_NAME_CHARS} characters without control characters"
+            )));
         }
-        if let Some(home) = &self.home {
-            if !home_link_ok(home) {
-                return Err(Error::Config(format!(
-                    "home_link must be a same-site path (`/`) or an http(s) URL, not {home:?}"
-                )));
-            }
+        if let Some(home) = &self.home
+            && !home_link_ok(home)
+        {
+            return Err(Error::Config(format!(
+                "home_link must be a same-site path (`/`) or an http(s) URL, not {home:?}"
+            )));
         }
         let mut style = String::new();
         for (name, value) in &self.properties {
@@ -182,8 +181,8 @@ fn check_property(name: &str, value: &str) -> Result<(), String> {
         && !value.contains("/*")
         && !value.contains("*/")
         && !value.to_ascii_lowercase().contains("url(")
-        && value.matches('"').count() % 2 == 0
-        && value.matches('\'').count() % 2 == 0
+        && value.matches('"').count().is_multiple_of(2)
+        && value.matches('\'').count().is_multiple_of(2)
         && value.matches('(').count() == value.matches(')').count();
     if !value_ok {
         return Err(format!(
