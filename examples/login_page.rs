@@ -5,8 +5,18 @@
 //! ```
 //!
 //! With no configuration it starts an IAMPASS emulator in the same process, creates an
-//! application on it and a user `demo` whose phone is already registered: open the app, sign in
-//! as `demo`, and approve the request on the emulator's phone page.
+//! application on it and a user `demo` whose phone is already registered, with a random
+//! password printed at start: open the app, sign in as `demo` with that password, and approve
+//! the request on the emulator's phone page.
+//!
+//! Two modes (`LOGIN_MODE`):
+//!
+//! - `password` (the default): IAMPASS as the **second factor**. `POST /signin` checks the
+//!   password (Argon2id, kept in memory), then starts the phone approval with
+//!   `Iampass::start_login`; the crate's public `POST /auth/login` is off
+//!   (`public_login(false)`), so nobody can make a phone ring without the password.
+//! - `passwordless`: the phone alone, through the crate's public user-name sign-in on
+//!   `POST /auth/login` (its ready-made page at `GET /auth/login`).
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
@@ -16,14 +26,23 @@
 //! | `IAMPASS_EMULATOR_BIND` | address of the embedded emulator | `127.0.0.1:0` |
 //! | `IAMPASS_COOKIE_KEY` | base64 key (≥ 64 bytes) sealing the session cookie | random per run |
 //! | `IAMPASS_COOKIE_OLD_KEYS` | comma-separated base64 keys that still open cookies (rotation) | none |
+//! | `LOGIN_MODE` | `password` or `passwordless` | `password` |
+//! | `IAMPASS_REDIS_URL` | shared state in Redis (build with `--features emulator,redis`) | in memory |
+//! | `IAMPASS_REVALIDATE_AFTER_SECS` | ask IAMPASS at most every N s per session (`0`: every request) | every request |
+//! | `RUST_LOG` | log filter, e.g. `iampass=debug` | `warn` |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
-//! (sign-up: adds the user at IAMPASS and shows the phone registration link as a QR code),
+//! (sign-up: adds the user at IAMPASS, sets the password in password mode, and shows the phone
+//! registration link as a QR code), `GET|POST /signin` (password mode's first factor),
 //! `GET /locked` (where the dashboard sends you while your phone is away), and the crate's
 //! sign-in routes under `/auth`.
 
 #[path = "login_page/pages.rs"]
 mod pages;
+#[path = "login_page/passwords.rs"]
+mod passwords;
+#[path = "login_page/signin.rs"]
+mod signin;
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -31,8 +50,12 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use iampass::ManagementApi;
-use iampass::actix::Iampass;
+use iampass::actix::{ColorScheme, Iampass, Revalidate};
 use iampass::emulator::{Emulator, RunningEmulator};
+use iampass::store::Store;
+
+use pages::LoginMode;
+use passwords::Passwords;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -54,7 +77,12 @@ async fn main() {
 }
 
 async fn run() -> Result<(), BoxError> {
+    init_log();
     let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    // Every setting is read before anything starts, so a bad one is one clear error.
+    let mode = LoginMode::parse(env("LOGIN_MODE").as_deref())?;
+    let revalidate = revalidate_from_env()?;
+    let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
     let upstream = match env("IAMPASS_SERVER") {
         Some(server) => external_upstream(server)?,
         None => embedded_upstream().await?,
@@ -68,7 +96,28 @@ async fn run() -> Result<(), BoxError> {
     // Anything reachable from another machine must be served over HTTPS and keep the default.
     .cookie_secure(false)
     // A browser whose phone walked away gets a "locked" page rather than the login form.
-    .unauthenticated_responder(pages::unauthenticated);
+    .unauthenticated_responder(pages::unauthenticated)
+    .revalidate(revalidate)
+    .store(store)
+    // The crate's pages (the phone wait page, and the login page in passwordless mode) in
+    // the example's colours: its name, a link home, its indigo and font, and no dark mode
+    // (the example has none).
+    .app_name("Acme Notes")
+    .home_link("/")
+    .page_style("--accent", "#4338ca")
+    .page_style("--bg", "#f6f7fb")
+    .page_style("--fg", "#1b1f2a")
+    .page_style(
+        "--font",
+        "system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif",
+    )
+    .color_scheme(ColorScheme::Light);
+    let builder = match mode {
+        // Only the app's own /signin, after the password, starts a phone approval; visitors
+        // without a session are sent there.
+        LoginMode::Password => builder.public_login(false).login_path("/signin"),
+        LoginMode::Passwordless => builder,
+    };
     let builder = match env("IAMPASS_COOKIE_KEY") {
         Some(key) => builder.cookie_key_base64(&key).cookie_old_keys_base64(
             env("IAMPASS_COOKIE_OLD_KEYS")
@@ -93,11 +142,19 @@ async fn run() -> Result<(), BoxError> {
     .server(upstream.server.clone())
     .build()?;
 
+    let passwords = Passwords::new()?;
+    let demo_password = passwords::random_password();
+    if upstream.emulator.is_some() && mode == LoginMode::Password {
+        passwords.set("demo", &demo_password).await?;
+    }
     let state = web::Data::new(pages::AppState {
         management,
         phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
         names: pages::UserNames::with(["demo"]),
+        mode,
+        passwords,
     });
+    let iampass_data = web::Data::new(iampass.clone());
     // The crate's sign-in handlers under the default prefix `/auth`: GET/POST /auth/login,
     // GET /auth/poll, POST /auth/logout; /auth/login is where `RequireIampass` sends
     // anonymous visitors.
@@ -105,11 +162,17 @@ async fn run() -> Result<(), BoxError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(iampass_data.clone())
             // Validates the session with IAMPASS whenever a handler asks who the user is
             // (the default: on every such request), so walking away locks the app at once.
             .wrap(iampass.middleware())
             .configure(auth_routes.clone())
             .configure(pages::routes)
+            .configure(move |cfg| {
+                if mode == LoginMode::Password {
+                    signin::routes(cfg);
+                }
+            })
     })
     .workers(2)
     .bind(&bind)
@@ -131,11 +194,22 @@ async fn run() -> Result<(), BoxError> {
             emulator.base_url(),
             emulator.phone_url()
         );
-        println!(
-            "Open {app_url} and sign in as `demo`, then approve the request on the phone page \
-             ({}); or create your own account at {app_url}/register.",
-            emulator.phone_url()
-        );
+        match mode {
+            LoginMode::Password => {
+                println!("demo password: {demo_password}");
+                println!(
+                    "Open {app_url} and sign in as `demo` with that password, then approve the \
+                     request on the phone page ({}); or create your own account at \
+                     {app_url}/register.",
+                    emulator.phone_url()
+                );
+            }
+            LoginMode::Passwordless => println!(
+                "Open {app_url} and sign in as `demo`, then approve the request on the phone page \
+                 ({}); or create your own account at {app_url}/register.",
+                emulator.phone_url()
+            ),
+        }
     } else {
         println!(
             "Open {app_url}, create an account at {app_url}/register or sign in with a user \
@@ -207,6 +281,34 @@ async fn wait_until_serving(addr: SocketAddr) -> Result<(), BoxError> {
         last_error.map_or_else(String::new, |e| e.to_string())
     )
     .into())
+}
+
+/// `IAMPASS_REVALIDATE_AFTER_SECS`: unset or `0` asks IAMPASS on every request (the
+/// default); `N` at most every N seconds per session.
+fn revalidate_from_env() -> Result<Revalidate, BoxError> {
+    let Some(value) = env("IAMPASS_REVALIDATE_AFTER_SECS") else {
+        return Ok(Revalidate::EveryRequest);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(0) => Ok(Revalidate::EveryRequest),
+        Ok(secs) => Ok(Revalidate::After(Duration::from_secs(secs))),
+        Err(_) => Err(format!(
+            "IAMPASS_REVALIDATE_AFTER_SECS must be a whole number of seconds (0 = every \
+             request), not {value:?}"
+        )
+        .into()),
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `warn`); `RUST_LOG=iampass=debug` shows
+/// every sign-in step.
+fn init_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// A non-empty environment variable.

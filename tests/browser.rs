@@ -4,6 +4,8 @@
 //!   access).
 //! - `live`: the live lock (`/auth/live.js`) on an open dashboard in headless Chromium: walk
 //!   away, come back and a remote close, without a reload.
+//! - `password`: password mode in headless Chromium: a wrong password never rings the phone;
+//!   the right one, then the phone's approval, signs in.
 //! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
 //!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
 //!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`; other paths through
@@ -22,3 +24,5 @@ mod harness;
 mod http;
 #[path = "browser/live.rs"]
 mod live;
+#[path = "browser/password.rs"]
+mod password;

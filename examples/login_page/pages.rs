@@ -10,6 +10,8 @@ use iampass::actix::{
 };
 use iampass::{AddUserResult, ManagementApi, Status, user_name};
 
+use crate::passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};
+
 /// The longest user name or display name the sign-up form accepts, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -23,6 +25,41 @@ pub struct AppState {
     pub phone_url: Option<String>,
     /// Names signed up here, by collision key, so a look-alike of one is refused.
     pub names: UserNames,
+    /// How users sign in: a password then the phone, or the phone alone.
+    pub mode: LoginMode,
+    /// The first factor's passwords (used in [`LoginMode::Password`]).
+    pub passwords: Passwords,
+}
+
+/// How the example signs users in (`LOGIN_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMode {
+    /// The example's own `/signin` checks a password, then starts the phone approval with
+    /// `Iampass::start_login`; the crate's public `POST /auth/login` is off.
+    Password,
+    /// The crate's public user-name sign-in on `POST /auth/login` (the phone alone).
+    Passwordless,
+}
+
+impl LoginMode {
+    /// `LOGIN_MODE`: unset or `password`, or `passwordless`; anything else is an error.
+    pub fn parse(value: Option<&str>) -> Result<LoginMode, String> {
+        match value.map(str::trim) {
+            None | Some("password") => Ok(LoginMode::Password),
+            Some("passwordless") => Ok(LoginMode::Passwordless),
+            Some(other) => Err(format!(
+                "LOGIN_MODE must be `password` (the default) or `passwordless`, not {other:?}"
+            )),
+        }
+    }
+
+    /// The sign-in page, coming back to the dashboard.
+    pub fn signin_href(self) -> &'static str {
+        match self {
+            LoginMode::Password => "/signin?next=%2Fdashboard",
+            LoginMode::Passwordless => "/auth/login?next=%2Fdashboard",
+        }
+    }
 }
 
 /// The user names of this app, kept unique by [`iampass::user_name::collision_key`]: `DEMO`,
@@ -69,18 +106,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// What the shared layout (`base.html`) shows: who is signed in and the demo phone's link.
-struct Layout {
-    user: Option<String>,
-    phone_url: Option<String>,
+pub struct Layout {
+    pub user: Option<String>,
+    /// Where "Sign in" links go (the mode's sign-in page).
+    pub signin_href: &'static str,
+    /// Password mode: sign-up asks for a password.
+    pub passwords: bool,
+    pub phone_url: Option<String>,
     /// The account links in the header (hidden on the locked page, whose user is neither
     /// signed in nor out).
-    account_nav: bool,
+    pub account_nav: bool,
 }
 
 impl Layout {
-    fn new(state: &AppState, user: Option<String>) -> Self {
+    pub fn new(state: &AppState, user: Option<String>) -> Self {
         Layout {
             user,
+            signin_href: state.mode.signin_href(),
+            passwords: state.mode == LoginMode::Password,
             phone_url: state.phone_url.clone(),
             account_nav: true,
         }
@@ -111,6 +154,7 @@ struct RegisterPage {
     display_name: String,
     error: Option<String>,
     max_len: usize,
+    min_password: usize,
 }
 
 #[derive(Template)]
@@ -227,7 +271,7 @@ async fn locked(
 }
 
 /// `path` if it is a safe same-site path (the crate's own rule), else `/dashboard`.
-fn safe_path(path: Option<&str>) -> &str {
+pub fn safe_path(path: Option<&str>) -> &str {
     path.filter(|p| is_safe_redirect(p)).unwrap_or("/dashboard")
 }
 
@@ -241,6 +285,7 @@ async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>)
             display_name: String::new(),
             error: None,
             max_len: MAX_NAME_CHARS,
+            min_password: MIN_PASSWORD_CHARS,
         },
     )
 }
@@ -275,10 +320,11 @@ async fn register_submit(
                 display_name: form.display_name.clone(),
                 error: Some(error),
                 max_len: MAX_NAME_CHARS,
+                min_password: MIN_PASSWORD_CHARS,
             },
         )
     };
-    let (checked, display_name) = match form.validate() {
+    let (checked, display_name) = match form.validate(state.mode) {
         Ok(valid) => valid,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
@@ -296,7 +342,14 @@ async fn register_submit(
         state.names.release(checked.collision_key());
     }
     match added {
-        Ok(AddUserResult::Success) => {}
+        Ok(AddUserResult::Success) => {
+            if state.mode == LoginMode::Password
+                && let Err(error) = state.passwords.set(user, &form.password).await
+            {
+                eprintln!("login_page: {error}");
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, error);
+            }
+        }
         Ok(AddUserResult::UserExists) => {
             // Handing out a registration link for an existing user would let anyone link
             // their own phone to someone else's account.
@@ -352,6 +405,8 @@ async fn register_submit(
 struct SignUp {
     user: String,
     display_name: String,
+    /// Never shown again (the form comes back without it).
+    password: String,
     malformed: bool,
 }
 
@@ -372,6 +427,7 @@ impl SignUp {
             match key.as_str() {
                 "user" => form.user = value,
                 "display_name" => form.display_name = value,
+                "password" => form.password = value,
                 _ => {}
             }
         }
@@ -380,7 +436,10 @@ impl SignUp {
 
     /// The user name (checked for look-alikes by [`user_name::check_new`]) and the optional
     /// display name, trimmed, or what is wrong with them.
-    fn validate(&self) -> Result<(user_name::UserNameCheck, Option<&str>), String> {
+    fn validate(
+        &self,
+        mode: LoginMode,
+    ) -> Result<(user_name::UserNameCheck, Option<&str>), String> {
         if self.malformed {
             return Err("The form could not be read. Please try again.".to_owned());
         }
@@ -391,12 +450,24 @@ impl SignUp {
         let user = user_name::check_new(&self.user).map_err(|e| e.to_string())?;
         let display_name = self.display_name.trim();
         check_name("The display name", display_name)?;
+        if mode == LoginMode::Password {
+            if self.password.chars().count() < MIN_PASSWORD_CHARS {
+                return Err(format!(
+                    "Please choose a password of at least {MIN_PASSWORD_CHARS} characters."
+                ));
+            }
+            if self.password.len() > MAX_PASSWORD_BYTES {
+                return Err(format!(
+                    "The password is too long: at most {MAX_PASSWORD_BYTES} bytes, please."
+                ));
+            }
+        }
         Ok((user, Some(display_name).filter(|name| !name.is_empty())))
     }
 }
 
 /// One form-encoded key or value: `+` is a space, `%XX` a byte; `None` if not UTF-8.
-fn decode(raw: &[u8]) -> Option<String> {
+pub fn decode(raw: &[u8]) -> Option<String> {
     let spaced: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
@@ -467,7 +538,7 @@ fn error_page(
 }
 
 /// Renders a page with the headers every page of the example carries.
-fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

@@ -67,6 +67,38 @@
 //! handlers refused with `403` (`Sec-Fetch-Site`, `Origin`); login starts rate-limited per
 //! user and per client address (`429` + `Retry-After`).
 //!
+//! ## No enumeration in the public mode
+//! With [`IampassBuilder::public_login`] on (the default), `POST {prefix}/login` answers an
+//! unknown user name and a user without a phone exactly as a real one (`202` + `poll_url`, or
+//! `303` to the wait page, with a sealed pending cookie): a *decoy*, which the poll reports
+//! `pending` for a random while ([`IampassBuilder::public_login_decoy_delay`]) without asking
+//! IAMPASS, then ends as `{"status": "failed", "reason": "not_approved", "message": "Sign-in
+//! was not approved."}`, the one answer every unsuccessful end gets in that mode. Decoys count
+//! against the rate limits. [`Iampass::start_login`] (the application-driven mode) keeps the
+//! precise reasons, and with `public_login(false)` the poll reports the precise status.
+//!
+//! ## Branding, or no crate pages at all
+//! The login and wait pages take the application's name, a link home, CSS custom properties
+//! and a colour scheme ([`IampassBuilder::app_name`], [`IampassBuilder::home_link`],
+//! [`IampassBuilder::page_style`], [`IampassBuilder::color_scheme`]), or are replaced by the
+//! application's own HTML ([`IampassBuilder::page_renderer`]).
+//!
+//! A single-page app needs none of them: every handler answers JSON when the request does not
+//! ask for HTML (`Accept: application/json`, `Content-Type: application/json`).
+//!
+//! 1. start: `POST {prefix}/login` with `{"user": "…", "next": "/app"}` (public mode), or the
+//!    application's own endpoint calling [`Iampass::start_login`] after its first factor →
+//!    `202 {"status": "pending", "poll_url": "{prefix}/poll"}` and the pending cookie (send
+//!    requests with `credentials: "same-origin"`);
+//! 2. poll: `GET {prefix}/poll?wait=20` (long-poll) until `{"status": "active", "redirect"}`
+//!    (the session cookie is now set) or a failure with `reason` and `message`;
+//! 3. while signed in: `GET {prefix}/events` (Server-Sent Events) for walkaway and close, and
+//!    the application's API answers `401`/`503` JSON ([`Denial`]) when the session is gone;
+//! 4. logout: `POST {prefix}/logout` → `{"status": "closed"}`.
+//!
+//! Point [`IampassBuilder::login_path`] at the SPA's own route so HTML navigations without a
+//! session land there rather than on the crate's page.
+//!
 //! ## Modules
 //! `config` (builder, policies, defaults, environment) · `context` (the one reader of the
 //! cookie) · `validate` (shared IAMPASS calls, the verdict) · `identity` · `extract` ·
@@ -91,12 +123,13 @@ mod validate;
 
 pub use crate::store::Rate;
 pub use config::{
-    APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV,
-    DEFAULT_BODY_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
-    DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION, DEFAULT_LOGIN_PATH,
-    DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN, DEFAULT_RATE_PER_ADDRESS,
-    DEFAULT_RATE_PER_USER, DEFAULT_REQUEST_TIMEOUT, DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE,
-    FailMode, Iampass, IampassBuilder, MIN_KEY_LEN, Revalidate, WalkawayPolicy,
+    APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV, ColorScheme,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_DECOY_DELAY, DEFAULT_EVENTS_HEARTBEAT,
+    DEFAULT_EVENTS_INTERVAL, DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION,
+    DEFAULT_LOGIN_PATH, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN,
+    DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, FailMode, Iampass, IampassBuilder, MIN_KEY_LEN,
+    Page, Revalidate, WalkawayPolicy,
 };
 pub use cookie::{CookieState, MAX_SET_COOKIE_LEN, SessionCookie};
 pub use denial::{Denial, Rejection};

@@ -1,11 +1,38 @@
 //! The ready-made HTML pages (askama templates under `templates/actix/`): the login form,
-//! the no-JavaScript wait page, and a message page for errors.
+//! the no-JavaScript wait page, and a message page for errors. The login and wait pages
+//! carry the application's [`Branding`], or are the application's own HTML through its page
+//! renderer.
 
 use askama::Template;
+
+use crate::actix::config::{Branding, Page};
+
+/// What the base layout shows of the branding (message pages use the default).
+#[derive(Default)]
+struct Brand<'a> {
+    app_name: Option<&'a str>,
+    home: Option<&'a str>,
+    /// The checked custom-property block (allowed by its hash in the CSP).
+    style: &'a str,
+    /// `""`, `light` or `dark`: the `<html>` class.
+    scheme: &'a str,
+}
+
+impl<'a> Brand<'a> {
+    fn of(branding: &'a Branding) -> Self {
+        Brand {
+            app_name: branding.app_name.as_deref(),
+            home: branding.home.as_deref(),
+            style: &branding.style,
+            scheme: branding.color_scheme.class(),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "actix/login.html")]
 struct LoginForm<'a> {
+    brand: Brand<'a>,
     login_url: &'a str,
     script_url: &'a str,
     poll_url: &'a str,
@@ -17,6 +44,7 @@ struct LoginForm<'a> {
 #[derive(Template)]
 #[template(path = "actix/wait.html")]
 struct WaitPage<'a> {
+    brand: Brand<'a>,
     title: &'a str,
     message: &'a str,
     refresh: bool,
@@ -27,6 +55,7 @@ struct WaitPage<'a> {
 #[derive(Template)]
 #[template(path = "actix/message.html")]
 struct MessagePage<'a> {
+    brand: Brand<'a>,
     title: &'a str,
     message: &'a str,
     link: Option<&'a str>,
@@ -35,15 +64,20 @@ struct MessagePage<'a> {
 /// The login page's script, served at `{prefix}/login.js`.
 pub(crate) const LOGIN_SCRIPT: &str = include_str!("../../templates/actix/login.js");
 
-/// `sha256-…` of the base page's one inline `<style>` block, for the pages' CSP.
+/// `sha256-…` of the base page's inline `<style>` block, for the pages' CSP.
 pub(crate) fn base_style_hash() -> String {
-    use base64::Engine;
-    use sha2::Digest;
     let template = include_str!("../../templates/actix/base.html");
     let style = template
         .split_once("<style>")
         .and_then(|(_, rest)| rest.split_once("</style>"))
         .map_or("", |(style, _)| style);
+    style_hash(style)
+}
+
+/// `sha256-…` of a `<style>` block's text, as a CSP source.
+pub(crate) fn style_hash(style: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
     let digest = sha2::Sha256::digest(style.as_bytes());
     format!(
         "sha256-{}",
@@ -59,12 +93,29 @@ fn render(result: askama::Result<String>) -> String {
 }
 
 /// The login form, posting to `{prefix}/login`.
-pub(crate) fn login_form(prefix: &str, user: &str, next: &str, error: Option<&str>) -> String {
+pub(crate) fn login_form(
+    branding: &Branding,
+    prefix: &str,
+    user: &str,
+    next: &str,
+    error: Option<&str>,
+) -> String {
     let login_url = format!("{prefix}/login");
     let poll_url = format!("{prefix}/poll");
     let script_url = format!("{prefix}/login.js");
+    if let Some(renderer) = &branding.renderer {
+        return renderer(&Page::Login {
+            login_url,
+            poll_url,
+            script_url,
+            user: user.to_owned(),
+            next: next.to_owned(),
+            error: error.map(str::to_owned),
+        });
+    }
     render(
         LoginForm {
+            brand: Brand::of(branding),
             login_url: &login_url,
             script_url: &script_url,
             poll_url: &poll_url,
@@ -91,9 +142,11 @@ pub(crate) enum Wait<'a> {
 }
 
 /// The self-refreshing page a form login lands on without JavaScript.
-pub(crate) fn wait_page(wait: Wait<'_>) -> String {
+pub(crate) fn wait_page(branding: &Branding, wait: Wait<'_>) -> String {
+    let brand = Brand::of(branding);
     let page = match wait {
         Wait::Waiting { message, retry_url } => WaitPage {
+            brand,
             title: "Check your phone",
             message,
             refresh: true,
@@ -101,6 +154,7 @@ pub(crate) fn wait_page(wait: Wait<'_>) -> String {
             retry_url,
         },
         Wait::Failed { message, retry_url } => WaitPage {
+            brand,
             title: "Sign-in did not complete",
             message,
             refresh: false,
@@ -108,6 +162,14 @@ pub(crate) fn wait_page(wait: Wait<'_>) -> String {
             retry_url,
         },
     };
+    if let Some(renderer) = &branding.renderer {
+        return renderer(&Page::Wait {
+            title: page.title.to_owned(),
+            message: page.message.to_owned(),
+            failed: page.failed,
+            retry_url: page.retry_url.to_owned(),
+        });
+    }
     render(page.render())
 }
 
@@ -120,6 +182,7 @@ pub(crate) fn unavailable_page(message: &str) -> String {
 pub(crate) fn message_page(title: &str, message: &str, link: Option<&str>) -> String {
     render(
         MessagePage {
+            brand: Brand::default(),
             title,
             message,
             link,
@@ -134,7 +197,13 @@ mod tests {
 
     #[test]
     fn login_form_is_accessible_and_escaped() {
-        let html = login_form("/auth", "<b>\"x\"", "/next?a=1&b=2", Some("<oops>"));
+        let html = login_form(
+            &Branding::default(),
+            "/auth",
+            "<b>\"x\"",
+            "/next?a=1&b=2",
+            Some("<oops>"),
+        );
         for needle in [
             r#"<form id="iampass-login" method="post" action="/auth/login""#,
             r#"<input id="iampass-user" name="user""#,
@@ -152,16 +221,22 @@ mod tests {
 
     #[test]
     fn wait_page_refreshes_until_it_fails() {
-        let waiting = wait_page(Wait::Waiting {
-            message: "approve on your phone",
-            retry_url: "/auth/login",
-        });
+        let waiting = wait_page(
+            &Branding::default(),
+            Wait::Waiting {
+                message: "approve on your phone",
+                retry_url: "/auth/login",
+            },
+        );
         assert!(waiting.contains(r#"href="/auth/login""#));
         assert!(waiting.contains(r#"<meta http-equiv="refresh" content="2">"#));
-        let failed = wait_page(Wait::Failed {
-            message: "denied",
-            retry_url: "/auth/login?next=%2Fx",
-        });
+        let failed = wait_page(
+            &Branding::default(),
+            Wait::Failed {
+                message: "denied",
+                retry_url: "/auth/login?next=%2Fx",
+            },
+        );
         assert!(!failed.contains("http-equiv"));
         assert!(failed.contains(r#"href="/auth/login?next=%2Fx""#));
     }

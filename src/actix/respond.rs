@@ -49,19 +49,28 @@ pub(crate) struct Reply {
     retry_after: Option<u64>,
     cookie: Option<Cookie<'static>>,
     security_headers: bool,
+    /// The page's CSP when not [`page_csp`] (branded pages).
+    csp: Option<std::sync::Arc<str>>,
 }
 
 /// The `Content-Security-Policy` of the crate's pages: their own script and style files only,
 /// no inline code (the base page's one style block is allowed by its hash), no framing.
 pub(crate) fn page_csp() -> &'static str {
     static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    CSP.get_or_init(|| {
-        format!(
-            "default-src 'none'; script-src 'self'; style-src 'self' '{}'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            crate::actix::pages::base_style_hash()
-        )
-    })
+    CSP.get_or_init(|| csp_with_styles(""))
+}
+
+/// [`page_csp`] that also allows the branding's style block, by its hash (`sha256-…`).
+pub(crate) fn page_csp_with(style_hash: &str) -> String {
+    csp_with_styles(&format!(" '{style_hash}'"))
+}
+
+fn csp_with_styles(extra: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' '{}'{extra}; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        crate::actix::pages::base_style_hash()
+    )
 }
 
 impl Reply {
@@ -87,6 +96,7 @@ impl Reply {
             retry_after: None,
             cookie: None,
             security_headers: true,
+            csp: None,
         }
     }
 
@@ -94,6 +104,12 @@ impl Reply {
     /// them off with [`security_headers`](crate::actix::IampassBuilder::security_headers)).
     pub(crate) fn security_headers(mut self, enabled: bool) -> Self {
         self.security_headers = enabled;
+        self
+    }
+
+    /// The CSP of a branded page (its style block's hash allowed), when there is one.
+    pub(crate) fn csp(mut self, csp: Option<std::sync::Arc<str>>) -> Self {
+        self.csp = csp;
         self
     }
 
@@ -124,7 +140,10 @@ impl Reply {
             Body::Html(page) => {
                 if self.security_headers {
                     builder
-                        .insert_header(("Content-Security-Policy", page_csp()))
+                        .insert_header((
+                            "Content-Security-Policy",
+                            self.csp.as_deref().unwrap_or(page_csp()),
+                        ))
                         .insert_header(("X-Frame-Options", "DENY"))
                         .insert_header(("X-Content-Type-Options", "nosniff"))
                         .insert_header(("Referrer-Policy", "same-origin"));

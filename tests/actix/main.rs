@@ -7,12 +7,14 @@ mod emulator_control;
 mod harness;
 
 mod audit;
+mod branding;
 mod config;
 mod cookie;
 mod events;
 mod flow;
 mod hardening;
 mod outage;
+mod public_login;
 mod second_factor;
 mod security;
 

@@ -92,16 +92,30 @@ pub struct ExampleApp {
     pub emulator_url: String,
     /// The emulator's phone page.
     pub phone_url: String,
+    /// The seeded `demo` user's password (password mode only).
+    pub demo_password: Option<String>,
     /// Every line the app printed, for failure reports.
     output: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 impl ExampleApp {
-    /// Starts the example on free ports, without `IAMPASS_SERVER`, and waits for the lines it
-    /// prints once both servers accept connections.
+    /// Starts the example in passwordless mode (the phone alone) on free ports, without
+    /// `IAMPASS_SERVER`, and waits for the lines it prints once both servers accept
+    /// connections.
     pub fn start() -> TestResult<ExampleApp> {
+        ExampleApp::start_in("passwordless")
+    }
+
+    /// Starts the example in password mode (a password, then the phone), and reads the
+    /// seeded `demo` user's password from what it prints.
+    pub fn start_password() -> TestResult<ExampleApp> {
+        ExampleApp::start_in("password")
+    }
+
+    fn start_in(mode: &str) -> TestResult<ExampleApp> {
         let binary = example_binary()?;
         let mut child = Command::new(&binary)
+            .env("LOGIN_MODE", mode)
             .env("BIND", "127.0.0.1:0")
             .env("IAMPASS_EMULATOR_BIND", "127.0.0.1:0")
             .env_remove("IAMPASS_SERVER")
@@ -132,10 +146,15 @@ impl ExampleApp {
             url: String::new(),
             emulator_url: String::new(),
             phone_url: String::new(),
+            demo_password: None,
             output,
         };
+        let password_mode = mode == "password";
         let deadline = Instant::now() + Duration::from_secs(60);
-        while app.url.is_empty() || app.phone_url.is_empty() {
+        while app.url.is_empty()
+            || app.phone_url.is_empty()
+            || (password_mode && app.demo_password.is_none())
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match lines_rx.recv_timeout(left) {
                 Ok(line) => line,
@@ -149,7 +168,9 @@ impl ExampleApp {
                     .into());
                 }
             };
-            if let Some(url) = line.strip_prefix("login_page listening on ") {
+            if let Some(password) = line.strip_prefix("demo password: ") {
+                app.demo_password = Some(password.trim().to_owned());
+            } else if let Some(url) = line.strip_prefix("login_page listening on ") {
                 app.url = url.trim().trim_end_matches('/').to_owned();
             } else if let Some(rest) = line.strip_prefix("iampass emulator on ") {
                 // "http://ADDR (phone: http://ADDR/phone)"

@@ -38,6 +38,11 @@ impl IampassBuilder {
                 "poll_limits must allow at least one poll".into(),
             ));
         }
+        if self.login.decoy_delay.0 > self.login.decoy_delay.1 {
+            return Err(Error::Config(
+                "public_login_decoy_delay: the minimum is above the maximum".into(),
+            ));
+        }
         if self.login.body_timeout.is_zero() {
             return Err(Error::Config(
                 "body_timeout must be longer than zero".into(),
@@ -177,6 +182,7 @@ impl IampassBuilder {
                 events: self.events,
                 live: LiveHub::default(),
                 store: self.store,
+                branding: self.branding.checked()?,
             }),
         })
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse};
 
+use super::branding::{Branding, ColorScheme, Page};
 use super::defaults::{
     DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
     DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION, DEFAULT_RATE_PER_ADDRESS,
@@ -81,6 +82,7 @@ pub struct IampassBuilder {
     pub(super) login: LoginSettings,
     pub(super) events: EventsSettings,
     pub(super) store: Store,
+    pub(super) branding: Branding,
 }
 
 /// The event stream's knobs (`GET {prefix}/events`).
@@ -161,6 +163,7 @@ impl IampassBuilder {
                 per_address: DEFAULT_EVENTS_PER_ADDRESS,
             },
             store: Store::memory(),
+            branding: Branding::default(),
         }
     }
 
@@ -520,6 +523,93 @@ impl IampassBuilder {
     pub fn events_caps(mut self, per_session: usize, per_address: usize) -> Self {
         self.events.per_session = per_session;
         self.events.per_address = per_address;
+        self
+    }
+
+    /// The application's name, shown above the crate's login and wait pages and in their
+    /// titles (default: none). At most 80 characters; escaped in the page.
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").app_name("Acme Notes");
+    /// # let _ = b;
+    /// ```
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.branding.app_name = Some(name.into());
+        self
+    }
+
+    /// A link home above the crate's pages (the application's name, or "Home"): a same-site
+    /// path like `/`, or an `http(s)` URL. Anything else fails [`build`](Self::build).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret").home_link("/");
+    /// # let _ = b;
+    /// ```
+    pub fn home_link(mut self, href: impl Into<String>) -> Self {
+        self.branding.home = Some(href.into());
+        self
+    }
+
+    /// Sets a CSS custom property of the crate's pages, in every colour scheme: `--accent`
+    /// (buttons, links), `--fail`, `--muted`, `--bg`, `--fg`, `--card`, `--border`, `--font`.
+    /// They go in a `<style>` block the pages' CSP allows by its hash, so
+    /// [`build`](Self::build) refuses a name that is not `--` and `a-z0-9-`, and a value with
+    /// anything but letters, digits, spaces and `#%(),.-+/!'"` (no `<`, `;`, braces, comments
+    /// or `url(`).
+    ///
+    /// ```
+    /// let iampass = iampass::actix::Iampass::builder("app", "secret")
+    ///     .cookie_key(&[1; 64])
+    ///     .page_style("--accent", "#4338ca")
+    ///     .page_style("--font", "\"Inter\", system-ui, sans-serif")
+    ///     .build()?;
+    /// # let _ = iampass;
+    /// let hostile = iampass::actix::Iampass::builder("app", "secret")
+    ///     .cookie_key(&[1; 64])
+    ///     .page_style("--accent", "</style><script>alert(1)</script>")
+    ///     .build();
+    /// assert!(hostile.is_err());
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn page_style(mut self, property: impl Into<String>, value: impl Into<String>) -> Self {
+        self.branding
+            .properties
+            .push((property.into(), value.into()));
+        self
+    }
+
+    /// The colour scheme of the crate's pages (default [`ColorScheme::Auto`]: follow the
+    /// visitor's system setting). An application without a dark mode sets
+    /// [`ColorScheme::Light`], so the sign-in does not turn dark while the app stays light.
+    ///
+    /// ```
+    /// use iampass::actix::{ColorScheme, Iampass};
+    /// let b = Iampass::builder("app", "secret").color_scheme(ColorScheme::Light);
+    /// # let _ = b;
+    /// ```
+    pub fn color_scheme(mut self, scheme: ColorScheme) -> Self {
+        self.branding.color_scheme = scheme;
+        self
+    }
+
+    /// Replaces the crate's login and wait pages with the application's own HTML: `render`
+    /// gets the [`Page`] (raw text: escape it) and returns the whole document. The pages keep
+    /// their security headers: scripts and styles must come from the application's own
+    /// files (`'self'`), with no inline code.
+    ///
+    /// ```
+    /// use iampass::actix::{Iampass, Page};
+    /// let b = Iampass::builder("app", "secret").page_renderer(|page: &Page| match page {
+    ///     Page::Login { .. } => "<!doctype html><title>Sign in</title>…".to_owned(),
+    ///     _ => "<!doctype html><p>Check your phone.</p>".to_owned(),
+    /// });
+    /// # let _ = b;
+    /// ```
+    pub fn page_renderer<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&Page) -> String + Send + Sync + 'static,
+    {
+        self.branding.renderer = Some(Arc::new(render));
         self
     }
 }

@@ -27,6 +27,15 @@ pub const DEFAULT_POLLS_PER_ADDRESS: usize = 32;
 /// assert_eq!(iampass::actix::DEFAULT_BODY_TIMEOUT.as_secs(), 5);
 /// ```
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default range of how long a public-mode decoy login stays pending before it fails (see
+/// [`IampassBuilder::public_login_decoy_delay`]).
+///
+/// ```
+/// let (min, max) = iampass::actix::DEFAULT_DECOY_DELAY;
+/// assert_eq!((min.as_secs(), max.as_secs()), (6, 40));
+/// ```
+pub const DEFAULT_DECOY_DELAY: (Duration, Duration) =
+    (Duration::from_secs(6), Duration::from_secs(40));
 
 /// What the login handlers read from the configuration.
 #[derive(Debug, Clone)]
@@ -42,6 +51,8 @@ pub(crate) struct LoginSettings {
     pub(crate) security_headers: bool,
     /// Whether `POST {prefix}/login` may start a login from a user name alone.
     pub(crate) public_login: bool,
+    /// How long a public-mode decoy stays pending: a random time in this range.
+    pub(crate) decoy_delay: (Duration, Duration),
 }
 
 impl Default for LoginSettings {
@@ -55,6 +66,7 @@ impl Default for LoginSettings {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             security_headers: true,
             public_login: true,
+            decoy_delay: DEFAULT_DECOY_DELAY,
         }
     }
 }
@@ -177,6 +189,25 @@ impl IampassBuilder {
     /// ```
     pub fn public_login(mut self, enabled: bool) -> Self {
         self.login.public_login = enabled;
+        self
+    }
+
+    /// How long a *decoy* stays pending in the public mode (default
+    /// [`DEFAULT_DECOY_DELAY`]: 6 to 40 s). So that `POST {prefix}/login` does not tell who
+    /// has an account, an unknown user name or a user without a phone gets the same `202`
+    /// and pending cookie as a real one; the poll then says `pending` for a random time in
+    /// this range (what a person takes to read and refuse an unexpected request) and ends
+    /// as the same `failed` answer a refused login gets, without asking IAMPASS. `min` above
+    /// `max` is a configuration error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .public_login_decoy_delay(Duration::from_secs(10), Duration::from_secs(60));
+    /// # let _ = b;
+    /// ```
+    pub fn public_login_decoy_delay(mut self, min: Duration, max: Duration) -> Self {
+        self.login.decoy_delay = (min, max);
         self
     }
 

@@ -22,6 +22,7 @@ use super::validate::Validator;
 use crate::store::Store;
 use crate::{AuthenticationApi, Error, Secret};
 
+mod branding;
 mod build;
 mod builder;
 mod defaults;
@@ -29,6 +30,8 @@ mod env;
 mod login;
 mod policy;
 
+pub(crate) use branding::Branding;
+pub use branding::{ColorScheme, Page};
 pub use builder::IampassBuilder;
 pub use defaults::{
     DEFAULT_COOKIE_NAME, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
@@ -38,7 +41,9 @@ pub use defaults::{
 };
 pub use env::{APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV};
 pub(crate) use login::LoginSettings;
-pub use login::{DEFAULT_BODY_TIMEOUT, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN};
+pub use login::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_DECOY_DELAY, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN,
+};
 pub use policy::{FailMode, Revalidate, WalkawayPolicy};
 
 /// Lifetime of a pending-login cookie.
@@ -123,6 +128,7 @@ struct Inner {
     events: builder::EventsSettings,
     live: LiveHub,
     store: Store,
+    branding: Branding,
 }
 
 impl Iampass {
@@ -286,6 +292,11 @@ impl Iampass {
     /// ```
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The look of the login and wait pages (see [`IampassBuilder::app_name`]).
+    pub(crate) fn branding(&self) -> &Branding {
+        &self.inner.branding
     }
 
     pub(crate) fn limits(&self) -> &LoginLimits {

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Handler, query_param};
+use super::{Handler, decoy, query_param};
 use crate::actix::config::PENDING_MAX_AGE;
 use crate::actix::cookie::{CookieState, SessionCookie};
 use crate::actix::denial::UNAVAILABLE_MESSAGE;
@@ -206,7 +206,13 @@ impl Handler {
         // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
         let user = query_param(&req, "user").filter(|u| u.len() <= MAX_USER_LEN);
         let warning = self.insecure_transport(&req).then_some(INSECURE_TRANSPORT);
-        let page = pages::login_form(self.prefix(), user.as_deref().unwrap_or(""), &next, warning);
+        let page = pages::login_form(
+            self.iampass.branding(),
+            self.prefix(),
+            user.as_deref().unwrap_or(""),
+            &next,
+            warning,
+        );
         self.html(StatusCode::OK, page).finish()
     }
 
@@ -296,7 +302,13 @@ impl Handler {
         let html = form || (accepts_html(req) && r.status != StatusCode::PAYLOAD_TOO_LARGE);
         let reply = if html {
             let user = if user.len() <= MAX_USER_LEN { user } else { "" };
-            let page = pages::login_form(self.prefix(), user, next, Some(&r.message));
+            let page = pages::login_form(
+                self.iampass.branding(),
+                self.prefix(),
+                user,
+                next,
+                Some(&r.message),
+            );
             self.html(r.status, page)
         } else {
             Reply::json(r.status, r.body)
@@ -322,7 +334,78 @@ impl Handler {
             methods: self.iampass.login_settings().methods_for(&requested),
             duration: self.iampass.session_max_age(),
         };
-        self.start(req, &start, next).await
+        match self.start(req, &start, next).await {
+            Ok(cookie) => {
+                self.learn_shape(&cookie);
+                Ok(cookie)
+            }
+            // Who exists stays unsaid: the same answer as a real login, then a failed one.
+            Err(refusal) if refusal.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                self.decoy(user, next, &refusal)
+            }
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// The user resolver refused the name: an unknown user, counted against the rate limits
+    /// like any login attempt (so guessing names costs the same as trying real ones).
+    async fn unresolved(&self, req: &HttpRequest, user: &str) -> Refusal {
+        let address = self.client_ip(req);
+        match self.iampass.limits().check(user, address).await {
+            Ok(()) => Refusal::unknown_user(),
+            Err(wait) => {
+                let secs = retry_after_secs(wait);
+                tracing::info!(user = %user, ?address, retry_after = secs, "login start rate-limited");
+                Refusal {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    body: json!({"error": "rate_limited", "retry_after": secs,
+                                 "message": format!("Too many sign-in attempts; try again in {secs} s.")}),
+                    message: format!("Too many sign-in attempts; try again in {secs} s."),
+                    retry_after: Some(secs),
+                }
+            }
+        }
+    }
+
+    /// A decoy pending login (see [`decoy`](super::decoy)) for a name IAMPASS cannot start a
+    /// login for, sealed like a real one.
+    fn decoy(&self, user: &str, next: &str, refusal: &Refusal) -> Result<Cookie<'static>, Refusal> {
+        let reason = refusal.body.get("reason").and_then(|r| r.as_str());
+        tracing::info!(
+            user = user,
+            reason = reason,
+            "login not started; answered with a decoy"
+        );
+        if let Some(previous) = self.context.payload() {
+            self.end_previous(previous.session().clone(), previous.remaining_life());
+        }
+        let iampass = &self.iampass;
+        let session = decoy::session(iampass.authentication_api().server());
+        let max_age = PENDING_MAX_AGE.min(iampass.session_max_age());
+        let payload = |next: Option<String>| {
+            SessionCookie::new(
+                session.clone(),
+                user.to_owned(),
+                user.to_owned(),
+                CookieState::Pending,
+                max_age,
+                next,
+            )
+        };
+        iampass
+            .codec()
+            .seal(&payload(Some(next.to_owned())))
+            .or_else(|_| iampass.codec().seal(&payload(None)))
+            .map_err(|_| {
+                Refusal::bad_request(StatusCode::BAD_REQUEST, "The sign-in request is too large.")
+            })
+    }
+
+    /// Remembers the token and secret lengths of a real pending login, for decoys.
+    fn learn_shape(&self, cookie: &Cookie<'static>) {
+        if let Ok((payload, _)) = self.iampass.codec().open(cookie.value()) {
+            decoy::learn_shape(payload.session());
+        }
     }
 
     /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
@@ -342,12 +425,12 @@ impl Handler {
                 Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
                 Err(e) => {
                     tracing::debug!(error = %e, "user resolver refused a login");
-                    return Err(Refusal::unknown_user());
+                    return Err(self.unresolved(req, user).await);
                 }
             },
         };
         if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
-            return Err(Refusal::unknown_user());
+            return Err(self.unresolved(req, user).await);
         }
         let address = self.client_ip(req);
         if let Err(wait) = iampass.limits().check(&resolved, address).await {

@@ -15,6 +15,7 @@ use super::pages;
 use super::respond::Reply;
 use super::security::origin::check_same_origin;
 
+mod decoy;
 mod events;
 mod login;
 mod logout;
@@ -128,7 +129,9 @@ impl Handler {
 
     /// An HTML page with the security headers the configuration asks for.
     fn html(&self, status: StatusCode, page: String) -> Reply {
-        Reply::html(status, page).security_headers(self.iampass.login_settings().security_headers)
+        Reply::html(status, page)
+            .security_headers(self.iampass.login_settings().security_headers)
+            .csp(self.iampass.branding().csp.clone())
     }
 
     /// The client's address: the TCP peer, or behind a trusted proxy the address it forwards.

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{Handler, query_param};
+use super::{Handler, decoy, query_param};
 use crate::Status;
 use crate::actix::cookie::SessionCookie;
 use crate::actix::denial::UNAVAILABLE_MESSAGE;
@@ -70,6 +70,9 @@ impl Handler {
     /// once per [`MIN_RECHECK`](crate::actix::pending::MIN_RECHECK) whatever the number of
     /// polls, and remembers an ended login.
     async fn check(&self, payload: &SessionCookie) -> Progress {
+        if decoy::is_decoy(payload) {
+            return self.check_decoy(payload);
+        }
         let iampass = &self.iampass;
         let session = match iampass
             .pending_logins()
@@ -144,6 +147,40 @@ impl Handler {
         }
     }
 
+    /// A decoy (public mode, see [`decoy`]): pending until its end time, then failed like a
+    /// refused login; IAMPASS is never asked.
+    fn check_decoy(&self, payload: &SessionCookie) -> Progress {
+        let ends_at = decoy::ends_at(payload, self.iampass.login_settings().decoy_delay);
+        if std::time::SystemTime::now() < ends_at {
+            Progress::Waiting(Status::Pending, None)
+        } else {
+            tracing::debug!(user = payload.user(), "decoy login ended");
+            Progress::Ended(Status::Failed, decoy::NOT_APPROVED_REASON.to_owned())
+        }
+    }
+
+    /// The JSON of a login that ended without success: in the public mode one generic answer
+    /// whatever happened (so a decoy and a real refusal, timeout or cancel read the same);
+    /// otherwise the precise status and reason.
+    fn ended_json(&self, status: Status, reason: &str) -> serde_json::Value {
+        if self.iampass.public_login() {
+            json!({"status": "failed", "reason": decoy::NOT_APPROVED_REASON,
+                   "message": decoy::NOT_APPROVED_MESSAGE})
+        } else {
+            json!({"status": status.as_str(), "reason": reason, "message": reason_text(status)})
+        }
+    }
+
+    /// The wait page's sentence for a login that ended without success (generic in the
+    /// public mode, as [`Self::ended_json`]).
+    fn ended_text(&self, status: Status) -> &'static str {
+        if self.iampass.public_login() {
+            decoy::NOT_APPROVED_MESSAGE
+        } else {
+            reason_text(status)
+        }
+    }
+
     /// `GET {prefix}/login?wait=1`: the no-JavaScript wait page.
     pub(super) async fn wait_page(&self, _req: HttpRequest) -> HttpResponse {
         let Some(payload) = self.context.pending() else {
@@ -155,6 +192,7 @@ impl Handler {
                 .html(
                     StatusCode::OK,
                     pages::login_form(
+                        self.iampass.branding(),
                         self.prefix(),
                         "",
                         "/",
@@ -169,27 +207,36 @@ impl Handler {
             Progress::Waiting(status, reissue) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(Wait::Waiting {
-                        message: reason_text(status),
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Waiting {
+                            message: reason_text(status),
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .cookie(reissue.map(|(_, cookie)| cookie)),
             Progress::Ended(status, _) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(Wait::Failed {
-                        message: reason_text(status),
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Failed {
+                            message: self.ended_text(status),
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .cookie(Some(self.iampass.codec().removal())),
             Progress::Exchanged => self.html(
                 StatusCode::CONFLICT,
-                pages::wait_page(Wait::Failed {
-                    message: EXCHANGED_MESSAGE,
-                    retry_url: &retry_url,
-                }),
+                pages::wait_page(
+                    self.iampass.branding(),
+                    Wait::Failed {
+                        message: EXCHANGED_MESSAGE,
+                        retry_url: &retry_url,
+                    },
+                ),
             ),
             Progress::StoreUnavailable(e) => {
                 tracing::warn!(
@@ -199,10 +246,13 @@ impl Handler {
                 // Not a 5xx: the login is not lost, only its last step waits for the store.
                 self.html(
                     StatusCode::OK,
-                    pages::wait_page(Wait::Waiting {
-                        message: STORE_UNAVAILABLE_MESSAGE,
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Waiting {
+                            message: STORE_UNAVAILABLE_MESSAGE,
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .retry_after(RETRY_AFTER_SECS)
             }
@@ -210,10 +260,13 @@ impl Handler {
                 tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
                 self.html(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    pages::wait_page(Wait::Waiting {
-                        message: "IAMPASS cannot be reached right now; retrying\u{2026}",
-                        retry_url: &retry_url,
-                    }),
+                    pages::wait_page(
+                        self.iampass.branding(),
+                        Wait::Waiting {
+                            message: "IAMPASS cannot be reached right now; retrying\u{2026}",
+                            retry_url: &retry_url,
+                        },
+                    ),
                 )
                 .retry_after(RETRY_AFTER_SECS)
             }
@@ -271,11 +324,10 @@ impl Handler {
                     json!({"status": "active", "redirect": next}),
                 )
                 .cookie(Some(cookie)),
-                Progress::Ended(status, reason) => Reply::json(
-                    StatusCode::OK,
-                    json!({"status": status.as_str(), "reason": reason}),
-                )
-                .cookie(Some(self.iampass.codec().removal())),
+                Progress::Ended(status, reason) => {
+                    Reply::json(StatusCode::OK, self.ended_json(status, &reason))
+                        .cookie(Some(self.iampass.codec().removal()))
+                }
                 Progress::Exchanged => Reply::json(
                     StatusCode::CONFLICT,
                     json!({"status": "exchanged", "error": "already_exchanged",
