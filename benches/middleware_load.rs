@@ -24,7 +24,9 @@
 //! (default 32), `IAMPASS_BENCH_SESSIONS` (distinct signed-in users the clients share,
 //! default 16), `IAMPASS_BENCH_WORKERS` (actix workers of each app and of the emulator,
 //! default 1), `IAMPASS_BENCH_MEMORY_SESSIONS` (default 0: off; e.g. 100000 measures the
-//! resident memory of that many cached sessions, with the emulator in a child process).
+//! resident memory of that many cached sessions, with the emulator in a child process),
+//! `IAMPASS_BENCH_ONLY` (default: all; e.g. `every` runs the bare route and the scenarios
+//! whose name contains it, for a profiler).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -387,6 +389,15 @@ async fn main() {
             server,
         ));
     }
+    // `IAMPASS_BENCH_ONLY=every` keeps the bare route and the scenarios whose name contains
+    // it (for profiling one of them).
+    if let Ok(only) = std::env::var("IAMPASS_BENCH_ONLY") {
+        let mut index = 0;
+        scenarios.retain(|(name, ..)| {
+            index += 1;
+            index == 1 || name.contains(only.as_str())
+        });
+    }
     let round_trips = || shared.as_ref().map_or(0, |(_, store)| store.round_trips());
     let mut trips = vec![0u64; scenarios.len()];
     let mut requests = vec![0u64; scenarios.len()];
@@ -417,7 +428,14 @@ async fn main() {
     }
     let total_secs = (secs * rounds) as f64;
     let medians: Vec<Measured> = runs.iter().map(|r| median_by(r, |m| m.rate)).collect();
-    let (bare_rate, stack_rate) = (medians[0].rate, medians[1].rate);
+    let rate_of = |part: &str| {
+        scenarios
+            .iter()
+            .position(|(name, ..)| name.contains(part))
+            .map(|i| medians[i])
+    };
+    let bare_rate = medians[0].rate;
+    let stack_rate = rate_of("actix-session").map_or(f64::NAN, |m| m.rate);
     println!(
         "{:<52} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>9} {:>10}  rounds (req/s)",
         "scenario",
@@ -450,12 +468,14 @@ async fn main() {
                 .join(" / "),
         );
     }
-    let per_validation =
-        medians[4].cpu_per_request.as_nanos() as f64 - medians[0].cpu_per_request.as_nanos() as f64;
-    println!(
-        "own CPU per validation (every request minus bare, app worker thread): {:.2} us",
-        per_validation / 1000.0
-    );
+    if let Some(every) = rate_of("every request") {
+        let per_validation =
+            every.cpu_per_request.as_nanos() as f64 - medians[0].cpu_per_request.as_nanos() as f64;
+        println!(
+            "own CPU per validation (every request minus bare, app worker thread): {:.2} us",
+            per_validation / 1000.0
+        );
+    }
     drop(scenarios);
     for server in [bare, stack, every, cached] {
         server.handle.stop(false).await;
