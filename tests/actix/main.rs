@@ -6,6 +6,7 @@
 mod emulator_control;
 mod harness;
 
+mod breaker;
 mod config;
 mod cookie;
 mod events;
