@@ -229,28 +229,31 @@ where
     (answers, started.elapsed())
 }
 
-/// Established TCP connections from this process's host to `port` (the client ends, read
-/// from Linux `/proc/net/tcp` and `/proc/net/tcp6`; 0 elsewhere).
+/// Established TCP connections from this host to `port` (the client ends, read from Linux
+/// `/proc/net/tcp` and `/proc/net/tcp6`; 0 elsewhere). Counted by socket inode: the kernel
+/// writes these tables a page at a time, so a socket may be listed twice while others open
+/// or close.
 #[allow(dead_code)]
 pub fn established_to(port: u16) -> u64 {
     const ESTABLISHED: &str = "01";
-    let mut count = 0;
+    let mut sockets = std::collections::HashSet::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         for line in text.lines().skip(1) {
-            let mut fields = line.split_whitespace().skip(2);
-            let (Some(remote), Some(state)) = (fields.next(), fields.next()) else {
+            // sl local rem st queues timer retransmits uid timeout inode ...
+            let fields: Vec<&str> = line.split_whitespace().take(10).collect();
+            let [_, _, remote, state, _, _, _, _, _, inode] = fields[..] else {
                 continue;
             };
             let remote_port = remote
                 .rsplit_once(':')
                 .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
             if state == ESTABLISHED && remote_port == Some(port) {
-                count += 1;
+                sockets.insert(inode.to_owned());
             }
         }
     }
-    count
+    sockets.len() as u64
 }
