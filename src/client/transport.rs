@@ -153,7 +153,7 @@ impl Transport {
                 None => None,
             };
             let deadline = started + self.timeout;
-            let slot = match tokio::time::timeout_at(deadline, self.slots.acquire()).await {
+            let _slot = match tokio::time::timeout_at(deadline, self.slots.acquire()).await {
                 Ok(Ok(permit)) => permit,
                 // The semaphore is never closed; treat it like a full one.
                 Ok(Err(_)) | Err(_) => {
@@ -194,10 +194,6 @@ impl Transport {
             if let Some(ticket) = ticket {
                 ticket.record(Outcome::of(&result));
             }
-            if self.slots.available_permits() == 0 {
-                hand_back_connection().await;
-            }
-            drop(slot);
             let span = tracing::Span::current();
             span.record("latency_ms", started.elapsed().as_millis() as u64);
             match &result {
@@ -262,20 +258,6 @@ impl Transport {
         Ok((status, body.to_vec()))
     }
 }
-
-/// Lets the connection of a call just ended go back to the pool before the call's slot goes to
-/// a waiting call. The HTTP client returns a connection from a task of its own a moment after
-/// the answer is read, and a call that finds no idle connection opens a new one (and keeps
-/// it), so under a full call cap most hand-overs would open one connection more.
-async fn hand_back_connection() {
-    for _ in 0..HAND_BACK_YIELDS {
-        tokio::task::yield_now().await;
-    }
-}
-
-/// Turns of the runtime before a slot is handed over: the connection's own task, then the
-/// task that returns it to the pool.
-const HAND_BACK_YIELDS: usize = 2;
 
 /// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3), capped at
 /// [`MAX_RETRY_AFTER`]. A date in the past is zero; anything unreadable is `None`.
