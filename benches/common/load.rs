@@ -143,3 +143,117 @@ pub fn median(values: &[f64]) -> f64 {
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
 }
+
+/// One answer of a [`drive_recorded`] run.
+#[allow(dead_code)] // only the outage bench records every answer
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    /// The task (client) that sent it.
+    pub task: usize,
+    /// When it was sent, from the start of the run.
+    pub sent: Duration,
+    /// Send to body read (or to the failure).
+    pub latency: Duration,
+    /// The HTTP status, or 0 when no answer came (connection refused or reset).
+    pub status: u16,
+    /// What the run's `flag` said about the answer's headers.
+    pub flagged: bool,
+}
+
+impl Recorded {
+    /// When the answer was complete, from the start of the run.
+    #[allow(dead_code)]
+    pub fn done(&self) -> Duration {
+        self.sent + self.latency
+    }
+}
+
+/// Like [`drive`], but keeps every answer (its status and latency, failures included) and
+/// sends until `stop(elapsed)` says so; then waits for the requests still in flight.
+/// `flag` marks answers by their headers (e.g. a cookie deletion).
+#[allow(dead_code)]
+pub async fn drive_recorded<F, S, G>(
+    concurrency: usize,
+    stop: S,
+    request: F,
+    flag: G,
+) -> (Vec<Recorded>, Duration)
+where
+    F: Fn(usize, &reqwest::Client) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    S: Fn(Duration) -> bool + Send + Sync + 'static,
+    G: Fn(&reqwest::Response) -> bool + Send + Sync + 'static,
+{
+    let (request, stop, flag) = (Arc::new(request), Arc::new(stop), Arc::new(flag));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..concurrency {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .expect("HTTP client");
+        let (request, stop, flag) = (request.clone(), stop.clone(), flag.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::with_capacity(4096);
+            loop {
+                let sent = started.elapsed();
+                if stop(sent) {
+                    break;
+                }
+                let (status, flagged) = match request(task, &http).send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let flagged = flag(&r);
+                        match r.bytes().await {
+                            Ok(_) => (status, flagged),
+                            Err(_) => (0, flagged),
+                        }
+                    }
+                    Err(_) => (0, false),
+                };
+                answers.push(Recorded {
+                    task,
+                    sent,
+                    latency: started.elapsed() - sent,
+                    status,
+                    flagged,
+                });
+            }
+            answers
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.extend(task.await.expect("load task"));
+    }
+    answers.sort_unstable_by_key(|a| a.sent);
+    (answers, started.elapsed())
+}
+
+/// Established TCP connections from this host to `port` (the client ends, read from Linux
+/// `/proc/net/tcp` and `/proc/net/tcp6`; 0 elsewhere). Counted by socket inode: the kernel
+/// writes these tables a page at a time, so a socket may be listed twice while others open
+/// or close.
+#[allow(dead_code)]
+pub fn established_to(port: u16) -> u64 {
+    const ESTABLISHED: &str = "01";
+    let mut sockets = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            // sl local rem st queues timer retransmits uid timeout inode ...
+            let fields: Vec<&str> = line.split_whitespace().take(10).collect();
+            let [_, _, remote, state, _, _, _, _, _, inode] = fields[..] else {
+                continue;
+            };
+            let remote_port = remote
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if state == ESTABLISHED && remote_port == Some(port) {
+                sockets.insert(inode.to_owned());
+            }
+        }
+    }
+    sockets.len() as u64
+}

@@ -7,7 +7,14 @@
 //! Open   --until passed, next call--------> HalfOpen (that call is the one probe)
 //! HalfOpen --probe answered---------------> Closed
 //! HalfOpen --probe failed-----------------> Open again
+//! HalfOpen --probe out for a cool-down----> HalfOpen (the next call is a new probe)
 //! ```
+//!
+//! One probe at a time: while a probe is out, other calls fail at once. A probe still
+//! unanswered after a cool-down is given up on (a black-holed IAMPASS holds it until the
+//! request timeout), so a later call probes again and users are back within a cool-down of
+//! IAMPASS returning rather than a request timeout. Any probe that is answered closes the
+//! breaker; only the newest probe's failure opens it again.
 //!
 //! What counts as a failure is [`Error::is_server_failure`]: unreachable, timeout, `408`,
 //! `429`, `5xx`. Any other answer (a `404`, a refusal, a `401`) shows the server is alive.
@@ -52,7 +59,8 @@ pub enum CircuitState {
         until: Instant,
     },
     /// One probe call decides: closed if it succeeds, open again if it fails. Other calls fail
-    /// at once meanwhile.
+    /// at once meanwhile; a probe unanswered for a whole cool-down is given up on and the next
+    /// call probes again.
     HalfOpen,
 }
 
@@ -82,8 +90,17 @@ enum State {
         until: Instant,
     },
     HalfOpen {
-        probing: bool,
+        /// The probe out now, if any.
+        probe: Option<Probe>,
     },
+}
+
+/// One probe call: which one (so that a given-up probe's failure decides nothing) and when it
+/// went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Probe {
+    id: u64,
+    since: Instant,
 }
 
 /// The breaker: a small state machine behind a mutex (held for a few instructions, never
@@ -92,7 +109,14 @@ enum State {
 pub(crate) struct Breaker {
     threshold: u32,
     cool_down: Duration,
-    state: Mutex<State>,
+    state: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    /// The id of the last probe let through.
+    probes: u64,
 }
 
 /// How one call ended, as far as the breaker is concerned.
@@ -118,7 +142,8 @@ impl Outcome {
 #[must_use]
 pub(crate) struct Ticket<'a> {
     breaker: &'a Breaker,
-    probe: bool,
+    /// The probe's id, when this call is one.
+    probe: Option<u64>,
     recorded: bool,
 }
 
@@ -127,21 +152,24 @@ impl Breaker {
         Breaker {
             threshold: threshold.max(1),
             cool_down,
-            state: Mutex::new(State::Closed {
-                failures: 0,
-                retry_after: Duration::ZERO,
+            state: Mutex::new(Inner {
+                state: State::Closed {
+                    failures: 0,
+                    retry_after: Duration::ZERO,
+                },
+                probes: 0,
             }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // The state is always consistent between statements; a panic elsewhere cannot tear it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The state as a caller sees it now (an open breaker past its time reads as half-open).
     pub(crate) fn state(&self) -> CircuitState {
-        match *self.lock() {
+        match self.lock().state {
             State::Closed { .. } => CircuitState::Closed,
             State::Open { until } if Instant::now() < until => CircuitState::Open { until },
             State::Open { .. } | State::HalfOpen { .. } => CircuitState::HalfOpen,
@@ -150,33 +178,46 @@ impl Breaker {
 
     /// Lets a call through, or refuses it at once with [`Error::CircuitOpen`].
     pub(crate) fn acquire(&self) -> Result<Ticket<'_>, Error> {
-        let mut state = self.lock();
-        let probe = match *state {
-            State::Closed { .. } => false,
-            State::Open { until } => {
-                let now = Instant::now();
-                if now < until {
-                    return Err(Error::CircuitOpen {
-                        retry_in: until - now,
-                    });
-                }
-                tracing::info!("IAMPASS circuit half-open: sending one probe request");
-                *state = State::HalfOpen { probing: true };
-                true
-            }
-            State::HalfOpen { probing: true } => {
-                return Err(Error::CircuitOpen {
-                    retry_in: self.cool_down,
+        let mut inner = self.lock();
+        let now = Instant::now();
+        match inner.state {
+            State::Closed { .. } => {
+                return Ok(Ticket {
+                    breaker: self,
+                    probe: None,
+                    recorded: false,
                 });
             }
-            State::HalfOpen { probing: false } => {
-                *state = State::HalfOpen { probing: true };
-                true
+            State::Open { until } if now < until => {
+                return Err(Error::CircuitOpen {
+                    retry_in: until - now,
+                });
             }
+            State::Open { .. } => {
+                tracing::info!("IAMPASS circuit half-open: sending one probe request");
+            }
+            State::HalfOpen { probe: Some(probe) } => {
+                let given_up_at = probe.since + self.cool_down;
+                if now < given_up_at {
+                    return Err(Error::CircuitOpen {
+                        retry_in: given_up_at - now,
+                    });
+                }
+                tracing::info!(
+                    "IAMPASS circuit half-open: the probe request is unanswered after the \
+                     cool-down; sending another"
+                );
+            }
+            State::HalfOpen { probe: None } => {}
+        }
+        inner.probes += 1;
+        let id = inner.probes;
+        inner.state = State::HalfOpen {
+            probe: Some(Probe { id, since: now }),
         };
         Ok(Ticket {
             breaker: self,
-            probe,
+            probe: Some(id),
             recorded: false,
         })
     }
@@ -199,7 +240,8 @@ impl Ticket<'_> {
     pub(crate) fn record(mut self, outcome: Outcome) {
         self.recorded = true;
         let breaker = self.breaker;
-        let mut state = breaker.lock();
+        let mut inner = breaker.lock();
+        let state = &mut inner.state;
         match (*state, outcome) {
             (State::Closed { .. }, Outcome::Answered) => {
                 *state = State::Closed {
@@ -217,7 +259,7 @@ impl Ticket<'_> {
                 let failures = failures.saturating_add(1);
                 let retry_after = retry_after.max(ra.unwrap_or(Duration::ZERO));
                 if failures >= breaker.threshold {
-                    breaker.open(&mut state, retry_after, "consecutive failures");
+                    breaker.open(state, retry_after, "consecutive failures");
                 } else {
                     *state = State::Closed {
                         failures,
@@ -225,17 +267,26 @@ impl Ticket<'_> {
                     };
                 }
             }
-            (State::HalfOpen { .. }, Outcome::Answered) if self.probe => {
+            // Any probe answered, even one given up on: IAMPASS answers again.
+            (State::HalfOpen { .. } | State::Open { .. }, Outcome::Answered)
+                if self.probe.is_some() =>
+            {
                 tracing::info!("IAMPASS circuit closed: the probe request was answered");
                 *state = State::Closed {
                     failures: 0,
                     retry_after: Duration::ZERO,
                 };
             }
-            (State::HalfOpen { .. }, Outcome::Failed(ra)) if self.probe => {
-                breaker.open(&mut state, ra.unwrap_or(Duration::ZERO), "probe failed");
+            (
+                State::HalfOpen {
+                    probe: Some(current),
+                },
+                Outcome::Failed(ra),
+            ) if self.probe == Some(current.id) => {
+                breaker.open(state, ra.unwrap_or(Duration::ZERO), "probe failed");
             }
-            // A call that started before the breaker opened and ended after: the probe decides.
+            // A call that started before the breaker opened and ended after, or the failure of
+            // a probe given up on: the newest probe decides.
             _ => {}
         }
     }
@@ -243,10 +294,12 @@ impl Ticket<'_> {
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        if self.probe && !self.recorded {
-            let mut state = self.breaker.lock();
-            if let State::HalfOpen { probing: true } = *state {
-                *state = State::HalfOpen { probing: false };
+        if let (Some(id), false) = (self.probe, self.recorded) {
+            let mut inner = self.breaker.lock();
+            if let State::HalfOpen { probe: Some(p) } = inner.state
+                && p.id == id
+            {
+                inner.state = State::HalfOpen { probe: None };
             }
         }
     }
@@ -384,6 +437,52 @@ mod tests {
         assert_eq!(b.state(), CircuitState::HalfOpen, "only the probe decides");
         probe.record(Outcome::Failed(None));
         assert!(matches!(b.state(), CircuitState::Open { .. }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_unanswered_for_a_cool_down_is_given_up_and_the_next_call_probes() {
+        let b = open_breaker();
+        tokio::time::advance(COOL).await;
+        let stuck = b.acquire().expect("the first probe");
+        tokio::time::advance(COOL - Duration::from_millis(1)).await;
+        match b.acquire() {
+            Err(Error::CircuitOpen { retry_in }) => {
+                assert_eq!(retry_in, Duration::from_millis(1))
+            }
+            other => panic!("expected CircuitOpen, got {:?}", other.map(|_| ())),
+        }
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let second = b
+            .acquire()
+            .expect("a second probe once the first is given up on");
+        assert!(b.acquire().is_err(), "still one probe at a time");
+        // The given-up probe's failure decides nothing; the newest probe does.
+        stuck.record(Outcome::Failed(None));
+        assert_eq!(b.state(), CircuitState::HalfOpen);
+        second.record(Outcome::Answered);
+        assert_eq!(b.state(), CircuitState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_given_up_probe_that_is_answered_still_closes_it() {
+        let b = open_breaker();
+        tokio::time::advance(COOL).await;
+        let slow = b.acquire().unwrap();
+        tokio::time::advance(COOL).await;
+        let second = b.acquire().unwrap();
+        second.record(Outcome::Failed(None));
+        assert!(matches!(b.state(), CircuitState::Open { .. }));
+        // A slow IAMPASS answers the first probe after all: it is alive.
+        slow.record(Outcome::Answered);
+        assert_eq!(b.state(), CircuitState::Closed);
+        // Dropping a given-up probe frees nothing it no longer holds.
+        let b = open_breaker();
+        tokio::time::advance(COOL).await;
+        let first = b.acquire().unwrap();
+        tokio::time::advance(COOL).await;
+        let _second = b.acquire().unwrap();
+        drop(first);
+        assert!(b.acquire().is_err(), "the second probe is still out");
     }
 
     #[test]

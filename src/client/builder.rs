@@ -174,7 +174,8 @@ impl<T> ClientBuilder<T> {
     /// [`DEFAULT_COOL_DOWN`](crate::client::DEFAULT_COOL_DOWN) = 1 s): after
     /// `failure_threshold` consecutive server failures (unreachable, timeout, `408`, `429`,
     /// `5xx`) calls fail at once with [`Error::CircuitOpen`] for `cool_down` (or the server's
-    /// `Retry-After`, if longer); then one probe call at a time decides whether it closes.
+    /// `Retry-After`, if longer); then one probe call at a time decides whether it closes (a
+    /// probe unanswered for a whole `cool_down` is given up on, and the next call probes).
     ///
     /// ```
     /// let api = iampass::AuthenticationApi::builder("app", "secret")

@@ -8,6 +8,7 @@ mod harness;
 
 mod audit;
 mod branding;
+mod breaker;
 mod config;
 mod cookie;
 mod events;

@@ -1,0 +1,564 @@
+//! What an IAMPASS outage does to an app (`cargo bench --features actix,emulator --bench
+//! outage_load`): one process runs the emulator as IAMPASS and a real actix server (one worker)
+//! whose `/dashboard` is protected by `RequireIampass` with the default configuration (every
+//! request validated, fail closed; only the cookie key and `cookie_secure(false)` for plain
+//! HTTP are set). `IAMPASS_BENCH_SESSIONS` users sign in through the real handlers, then
+//! `IAMPASS_BENCH_CONCURRENCY` keep-alive clients load `/dashboard` (client `i` carries the
+//! cookie of user `i mod sessions`) while the emulator's faults (`PUT /_emulator/faults`) play
+//! the phases of an outage:
+//!
+//! 1. normal;
+//! 2. IAMPASS answers 503;
+//! 3. IAMPASS black-holed (`latency_ms` 600 000): the first seconds, until the client's
+//!    circuit breaker has opened, and then a steady phase with the breaker open;
+//! 4. IAMPASS back: time to the first 200 and until ≥ 99 % of the answers are 200s;
+//! 5. IAMPASS answers 408 for `IAMPASS_BENCH_STORM_SECS`, then 429 as long: the users signed
+//!    out (a cookie deleted during the storm, or a 401 once IAMPASS is healthy again);
+//! 6. a burst of `IAMPASS_BENCH_BURST` new client connections at once, each with a session of
+//!    its own (cookies sealed directly): how many connections to IAMPASS were open at once.
+//!
+//! Each phase prints one Markdown table row: answers by status (`0`: no answer), the 503
+//! share, p50/p99/max latency of all answers, resident memory (`VmRSS`, end of phase / highest
+//! sample) and the established connections to the emulator's port (highest sample / end of
+//! phase; the bench's own control connection to the emulator is one of them), sampled every
+//! 10 ms by a thread of its own. Memory is the whole process: the emulator, the app and the
+//! load generator.
+//!
+//! Knobs (environment): `IAMPASS_BENCH_SECS` (steady phases, default 4),
+//! `IAMPASS_BENCH_STORM_SECS` (default 3), `IAMPASS_BENCH_CONCURRENCY` (default 32),
+//! `IAMPASS_BENCH_SESSIONS` (default 16), `IAMPASS_BENCH_BURST` (default 1000),
+//! `IAMPASS_BENCH_WORKERS` (actix workers of the app and of the emulator, default 1).
+//! The default run takes about a minute.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer, web};
+use iampass::actix::{CookieState, Iampass, RequireIampass, SessionCookie};
+use iampass::client::CircuitState;
+use iampass::emulator::{Behaviour, Emulator, Faults, RunningEmulator};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[path = "common/load.rs"]
+#[allow(dead_code)] // `drive` and the CPU helpers are for the other benches
+mod load;
+
+use load::Recorded;
+
+const APP: &str = "bench-app";
+const SECRET: &str = "bench-secret";
+const COOKIE: &str = "iampass";
+/// The black hole: the longest latency the emulator accepts.
+const BLACK_HOLE: Duration = Duration::from_secs(600);
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The highest connection count and resident memory seen since the last [`Sampler::take`].
+struct Sampler {
+    port: u16,
+    conns: AtomicU64,
+    rss: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl Sampler {
+    fn start(port: u16) -> Arc<Sampler> {
+        let sampler = Arc::new(Sampler {
+            port,
+            conns: AtomicU64::new(0),
+            rss: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let s = sampler.clone();
+        std::thread::spawn(move || {
+            while !s.stop.load(Ordering::Relaxed) {
+                s.conns
+                    .fetch_max(load::established_to(s.port), Ordering::Relaxed);
+                s.rss.fetch_max(load::resident_bytes(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        sampler
+    }
+
+    /// `(highest connections, highest resident bytes)` since the last call; starts afresh.
+    fn take(&self) -> (u64, u64) {
+        (
+            self.conns
+                .swap(load::established_to(self.port), Ordering::Relaxed),
+            self.rss.swap(load::resident_bytes(), Ordering::Relaxed),
+        )
+    }
+}
+
+/// One phase's figures.
+struct Row {
+    statuses: BTreeMap<u16, u64>,
+    total: u64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    rss_end: u64,
+    rss_max: u64,
+    conns_max: u64,
+    conns_end: u64,
+}
+
+impl Row {
+    fn of(latencies_and_statuses: impl Iterator<Item = (Duration, u16)>, sampler: &Sampler) -> Row {
+        let mut statuses = BTreeMap::new();
+        let mut latencies = Vec::new();
+        for (latency, status) in latencies_and_statuses {
+            *statuses.entry(status).or_insert(0) += 1;
+            latencies.push(latency);
+        }
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+            latencies.get(i).copied().unwrap_or_default()
+        };
+        let (conns_max, rss_max) = sampler.take();
+        Row {
+            total: latencies.len() as u64,
+            statuses,
+            p50: at(0.50),
+            p99: at(0.99),
+            max: latencies.last().copied().unwrap_or_default(),
+            rss_end: live_rss(),
+            rss_max,
+            conns_max,
+            conns_end: load::established_to(sampler.port),
+        }
+    }
+
+    fn share(&self, status: u16) -> f64 {
+        self.statuses.get(&status).copied().unwrap_or(0) as f64 / self.total.max(1) as f64
+    }
+
+    fn print(&self, phase: &str) {
+        let answers = self
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "| {phase} | {answers} | {:.3} | {} / {} / {} | {:.1} / {:.1} | {} / {} |",
+            self.share(503),
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max),
+            self.rss_end as f64 / MIB,
+            self.rss_max as f64 / MIB,
+            self.conns_max,
+            self.conns_end,
+        );
+    }
+}
+
+/// A duration in milliseconds for the table (one decimal below 10 ms).
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// Resident memory once freed heap pages went back to the OS (glibc keeps them otherwise, and
+/// the load generator's answer buffers would read as growth).
+fn live_rss() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    load::resident_bytes()
+}
+
+fn row(answers: &[Recorded], sampler: &Sampler) -> Row {
+    Row::of(answers.iter().map(|a| (a.latency, a.status)), sampler)
+}
+
+/// `true` if `response` deletes the session cookie.
+fn deletes_cookie(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with(&format!("{COOKIE}=")))
+        .any(|v| v.starts_with(&format!("{COOKIE}=;")) || v.contains("Max-Age=0"))
+}
+
+/// The `name=value` of the session cookie `response` sets.
+fn cookie_of(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{COOKIE}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs `user` in through the real handlers; answers the cookie header value.
+async fn sign_in(http: &reqwest::Client, app: &str, user: &str) -> String {
+    let started = http
+        .post(format!("{app}/auth/login"))
+        .json(&json!({"user": user}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(started.status(), 202, "login of {user}");
+    let pending = cookie_of(&started).expect("pending cookie");
+    let done = http
+        .get(format!("{app}/auth/poll?wait=5"))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .expect("poll");
+    cookie_of(&done).expect("signed-in cookie")
+}
+
+async fn approving_phone(emulator: &RunningEmulator, user: &str) {
+    emulator.register_device(APP, user).await.expect("device");
+    emulator
+        .set_behaviour(
+            APP,
+            user,
+            Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .expect("behaviour");
+}
+
+fn faults(status: u16) -> Faults {
+    Faults {
+        error_rate: 1.0,
+        error_status: status,
+        ..Faults::default()
+    }
+}
+
+/// Loads `url` with the cookies (client `i` carries cookie `i mod n`) until `stop(elapsed)`.
+async fn load_until(
+    url: &str,
+    cookies: &[String],
+    concurrency: usize,
+    stop: impl Fn(Duration) -> bool + Send + Sync + 'static,
+) -> Vec<Recorded> {
+    let (url, cookies) = (url.to_owned(), cookies.to_vec());
+    load::drive_recorded(
+        concurrency,
+        stop,
+        move |task, http| {
+            http.get(&url)
+                .header("accept", "application/json")
+                .header("cookie", &cookies[task % cookies.len()])
+        },
+        deletes_cookie,
+    )
+    .await
+    .0
+}
+
+/// Waits (bounded) until `url` answers something other than 503 for every cookie; answers
+/// the indexes of the cookies then refused (a 401: signed out).
+async fn refused_once_healthy(http: &reqwest::Client, url: &str, cookies: &[String]) -> Vec<usize> {
+    let mut refused = Vec::new();
+    for (i, cookie) in cookies.iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let status = http
+                .get(url)
+                .header("accept", "application/json")
+                .header("cookie", cookie)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16());
+            if status == 200 {
+                break;
+            }
+            if status != 503 || Instant::now() > deadline {
+                refused.push(i);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    refused
+}
+
+/// Time from the start of `answers`' run to the first 200, and to the point after which at
+/// least 99 % of the answers completed are 200s.
+fn recovery(answers: &[Recorded]) -> (Option<Duration>, Option<Duration>) {
+    let mut by_done: Vec<(Duration, bool)> = answers
+        .iter()
+        .map(|a| (a.done(), a.status == 200))
+        .collect();
+    by_done.sort_unstable_by_key(|(done, _)| *done);
+    let first = by_done.iter().find(|(_, ok)| *ok).map(|(done, _)| *done);
+    // Scan from the end: the earliest completion from which on the share of 200s holds.
+    let (mut ok, mut all) = (0u64, 0u64);
+    let mut steady = None;
+    for (done, good) in by_done.iter().rev() {
+        all += 1;
+        ok += u64::from(*good);
+        if ok as f64 >= 0.99 * all as f64 && *good {
+            steady = Some(*done);
+        }
+    }
+    (first, steady)
+}
+
+/// One request per new connection (`Connection: close`), all at once; answers
+/// `(latency, status)` of each (status 0: no answer).
+async fn burst(addr: std::net::SocketAddr, cookies: &[String]) -> Vec<(Duration, u16)> {
+    let start = Arc::new(tokio::sync::Barrier::new(cookies.len()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for cookie in cookies {
+        let request = format!(
+            "GET /dashboard HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n\
+             Cookie: {cookie}\r\nConnection: close\r\n\r\n"
+        );
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            let sent = Instant::now();
+            let status = async {
+                let mut stream = TcpStream::connect(addr).await.ok()?;
+                stream.write_all(request.as_bytes()).await.ok()?;
+                let mut answer = Vec::new();
+                stream.read_to_end(&mut answer).await.ok()?;
+                let head = std::str::from_utf8(answer.get(..12)?).ok()?;
+                head.strip_prefix("HTTP/1.1 ")?.parse::<u16>().ok()
+            }
+            .await
+            .unwrap_or(0);
+            (sent.elapsed(), status)
+        });
+    }
+    tasks.join_all().await
+}
+
+async fn serve(iampass: Iampass, workers: usize) -> (String, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(iampass.middleware())
+            .configure(iampass.routes())
+            .route(
+                "/dashboard",
+                web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+            )
+    })
+    .workers(workers)
+    .disable_signals()
+    .backlog(4096)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    (format!("http://{addr}"), addr)
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; this harness has no options of its own.
+    let secs = Duration::from_secs(load::knob("IAMPASS_BENCH_SECS", 4).max(1));
+    let storm = Duration::from_secs(load::knob("IAMPASS_BENCH_STORM_SECS", 3).max(1));
+    let concurrency = load::knob("IAMPASS_BENCH_CONCURRENCY", 32).max(1) as usize;
+    let sessions = load::knob("IAMPASS_BENCH_SESSIONS", 16).max(1) as usize;
+    let burst_size = load::knob("IAMPASS_BENCH_BURST", 1000) as usize;
+    let workers = load::knob("IAMPASS_BENCH_WORKERS", 1).max(1) as usize;
+
+    let emulator = Emulator::builder()
+        .application(APP, SECRET)
+        .bind("127.0.0.1:0")
+        .workers(workers)
+        .start()
+        .await
+        .expect("emulator");
+    let iampass = Iampass::builder(APP, SECRET)
+        .server(emulator.base_url())
+        .cookie_key(&[5u8; 64])
+        .cookie_secure(false)
+        .build()
+        .expect("config");
+    let api = iampass.authentication_api().clone();
+    let (app, app_addr) = serve(iampass.clone(), workers).await;
+    let url = format!("{app}/dashboard");
+
+    let http = reqwest::Client::new();
+    let mut cookies = Vec::with_capacity(sessions);
+    for i in 0..sessions {
+        let user = format!("user-{i}");
+        approving_phone(&emulator, &user).await;
+        cookies.push(sign_in(&http, &app, &user).await);
+    }
+    // The burst's sessions: one each, sealed directly (signing in 1 000 users through the
+    // handlers would only measure the login rate limits).
+    approving_phone(&emulator, "burst").await;
+    let mut burst_cookies = Vec::with_capacity(burst_size);
+    for _ in 0..burst_size {
+        let session = api.authenticate_user("burst").await.expect("session");
+        let payload = SessionCookie::new(
+            session,
+            "burst",
+            "burst",
+            CookieState::Authenticated,
+            Duration::from_secs(3600),
+            None,
+        );
+        let sealed = iampass.seal_cookie(&payload).expect("seal");
+        burst_cookies.push(format!("{COOKIE}={}", sealed.value()));
+    }
+    let sampler = Sampler::start(emulator.local_addr().port());
+    // Warm-up of connections, caches and the allocator.
+    load_until(&url, &cookies, concurrency, |t| {
+        t > Duration::from_millis(500)
+    })
+    .await;
+    sampler.take();
+
+    println!(
+        "outage_load: {concurrency} concurrent clients on /dashboard, {sessions} signed-in \
+         users, default configuration (every request validated, fail closed; request timeout \
+         {:?}), {} s steady phases, {} s storms, {workers} actix worker(s) for the app and for \
+         the emulator, one process",
+        iampass::actix::DEFAULT_REQUEST_TIMEOUT,
+        secs.as_secs(),
+        storm.as_secs(),
+    );
+    println!();
+    println!(
+        "| IAMPASS | answers | 503 share | latency p50 / p99 / max | RSS MiB end / max | \
+         IAMPASS conns max / end |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+
+    // 1. Normal.
+    let normal = row(
+        &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
+        &sampler,
+    );
+    normal.print("normal");
+
+    // 2. IAMPASS answers 503.
+    emulator.set_faults(faults(503)).await.expect("faults");
+    row(
+        &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
+        &sampler,
+    )
+    .print("answers 503");
+    // Let the breaker close again before the next phase.
+    emulator
+        .set_faults(Faults::default())
+        .await
+        .expect("faults");
+    load_until(&url, &cookies, concurrency, |t| t > Duration::from_secs(2)).await;
+
+    // 3. Black-holed: until the breaker opens (bounded), then steady with it open.
+    emulator
+        .set_faults(Faults {
+            latency: BLACK_HOLE,
+            ..Faults::default()
+        })
+        .await
+        .expect("faults");
+    let watched = api.clone();
+    let first = load_until(&url, &cookies, concurrency, move |t| {
+        t > Duration::from_secs(60) || watched.circuit_state() != CircuitState::Closed
+    })
+    .await;
+    let opened_after = first.iter().map(Recorded::done).max().unwrap_or_default();
+    row(&first, &sampler).print(&format!(
+        "black-holed, first {:.1} s (until the breaker opened)",
+        opened_after.as_secs_f64()
+    ));
+    let holed = row(
+        &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
+        &sampler,
+    );
+    holed.print("black-holed, breaker open");
+
+    // 4. IAMPASS back.
+    emulator
+        .set_faults(Faults::default())
+        .await
+        .expect("faults");
+    let back = load_until(&url, &cookies, concurrency, move |t| t > secs).await;
+    let (first_200, steady_200) = recovery(&back);
+    row(&back, &sampler).print("back (recovery)");
+
+    // 5. 408 and 429 storms.
+    let mut signed_out = Vec::new();
+    for status in [408, 429] {
+        emulator.set_faults(faults(status)).await.expect("faults");
+        let answers = load_until(&url, &cookies, concurrency, move |t| t > storm).await;
+        emulator
+            .set_faults(Faults::default())
+            .await
+            .expect("faults");
+        let mut out: BTreeSet<usize> = answers
+            .iter()
+            .filter(|a| a.flagged)
+            .map(|a| a.task % sessions)
+            .collect();
+        out.extend(refused_once_healthy(&http, &url, &cookies).await);
+        row(&answers, &sampler).print(&format!(
+            "answers {status} for {} s ({} of {sessions} users signed out)",
+            storm.as_secs(),
+            out.len()
+        ));
+        signed_out.push((status, out.len()));
+    }
+
+    // 6. A burst of new connections, each with a session of its own.
+    sampler.take();
+    let rss_before_burst = live_rss();
+    let burst_row = Row::of(burst(app_addr, &burst_cookies).await.into_iter(), &sampler);
+    burst_row.print(&format!("healthy, burst of {burst_size} new connections"));
+
+    let cap = iampass::client::DEFAULT_MAX_CONCURRENT_REQUESTS;
+    println!();
+    println!("Targets (issue 15):");
+    println!(
+        "- black-holed, breaker open: p99 {} (target <= 50 ms); RSS {:.1} MiB vs {:.1} MiB \
+         normal ({:+.1} %, target within 10 %)",
+        ms(holed.p99),
+        holed.rss_end as f64 / MIB,
+        normal.rss_end as f64 / MIB,
+        (holed.rss_end as f64 / normal.rss_end.max(1) as f64 - 1.0) * 100.0,
+    );
+    let show = |d: Option<Duration>| d.map_or("never".to_owned(), ms);
+    println!(
+        "- recovery: first 200 after {}, >= 99 % 200s from {} after IAMPASS answered again \
+         (target <= 1 s)",
+        show(first_200),
+        show(steady_200),
+    );
+    for (status, out) in signed_out {
+        println!("- {status} storm: {out} users signed out (target 0)");
+    }
+    println!(
+        "- burst: at most {} connections to IAMPASS open at once, {} after (cap {cap}, \
+         incl. 1 control connection); RSS {:.1} MiB before, {:.1} MiB after",
+        burst_row.conns_max,
+        burst_row.conns_end,
+        rss_before_burst as f64 / MIB,
+        burst_row.rss_end as f64 / MIB,
+    );
+    sampler.stop.store(true, Ordering::Relaxed);
+    // The black-holed calls still sleep in the emulator: do not wait for them.
+    std::process::exit(0);
+}
