@@ -189,19 +189,42 @@ impl RequestContext {
         if let Some(outcome) = self.outcome.get() {
             return Some(outcome.clone());
         }
+        if let Some(outcome) = self.recall(req) {
+            return Some(outcome);
+        }
         let outcome = match self.cookie() {
             CookieRead::Authenticated(payload) => {
                 let token = payload.session().session_token()?;
-                let status = self.iampass.validator().cached(token)?;
+                let (_, generation) = self.iampass.validator().generation();
+                let (status, at) = self.iampass.validator().cached(token)?;
                 let span = self.span(req, payload, token);
                 let _entered = span.enter();
-                self.judge(payload, token, &Ok(status), None)
+                self.judge(payload, token, &Ok(status), None, Some((at, generation)))
             }
             // A login in progress is not an identity (only the poll handler uses it).
             CookieRead::Pending(_) => Outcome::Anonymous(Some(Status::Pending)),
             CookieRead::Absent | CookieRead::Rejected => Outcome::Anonymous(None),
         };
         // Only fails when a validation is under way in this request: ours is as good.
+        let _ = self.outcome.set(outcome.clone());
+        Some(outcome)
+    }
+
+    /// The hottest path: this worker thread saw this very cookie value validated `active`
+    /// and the answer is still fresh (see [`fast_path`](super::fast_path)).
+    fn recall(&self, req: &HttpRequest) -> Option<Outcome> {
+        let raw = self.raw.as_deref()?;
+        let (owner, generation) = self.iampass.validator().generation();
+        let payload = super::fast_path::recall(owner, generation, raw)?;
+        if payload.is_expired() {
+            return None;
+        }
+        let span =
+            tracing::debug_span!("iampass_validate", user = payload.user(), path = req.path());
+        let _entered = span.enter();
+        let outcome = Outcome::Identity(IampassIdentity::from_cookie(&payload));
+        // The cookie counts as opened (by the current key: only such values are remembered).
+        let _ = self.opened.set((CookieRead::Authenticated(payload), 0));
         let _ = self.outcome.set(outcome.clone());
         Some(outcome)
     }
@@ -257,19 +280,22 @@ impl RequestContext {
                 Err(_) => iampass.validator().last_good_age(token).await,
                 Ok(_) => None,
             };
-            self.judge(payload, token, &checked.answer, last_good)
+            self.judge(payload, token, &checked.answer, last_good, checked.at)
         }
         .instrument(span)
         .await
     }
 
-    /// What IAMPASS's answer means for this request, and for its cookie.
+    /// What IAMPASS's answer means for this request, and for its cookie. `at`: when IAMPASS
+    /// gave the answer to this process, and the validator's generation before it was read
+    /// (for the fast path).
     fn judge(
         &self,
         payload: &Arc<SessionCookie>,
         token: &str,
         answer: &Result<Status, Arc<crate::Error>>,
         last_good: Option<Duration>,
+        at: Option<(std::time::Instant, u64)>,
     ) -> Outcome {
         let iampass = &self.iampass;
         let end_on_walkaway = iampass.walkaway() == WalkawayPolicy::EndSession;
@@ -290,6 +316,18 @@ impl RequestContext {
                         Ok(cookie) => *self.reissue.borrow_mut() = Some(cookie),
                         Err(e) => tracing::debug!(error = %e, "cannot re-seal the cookie"),
                     }
+                } else if !stale
+                    && let (Some(raw), Some((at, generation))) = (self.raw.as_deref(), at)
+                    && let Some(until) = iampass.validator().fresh_until(at)
+                {
+                    // Never past the cookie's own expiry.
+                    let left = payload
+                        .expires_at()
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    let until = until.min(std::time::Instant::now() + left);
+                    let (owner, _) = iampass.validator().generation();
+                    super::fast_path::remember(owner, generation, raw, until, payload);
                 }
                 Outcome::Identity(IampassIdentity::from_cookie(payload))
             }

@@ -110,6 +110,7 @@ mod context;
 mod cookie;
 mod denial;
 mod extract;
+mod fast_path;
 mod handlers;
 mod identity;
 mod live;

@@ -47,7 +47,7 @@ pub(crate) struct Validator {
     store: Store,
     /// The whole status cache with the memory store (`None`: every request asks). With a
     /// shared store the store keeps the cache, with its own front of at most 1 s.
-    answers: Option<Cache<Arc<str>, Status>>,
+    answers: Option<Cache<Arc<str>, (Status, Instant)>>,
     /// `revalidate_after`, when set and not zero.
     revalidate_after: Option<Duration>,
     /// Last time IAMPASS said `active` per session, and when that was last shared; only with
@@ -59,7 +59,14 @@ pub(crate) struct Validator {
     next_flight: AtomicU64,
     /// [`MAX_JOIN_AGE`] (tests shorten it).
     join_age: Duration,
+    /// This validator among all (the per-thread fast path keys its entries by it), and the
+    /// generation of its answers: every forget moves it on, voiding the fast path's entries.
+    id: u64,
+    generation: AtomicU64,
 }
+
+/// Gives each validator its own id.
+static VALIDATORS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug, Clone, Copy)]
 struct LastGood {
@@ -132,6 +139,8 @@ impl Validator {
             flights: Mutex::new(HashMap::new()),
             next_flight: AtomicU64::new(0),
             join_age: MAX_JOIN_AGE,
+            id: VALIDATORS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -139,10 +148,23 @@ impl Validator {
         self.answers.is_none() && self.revalidate_after.is_some()
     }
 
-    /// A fresh answer from this process's cache, without waiting: the fast path of
-    /// `revalidate_after` with the memory store.
-    pub(crate) fn cached(&self, token: &str) -> Option<Status> {
+    /// A fresh answer from this process's cache, without waiting, and when IAMPASS gave it:
+    /// the fast path of `revalidate_after` with the memory store.
+    pub(crate) fn cached(&self, token: &str) -> Option<(Status, Instant)> {
         self.answers.as_ref()?.get(token)
+    }
+
+    /// Until when an answer given at `at` may stand in this process (`None`: it may not, as
+    /// with every-request validation or a shared store).
+    pub(crate) fn fresh_until(&self, at: Instant) -> Option<Instant> {
+        self.answers.as_ref()?;
+        Some(at + self.revalidate_after?)
+    }
+
+    /// This validator's id and the generation of its answers (see the fast path). Read it
+    /// before reading an answer that is to be remembered with it.
+    pub(crate) fn generation(&self) -> (u64, u64) {
+        (self.id, self.generation.load(Ordering::Acquire))
     }
 
     /// The session's status: a fresh cached answer, the answer of a call already in flight
@@ -153,13 +175,18 @@ impl Validator {
     where
         F: Future<Output = Result<Status, Error>> + Send + 'static,
     {
-        if let Some(status) = self.cached(token) {
-            return Checked::cached(status);
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((status, at)) = self.cached(token) {
+            return Checked::cached(status, at, generation);
         }
         if self.shared()
             && let Ok(Some(cached)) = self.store.cached_status(&session_handle(token)).await
         {
-            return Checked::cached(cached.status);
+            return Checked {
+                answer: Ok(cached.status),
+                transition: None,
+                at: None,
+            };
         }
         let (id, fetch, created) = self.flight(token, fetch);
         let _guard = FlightGuard {
@@ -168,11 +195,16 @@ impl Validator {
             id,
         };
         let answer = fetch.await;
+        let at = Instant::now();
         let transition = match answer {
-            Ok(status) if created => self.remember(token, status).await,
+            Ok(status) if created => self.remember(token, status, at).await,
             _ => None,
         };
-        Checked { answer, transition }
+        Checked {
+            answer,
+            transition,
+            at: Some((at, generation)),
+        }
     }
 
     /// Joins the session's flight if it is young enough, else starts a new one.
@@ -204,7 +236,7 @@ impl Validator {
 
     /// What a fresh answer of IAMPASS leaves behind: the cached status, the last good time,
     /// and the walkaway / return events.
-    async fn remember(&self, token: &str, status: Status) -> Option<Transition> {
+    async fn remember(&self, token: &str, status: Status, at: Instant) -> Option<Transition> {
         let key: Arc<str> = Arc::from(token);
         let mut transition = None;
         // Only walked-away sessions are remembered: the memory stays small.
@@ -217,7 +249,7 @@ impl Validator {
             transition = Some(Transition::Return);
         }
         if let Some(answers) = &self.answers {
-            answers.insert(key.clone(), status);
+            answers.insert(key.clone(), (status, at));
         } else if let Some(ttl) = self.revalidate_after {
             let cached = CachedStatus::new(status, SystemTime::now());
             if let Err(e) = self
@@ -280,6 +312,8 @@ impl Validator {
         if let Some(answers) = &self.answers {
             answers.invalidate(token);
         }
+        // Voids every worker thread's fast-path entries of this validator.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some((_, last_good)) = &self.last_good {
             last_good.invalidate(token);
         }
@@ -307,13 +341,18 @@ pub(crate) struct Checked {
     pub(crate) answer: Answer,
     /// Set for the one request whose fresh answer showed the change.
     pub(crate) transition: Option<Transition>,
+    /// When IAMPASS gave the answer, if it was given to this process, and the validator's
+    /// generation read before it was asked (a forget in between voids the answer's use on
+    /// the fast path).
+    pub(crate) at: Option<(Instant, u64)>,
 }
 
 impl Checked {
-    fn cached(status: Status) -> Self {
+    fn cached(status: Status, at: Instant, generation: u64) -> Self {
         Checked {
             answer: Ok(status),
             transition: None,
+            at: Some((at, generation)),
         }
     }
 }
@@ -666,8 +705,10 @@ mod tests {
         let store = Store::memory();
         let validator = Validator::new(Some(Duration::from_secs(60)), None, store.clone());
         let _ = validator.status("t", async { Ok(Status::Active) }).await;
-        assert_eq!(validator.cached("t"), Some(Status::Active));
+        assert_eq!(validator.cached("t").map(|(s, _)| s), Some(Status::Active));
+        let before = validator.generation();
         validator.revoke("t", Duration::from_secs(60)).await;
+        assert_ne!(validator.generation(), before, "the fast path is voided");
         assert_eq!(validator.cached("t"), None);
         assert!(store.is_revoked(&session_handle("t")).await.unwrap());
     }
