@@ -350,21 +350,27 @@ impl Handler {
     /// The user resolver refused the name: an unknown user, counted against the rate limits
     /// like any login attempt (so guessing names costs the same as trying real ones).
     async fn unresolved(&self, req: &HttpRequest, user: &str) -> Refusal {
-        let address = self.client_ip(req);
-        match self.iampass.limits().check(user, address).await {
+        match self.take_limits(req, user).await {
             Ok(()) => Refusal::unknown_user(),
-            Err(wait) => {
-                let secs = retry_after_secs(wait);
-                tracing::info!(user = %user, ?address, retry_after = secs, "login start rate-limited");
-                Refusal {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    body: json!({"error": "rate_limited", "retry_after": secs,
-                                 "message": format!("Too many sign-in attempts; try again in {secs} s.")}),
-                    message: format!("Too many sign-in attempts; try again in {secs} s."),
-                    retry_after: Some(secs),
-                }
-            }
+            Err(refusal) => refusal,
         }
+    }
+
+    /// One login start against the per-user and per-address limits; `429` when over.
+    async fn take_limits(&self, req: &HttpRequest, user: &str) -> Result<(), Refusal> {
+        let address = self.client_ip(req);
+        let Err(wait) = self.iampass.limits().check(user, address).await else {
+            return Ok(());
+        };
+        let secs = retry_after_secs(wait);
+        tracing::info!(user = %user, ?address, retry_after = secs, "login start rate-limited");
+        let message = format!("Too many sign-in attempts; try again in {secs} s.");
+        Err(Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: json!({"error": "rate_limited", "retry_after": secs, "message": message}),
+            message,
+            retry_after: Some(secs),
+        })
     }
 
     /// A decoy pending login (see [`decoy`](super::decoy)) for a name IAMPASS cannot start a
@@ -433,17 +439,7 @@ impl Handler {
             return Err(self.unresolved(req, user).await);
         }
         let address = self.client_ip(req);
-        if let Err(wait) = iampass.limits().check(&resolved, address).await {
-            let secs = retry_after_secs(wait);
-            tracing::info!(user = %resolved, ?address, retry_after = secs, "login start rate-limited");
-            return Err(Refusal {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                body: json!({"error": "rate_limited", "retry_after": secs,
-                             "message": format!("Too many sign-in attempts; try again in {secs} s.")}),
-                message: format!("Too many sign-in attempts; try again in {secs} s."),
-                retry_after: Some(secs),
-            });
-        }
+        self.take_limits(req, &resolved).await?;
         let session = iampass
             .authentication_api()
             .authenticate_user_with(&resolved, methods, Some(start.duration))
