@@ -70,7 +70,11 @@ pub enum Revalidate {
     EveryRequest,
     /// An answer is reused for this long per session: fewer IAMPASS calls, but a remote
     /// logout or a walkaway may take this long to be seen. `After(Duration::ZERO)` is
-    /// [`Revalidate::EveryRequest`].
+    /// [`Revalidate::EveryRequest`]. A logout or revocation on this instance is seen at
+    /// once; with a shared store ([`IampassBuilder::store`](super::IampassBuilder::store)),
+    /// on the other instances within 1 s. With the in-memory store a worker thread
+    /// recognises a cookie value it saw validated by its exact value while the answer is
+    /// fresh (no decryption, no shared cache): the fast path of BENCHMARKS.md.
     After(Duration),
 }
 
