@@ -197,7 +197,7 @@ impl Validator {
         let answer = fetch.await;
         let at = Instant::now();
         let transition = match answer {
-            Ok(status) if created => self.remember(token, status, at).await,
+            Ok(status) if created => self.remember(token, status, at, generation).await,
             _ => None,
         };
         Checked {
@@ -236,7 +236,15 @@ impl Validator {
 
     /// What a fresh answer of IAMPASS leaves behind: the cached status, the last good time,
     /// and the walkaway / return events.
-    async fn remember(&self, token: &str, status: Status, at: Instant) -> Option<Transition> {
+    /// `generation`: the validator's, read before IAMPASS was asked; if a forget came in
+    /// between (a logout while the call was in flight), the answer is not cached.
+    async fn remember(
+        &self,
+        token: &str,
+        status: Status,
+        at: Instant,
+        generation: u64,
+    ) -> Option<Transition> {
         let key: Arc<str> = Arc::from(token);
         let mut transition = None;
         // Only walked-away sessions are remembered: the memory stays small.
@@ -248,7 +256,10 @@ impl Validator {
         } else if self.seen.remove(&key).is_some() && status == Status::Active {
             transition = Some(Transition::Return);
         }
-        if let Some(answers) = &self.answers {
+        let forgotten_meanwhile = self.generation.load(Ordering::Acquire) != generation;
+        if forgotten_meanwhile {
+            // Not cached: the next request asks IAMPASS again.
+        } else if let Some(answers) = &self.answers {
             answers.insert(key.clone(), (status, at));
         } else if let Some(ttl) = self.revalidate_after {
             let cached = CachedStatus::new(status, SystemTime::now());
@@ -711,5 +722,37 @@ mod tests {
         assert_ne!(validator.generation(), before, "the fast path is voided");
         assert_eq!(validator.cached("t"), None);
         assert!(store.is_revoked(&session_handle("t")).await.unwrap());
+    }
+
+    // A logout while the status call is in flight: its "active" answer is not cached, so a
+    // replayed cookie asks IAMPASS again instead of riding a cache filled after the logout.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_answer_racing_a_forget_is_not_cached() {
+        let validator = Arc::new(Validator::new(
+            Some(Duration::from_secs(60)),
+            None,
+            Store::memory(),
+        ));
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let call = tokio::spawn({
+            let validator = validator.clone();
+            async move {
+                validator
+                    .status("t", async move {
+                        let _ = gate.await;
+                        Ok(Status::Active)
+                    })
+                    .await
+                    .answer
+            }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(validator.flights.lock().unwrap().len(), 1, "in flight");
+        validator.forget("t").await;
+        release.send(()).unwrap();
+        assert_eq!(call.await.unwrap().unwrap(), Status::Active);
+        assert_eq!(validator.cached("t"), None);
     }
 }
