@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::config::Branding;
 use super::pages;
 use super::respond::{Reply, accepts_html};
 use crate::Status;
@@ -85,10 +86,18 @@ impl Denial {
     /// assert_eq!(denial.default_response(&req).status(), 401);
     /// ```
     pub fn default_response(&self, req: &HttpRequest) -> HttpResponse {
-        self.reply(accepts_html(req)).finish()
+        self.reply(accepts_html(req), &Branding::default()).finish()
     }
 
-    fn reply(&self, html: bool) -> Reply {
+    /// [`default_response`](Self::default_response) with the application's branding on its
+    /// pages (the locked page, the outage page).
+    pub(crate) fn branded_response(&self, req: &HttpRequest, branding: &Branding) -> HttpResponse {
+        self.reply(accepts_html(req), branding)
+            .csp(branding.csp.clone())
+            .finish()
+    }
+
+    fn reply(&self, html: bool, branding: &Branding) -> Reply {
         match self {
             // A walked-away user is not a stranger: the page says why it is locked.
             Denial::Unauthenticated {
@@ -97,6 +106,7 @@ impl Denial {
             } if html => Reply::html(
                 StatusCode::FORBIDDEN,
                 pages::message_page(
+                    branding,
                     "Locked: your phone is away",
                     "Bring your phone back near you, then reload this page. You are still \
                      signed in.",
@@ -112,7 +122,7 @@ impl Denial {
             ),
             Denial::Unavailable { .. } if html => Reply::html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                pages::unavailable_page(UNAVAILABLE_MESSAGE),
+                pages::unavailable_page(branding, UNAVAILABLE_MESSAGE),
             )
             .retry_after(UNAVAILABLE_RETRY_AFTER),
             Denial::Unavailable { .. } => Reply::json(
@@ -122,7 +132,7 @@ impl Denial {
             .retry_after(UNAVAILABLE_RETRY_AFTER),
             Denial::MissingMiddleware if html => Reply::html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                pages::unavailable_page(MISSING_MIDDLEWARE_MESSAGE),
+                pages::unavailable_page(branding, MISSING_MIDDLEWARE_MESSAGE),
             ),
             Denial::MissingMiddleware => Reply::json(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -154,7 +164,7 @@ impl ResponseError for Denial {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.reply(false).finish()
+        self.reply(false, &Branding::default()).finish()
     }
 }
 

@@ -7,7 +7,7 @@ use askama::Template;
 
 use crate::actix::config::{Branding, Page};
 
-/// What the base layout shows of the branding (message pages use the default).
+/// What the base layout shows of the branding.
 #[derive(Default)]
 struct Brand<'a> {
     app_name: Option<&'a str>,
@@ -174,15 +174,21 @@ pub(crate) fn wait_page(branding: &Branding, wait: Wait<'_>) -> String {
 }
 
 /// A plain message page (503 while IAMPASS is unavailable, configuration errors).
-pub(crate) fn unavailable_page(message: &str) -> String {
-    message_page("Please try again shortly", message, None)
+pub(crate) fn unavailable_page(branding: &Branding, message: &str) -> String {
+    message_page(branding, "Please try again shortly", message, None)
 }
 
-/// A titled message page with an optional "Continue" link.
-pub(crate) fn message_page(title: &str, message: &str, link: Option<&str>) -> String {
+/// A titled message page with an optional "Continue" link, branded like the login and wait
+/// pages (same name, home link, colours and colour scheme).
+pub(crate) fn message_page(
+    branding: &Branding,
+    title: &str,
+    message: &str,
+    link: Option<&str>,
+) -> String {
     render(
         MessagePage {
-            brand: Brand::default(),
+            brand: Brand::of(branding),
             title,
             message,
             link,

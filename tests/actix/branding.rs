@@ -146,3 +146,40 @@ async fn a_page_renderer_replaces_the_pages() {
     let wait = client.get_html("/auth/login?wait=1").await;
     assert_eq!(wait.body, "<!doctype html><p id=app-wait>false</p>");
 }
+
+// The locked page of a walked-away user (and the other message pages) follow the same
+// branding: an app that stays light does not get a dark locked page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_locked_page_is_branded_like_the_login_page() {
+    let emulator = emulator().await;
+    let app = start_app(
+        builder(&emulator)
+            .app_name("Acme Notes")
+            .page_style("--accent", "#4338ca")
+            .color_scheme(ColorScheme::Light)
+            .build()
+            .unwrap(),
+    );
+    let mut client = Client::new(&app);
+    sign_in(&emulator, &mut client, "lou").await;
+    let token = session_of(&emulator, "lou", iampass::Status::Active).await;
+    crate::emulator_control::session_action(
+        &emulator,
+        &token,
+        iampass::emulator::SessionAction::Walkaway,
+    )
+    .await;
+    let locked = client.get_html("/dashboard").await;
+    assert_eq!(locked.status, 403);
+    for needle in [
+        "Locked: your phone is away",
+        "Acme Notes",
+        "--accent: #4338ca;",
+        r#"<html lang="en" class="light">"#,
+    ] {
+        assert!(locked.body.contains(needle), "{needle} in {}", locked.body);
+    }
+    let csp = locked.header("content-security-policy").unwrap().to_owned();
+    let hash = brand_style_hash(&locked.body).expect("a branding style block");
+    assert!(csp.contains(&hash), "{hash} in {csp}");
+}

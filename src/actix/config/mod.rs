@@ -330,7 +330,7 @@ impl Iampass {
     pub(crate) fn answer(&self, req: &HttpRequest, denial: &Denial) -> HttpResponse {
         match &self.inner.responder {
             Some(responder) => responder(req, denial),
-            None => denial.default_response(req),
+            None => denial.branded_response(req, self.branding()),
         }
     }
 }

@@ -61,7 +61,12 @@ impl Handler {
             (true, false) => Reply::see_other(landing),
             (true, true) => self.html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                pages::message_page("Signed out", message, Some(landing)),
+                pages::message_page(
+                    self.iampass.branding(),
+                    "Signed out",
+                    message,
+                    Some(landing),
+                ),
             ),
             (false, false) => Reply::json(StatusCode::OK, json!({"status": "closed"})),
             (false, true) => Reply::json(

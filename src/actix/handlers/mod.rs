@@ -152,7 +152,7 @@ impl Handler {
         let reply = if html {
             self.html(
                 StatusCode::FORBIDDEN,
-                pages::message_page("Refused", message, Some("/")),
+                pages::message_page(self.iampass.branding(), "Refused", message, Some("/")),
             )
         } else {
             Reply::json(
