@@ -13,6 +13,7 @@
  *   walkaway    -> the marked content is taken out of the DOM and a lock notice is shown
  *   active      -> the content is put back (or the page reloads if it was never shown)
  *   closed, expired -> the browser goes to the login page with ?next=<this page>
+ *                      (not after the page sent a form: the user is already leaving)
  *   unavailable -> nothing changes (the next request decides), a quiet notice is shown
  * Without JavaScript nothing breaks: the next request is refused as usual.
  */
@@ -142,6 +143,14 @@
       setTimeout(connect, wait);
     };
   }
+
+  // The user leaves on their own (a form sent, such as "Sign out"): the stream's last event
+  // ("closed", once the logout reached IAMPASS) must not race that navigation.
+  window.addEventListener("submit", function (e) {
+    if (e.defaultPrevented) { return; }
+    leaving = true;
+    if (source) { source.close(); }
+  });
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", connect);
