@@ -219,8 +219,8 @@ impl RequestContext {
         if payload.is_expired() {
             return None;
         }
-        let span =
-            tracing::debug_span!("iampass_validate", user = payload.user(), path = req.path());
+        let token = payload.session().session_token().unwrap_or_default();
+        let span = self.span(req, &payload, token);
         let _entered = span.enter();
         let outcome = Outcome::Identity(IampassIdentity::from_cookie(&payload));
         // The cookie counts as opened (by the current key: only such values are remembered).

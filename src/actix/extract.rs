@@ -37,14 +37,20 @@ fn judged(
     context: &RequestContext,
     outcome: Outcome,
 ) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
-    let iampass = context.iampass().clone();
+    // The configuration is cloned only for a denial: the signed-in path copies nothing.
+    let iampass = context.iampass();
     match outcome {
         Outcome::Identity(identity) => Ok(identity),
         Outcome::Anonymous(status) => {
             let login_url = login_url(iampass.login_path(), req);
-            Err((Some(iampass), Denial::Unauthenticated { status, login_url }))
+            Err((
+                Some(iampass.clone()),
+                Denial::Unauthenticated { status, login_url },
+            ))
         }
-        Outcome::Unavailable(reason) => Err((Some(iampass), Denial::Unavailable { reason })),
+        Outcome::Unavailable(reason) => {
+            Err((Some(iampass.clone()), Denial::Unavailable { reason }))
+        }
     }
 }
 

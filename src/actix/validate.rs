@@ -45,6 +45,8 @@ struct Flight {
 /// Coalesces and caches status answers, keyed by session token.
 pub(crate) struct Validator {
     store: Store,
+    /// The store is shared with other instances (Redis), not this process's memory.
+    shared: bool,
     /// The whole status cache with the memory store (`None`: every request asks). With a
     /// shared store the store keeps the cache, with its own front of at most 1 s.
     answers: Option<Cache<Arc<str>, (Status, Instant)>>,
@@ -129,6 +131,7 @@ impl Validator {
         });
         Validator {
             store,
+            shared,
             answers,
             revalidate_after,
             last_good,
@@ -142,10 +145,6 @@ impl Validator {
             id: VALIDATORS.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
         }
-    }
-
-    fn shared(&self) -> bool {
-        self.answers.is_none() && self.revalidate_after.is_some()
     }
 
     /// A fresh answer from this process's cache, without waiting, and when IAMPASS gave it:
@@ -179,8 +178,12 @@ impl Validator {
         if let Some((status, at)) = self.cached(token) {
             return Checked::cached(status, at, generation);
         }
-        if self.shared()
-            && let Ok(Some(cached)) = self.store.cached_status(&session_handle(token)).await
+        // With a shared store: the session's key there, derived once per call.
+        let handle = (self.shared && (self.revalidate_after.is_some() || self.last_good.is_some()))
+            .then(|| session_handle(token));
+        if let Some(handle) = handle.as_deref()
+            && self.revalidate_after.is_some()
+            && let Ok(Some(cached)) = self.store.cached_status(handle).await
         {
             return Checked {
                 answer: Ok(cached.status),
@@ -197,7 +200,10 @@ impl Validator {
         let answer = fetch.await;
         let at = Instant::now();
         let transition = match answer {
-            Ok(status) if created => self.remember(token, status, at, generation).await,
+            Ok(status) if created => {
+                self.remember(token, handle.as_deref(), status, at, generation)
+                    .await
+            }
             _ => None,
         };
         Checked {
@@ -238,36 +244,37 @@ impl Validator {
     /// and the walkaway / return events.
     /// `generation`: the validator's, read before IAMPASS was asked; if a forget came in
     /// between (a logout while the call was in flight), the answer is not cached.
+    /// `handle`: the session's key in a shared store (`None` with the memory store).
     async fn remember(
         &self,
         token: &str,
+        handle: Option<&str>,
         status: Status,
         at: Instant,
         generation: u64,
     ) -> Option<Transition> {
-        let key: Arc<str> = Arc::from(token);
         let mut transition = None;
-        // Only walked-away sessions are remembered: the memory stays small.
+        // Only walked-away sessions are remembered: the memory stays small, and the common
+        // answer (active, never away) costs one lookup.
         if status == Status::Walkaway {
-            if self.seen.get(&key).is_none() {
+            if !self.seen.contains_key(token) {
                 transition = Some(Transition::Walkaway);
-                self.seen.insert(key.clone(), status);
+                self.seen.insert(Arc::from(token), status);
             }
-        } else if self.seen.remove(&key).is_some() && status == Status::Active {
+        } else if self.seen.contains_key(token)
+            && self.seen.remove(token).is_some()
+            && status == Status::Active
+        {
             transition = Some(Transition::Return);
         }
         let forgotten_meanwhile = self.generation.load(Ordering::Acquire) != generation;
         if forgotten_meanwhile {
             // Not cached: the next request asks IAMPASS again.
         } else if let Some(answers) = &self.answers {
-            answers.insert(key.clone(), (status, at));
-        } else if let Some(ttl) = self.revalidate_after {
+            answers.insert(Arc::from(token), (status, at));
+        } else if let (Some(ttl), Some(handle)) = (self.revalidate_after, handle) {
             let cached = CachedStatus::new(status, SystemTime::now());
-            if let Err(e) = self
-                .store
-                .put_status(&session_handle(token), cached, ttl)
-                .await
-            {
+            if let Err(e) = self.store.put_status(handle, cached, ttl).await {
                 tracing::debug!(error = %e, "status not shared (the next instance asks IAMPASS)");
             }
         }
@@ -278,26 +285,21 @@ impl Validator {
             return transition;
         };
         let now = Instant::now();
-        let previous = last_good.get(&key);
-        let share = self.store.backend_name() != "memory"
-            && previous
-                .and_then(|p| p.shared_at)
-                .is_none_or(|at| now.duration_since(at) >= SHARE_LAST_GOOD_EVERY);
-        let mut entry = LastGood {
-            at: now,
-            shared_at: previous.and_then(|p| p.shared_at),
-        };
-        if share {
+        let shared_at = last_good.get(token).and_then(|p| p.shared_at);
+        let mut entry = LastGood { at: now, shared_at };
+        if let Some(handle) = handle
+            && shared_at.is_none_or(|at| now.duration_since(at) >= SHARE_LAST_GOOD_EVERY)
+        {
             match self
                 .store
-                .set_last_good(&session_handle(token), SystemTime::now(), *grace)
+                .set_last_good(handle, SystemTime::now(), *grace)
                 .await
             {
                 Ok(()) => entry.shared_at = Some(now),
                 Err(e) => tracing::debug!(error = %e, "last good time not shared"),
             }
         }
-        last_good.insert(key, entry);
+        last_good.insert(Arc::from(token), entry);
         transition
     }
 
@@ -308,7 +310,7 @@ impl Validator {
         if let Some(entry) = last_good.get(token) {
             return Some(entry.at.elapsed());
         }
-        if self.store.backend_name() == "memory" {
+        if !self.shared {
             return None;
         }
         // Unknown (Redis down) is no grace: fail closed.
@@ -654,6 +656,32 @@ mod tests {
         assert_eq!(validator.last_good_age("a").await, None);
     }
 
+    /// Starts a status call for `token` that answers `active` once `gate` is released (or
+    /// never, if it is dropped), and lets it register its flight.
+    async fn gated_call(
+        validator: &Arc<Validator>,
+        token: &'static str,
+        gate: tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::task::JoinHandle<Answer> {
+        let call = tokio::spawn({
+            let validator = validator.clone();
+            async move {
+                validator
+                    .status(token, async move {
+                        let _ = gate.await;
+                        Ok(Status::Active)
+                    })
+                    .await
+                    .answer
+            }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(validator.flights.lock().unwrap().len(), 1, "in flight");
+        call
+    }
+
     // A call that hangs is not joined once it is older than the bound: a later request makes
     // its own call and gets IAMPASS's answer without waiting for the hung one.
     #[tokio::test(flavor = "current_thread")]
@@ -662,23 +690,7 @@ mod tests {
         validator.join_age = Duration::ZERO;
         let validator = Arc::new(validator);
         let (_never, hang) = tokio::sync::oneshot::channel::<()>();
-        let hung = tokio::spawn({
-            let validator = validator.clone();
-            async move {
-                validator
-                    .status("tok", async move {
-                        let _ = hang.await;
-                        Ok(Status::Active)
-                    })
-                    .await
-                    .answer
-            }
-        });
-        // Let the hung call start and register its flight.
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(validator.flights.lock().unwrap().len(), 1);
+        let hung = gated_call(&validator, "tok", hang).await;
         let fresh = validator
             .status("tok", async { Ok(Status::Walkaway) })
             .await
@@ -734,22 +746,7 @@ mod tests {
             Store::memory(),
         ));
         let (release, gate) = tokio::sync::oneshot::channel::<()>();
-        let call = tokio::spawn({
-            let validator = validator.clone();
-            async move {
-                validator
-                    .status("t", async move {
-                        let _ = gate.await;
-                        Ok(Status::Active)
-                    })
-                    .await
-                    .answer
-            }
-        });
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(validator.flights.lock().unwrap().len(), 1, "in flight");
+        let call = gated_call(&validator, "t", gate).await;
         validator.forget("t").await;
         release.send(()).unwrap();
         assert_eq!(call.await.unwrap().unwrap(), Status::Active);
