@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer};
 use iampass::actix::Iampass;
 use iampass::emulator::{Behaviour, Emulator};
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -57,34 +56,6 @@ fn cpu_time() -> Duration {
     };
     // /proc reports clock ticks of USER_HZ, 100 per second on Linux.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-/// Signs `user` in through the real handlers; answers the cookie header value.
-async fn sign_in(http: &reqwest::Client, url: &str, cookie_name: &str, user: &str) -> String {
-    let started = http
-        .post(format!("{url}/auth/login"))
-        .json(&json!({"user": user}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(started.status(), 202);
-    let cookie_of = |response: &reqwest::Response| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{cookie_name}=")))
-            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-    };
-    let pending = cookie_of(&started).expect("pending cookie");
-    let done = http
-        .get(format!("{url}/auth/poll?wait=5"))
-        .header("cookie", &pending)
-        .send()
-        .await
-        .expect("poll");
-    cookie_of(&done).expect("signed-in cookie")
 }
 
 /// Opens one stream and waits for its first event (`active`); then reads it in the
@@ -173,7 +144,7 @@ async fn main() {
             )
             .await
             .expect("behaviour");
-        cookies.push(sign_in(&http, &url, iampass.cookie_name(), &user).await);
+        cookies.push(load::sign_in(&http, &url, iampass.cookie_name(), &user).await);
     }
     drop(http);
 

@@ -43,7 +43,6 @@ use iampass::actix::{
     CookieState, Iampass, IampassBuilder, RequireIampass, Revalidate, SessionCookie,
 };
 use iampass::emulator::{Behaviour, Emulator};
-use serde_json::json;
 
 #[path = "common/load.rs"]
 mod load;
@@ -160,36 +159,6 @@ fn builder(server: &str) -> IampassBuilder {
         .rate_limit_per_address(None)
 }
 
-/// The `name=value` of the cookie called `name` that `response` sets.
-fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-}
-
-/// Signs `user` in through our real handlers; answers the cookie header value.
-async fn sign_in(http: &reqwest::Client, server: &Server, user: &str) -> String {
-    let started = http
-        .post(format!("{}/auth/login", server.url))
-        .json(&json!({"user": user}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(started.status(), 202);
-    let pending = cookie_of(&started, "iampass").expect("pending cookie");
-    let done = http
-        .get(format!("{}/auth/poll?wait=5", server.url))
-        .header("cookie", &pending)
-        .send()
-        .await
-        .expect("poll");
-    cookie_of(&done, "iampass").expect("signed-in cookie")
-}
-
 /// Signs `user` in with actix-identity; answers the cookie header value.
 async fn sign_in_session_stack(http: &reqwest::Client, server: &Server, user: &str) -> String {
     let done = http
@@ -197,7 +166,7 @@ async fn sign_in_session_stack(http: &reqwest::Client, server: &Server, user: &s
         .send()
         .await
         .expect("login");
-    cookie_of(&done, "id").expect("actix-session cookie")
+    load::cookie_of(&done, "id").expect("actix-session cookie")
 }
 
 #[derive(Clone, Copy)]
@@ -332,11 +301,11 @@ async fn main() {
             )
             .await
             .expect("behaviour");
-        every_cookies.push(sign_in(&http, &every, &user).await);
-        cached_cookies.push(sign_in(&http, &cached, &user).await);
+        every_cookies.push(load::sign_in(&http, &every.url, "iampass", &user).await);
+        cached_cookies.push(load::sign_in(&http, &cached.url, "iampass", &user).await);
         stack_cookies.push(sign_in_session_stack(&http, &stack, &user).await);
         if let Some((server, _)) = &shared {
-            shared_cookies.push(sign_in(&http, server, &user).await);
+            shared_cookies.push(load::sign_in(&http, &server.url, "iampass", &user).await);
         }
     }
     let value_len = |c: &String| c.split_once('=').map_or(0, |(_, v)| v.len());

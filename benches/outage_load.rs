@@ -40,7 +40,6 @@ use actix_web::{App, HttpServer, web};
 use iampass::actix::{CookieState, Iampass, RequireIampass, SessionCookie};
 use iampass::client::CircuitState;
 use iampass::emulator::{Behaviour, Emulator, Faults, RunningEmulator};
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -194,36 +193,6 @@ fn deletes_cookie(response: &reqwest::Response) -> bool {
         .filter_map(|v| v.to_str().ok())
         .filter(|v| v.starts_with(&format!("{COOKIE}=")))
         .any(|v| v.starts_with(&format!("{COOKIE}=;")) || v.contains("Max-Age=0"))
-}
-
-/// The `name=value` of the session cookie `response` sets.
-fn cookie_of(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{COOKIE}=")))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-}
-
-/// Signs `user` in through the real handlers; answers the cookie header value.
-async fn sign_in(http: &reqwest::Client, app: &str, user: &str) -> String {
-    let started = http
-        .post(format!("{app}/auth/login"))
-        .json(&json!({"user": user}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(started.status(), 202, "login of {user}");
-    let pending = cookie_of(&started).expect("pending cookie");
-    let done = http
-        .get(format!("{app}/auth/poll?wait=5"))
-        .header("cookie", &pending)
-        .send()
-        .await
-        .expect("poll");
-    cookie_of(&done).expect("signed-in cookie")
 }
 
 async fn approving_phone(emulator: &RunningEmulator, user: &str) {
@@ -403,7 +372,7 @@ async fn main() {
     for i in 0..sessions {
         let user = format!("user-{i}");
         approving_phone(&emulator, &user).await;
-        cookies.push(sign_in(&http, &app, &user).await);
+        cookies.push(load::sign_in(&http, &app, COOKIE, &user).await);
     }
     // The burst's sessions: one each, sealed directly (signing in 1 000 users through the
     // handlers would only measure the login rate limits).

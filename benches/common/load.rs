@@ -257,3 +257,37 @@ pub fn established_to(port: u16) -> u64 {
     }
     sockets.len() as u64
 }
+
+/// The `name=value` of the cookie called `name` that `response` sets.
+#[allow(dead_code)] // not every load bench signs users in
+pub fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs `user` in through the crate's real handlers at `app` (`POST /auth/login`, then a
+/// long poll; the emulator's phone approves by itself) and answers the signed-in cookie's
+/// `name=value` (`cookie_name`).
+#[allow(dead_code)]
+pub async fn sign_in(http: &reqwest::Client, app: &str, cookie_name: &str, user: &str) -> String {
+    let started = http
+        .post(format!("{app}/auth/login"))
+        .json(&serde_json::json!({"user": user}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(started.status(), 202, "login of {user}");
+    let pending = cookie_of(&started, cookie_name).expect("pending cookie");
+    let done = http
+        .get(format!("{app}/auth/poll?wait=5"))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .expect("poll");
+    cookie_of(&done, cookie_name).expect("signed-in cookie")
+}
