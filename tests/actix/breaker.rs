@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use iampass::client::CircuitState;
 use iampass::emulator::{Faults, RunningEmulator};
-use iampass::{AuthenticationApi, Error, Session};
+use iampass::{AuthenticationApi, Error, Session, Status};
 
 use crate::emulator_control::*;
 use crate::harness::*;
@@ -56,6 +56,34 @@ async fn half_open(api: &AuthenticationApi) {
 
 fn is_open(api: &AuthenticationApi) -> bool {
     matches!(api.circuit_state(), CircuitState::Open { .. })
+}
+
+/// Opens the breaker (one 503 with a threshold of 1), lets IAMPASS hold every call for
+/// `delay`, waits for half-open and sends the probe; answers once IAMPASS has it (with the
+/// status-call count from before the probe).
+async fn probe_held_for(
+    emulator: &RunningEmulator,
+    api: &AuthenticationApi,
+    session: &Session,
+    delay: Duration,
+) -> (u64, tokio::task::JoinHandle<Result<Status, Error>>) {
+    emulator
+        .set_faults(every_call_fails_with(503))
+        .await
+        .unwrap();
+    session.fetch_status().await.unwrap_err();
+    emulator
+        .set_faults(every_call_delayed_by(delay))
+        .await
+        .unwrap();
+    half_open(api).await;
+    let before = status_calls(emulator).await;
+    let probe = tokio::spawn({
+        let session = session.clone();
+        async move { session.fetch_status().await }
+    });
+    status_calls_reach(emulator, before + 1).await;
+    (before, probe)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,23 +226,8 @@ async fn half_open_sends_one_probe_at_a_time() {
     // The cool-down is long against the probe's time at IAMPASS: the probe is the only one.
     let api = api(&emulator, 1, Duration::from_secs(2));
     let session = session(&emulator, &api, "olive").await;
-    emulator
-        .set_faults(every_call_fails_with(503))
-        .await
-        .unwrap();
-    session.fetch_status().await.unwrap_err();
     // The probe will be held by IAMPASS for a while, and then answered.
-    emulator
-        .set_faults(every_call_delayed_by(Duration::from_secs(1)))
-        .await
-        .unwrap();
-    half_open(&api).await;
-    let before = status_calls(&emulator).await;
-    let probe = tokio::spawn({
-        let session = session.clone();
-        async move { session.fetch_status().await }
-    });
-    status_calls_reach(&emulator, before + 1).await;
+    let (before, probe) = probe_held_for(&emulator, &api, &session, Duration::from_secs(1)).await;
     let others: Vec<_> = (0..8)
         .map(|_| {
             let session = session.clone();
@@ -246,22 +259,7 @@ async fn a_probe_stuck_in_a_black_hole_does_not_hold_the_breaker_after_iampass_r
         .build()
         .unwrap();
     let session = session(&emulator, &api, "holly").await;
-    emulator
-        .set_faults(every_call_fails_with(503))
-        .await
-        .unwrap();
-    session.fetch_status().await.unwrap_err();
-    emulator
-        .set_faults(every_call_delayed_by(Duration::from_secs(600)))
-        .await
-        .unwrap();
-    half_open(&api).await;
-    let before = status_calls(&emulator).await;
-    let stuck = tokio::spawn({
-        let session = session.clone();
-        async move { session.fetch_status().await }
-    });
-    status_calls_reach(&emulator, before + 1).await;
+    let (_, stuck) = probe_held_for(&emulator, &api, &session, Duration::from_secs(600)).await;
     // IAMPASS is back; the first probe will never be answered.
     emulator.set_faults(Faults::default()).await.unwrap();
     let back = Instant::now();
