@@ -38,13 +38,13 @@ use std::time::Duration;
 pub enum Error {
     /// The connection to IAMPASS could not be made.
     #[error("cannot connect to IAMPASS: {0}")]
-    Connect(#[source] reqwest::Error),
+    Connect(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// IAMPASS did not answer within the configured time.
     #[error("IAMPASS did not answer within {0:?}")]
     Timeout(Duration),
     /// Another transport failure (connection reset, TLS, body read).
     #[error("transport error talking to IAMPASS: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// IAMPASS answered with an unexpected HTTP status.
     #[error("IAMPASS answered HTTP {status}: {body}")]
     Http {
@@ -186,11 +186,11 @@ impl Error {
         let err = err.without_url();
         if err.is_connect() {
             // A connect timeout is a connect error (nothing reached the server).
-            Error::Connect(err)
+            Error::Connect(Box::new(err))
         } else if err.is_timeout() {
             Error::Timeout(timeout)
         } else {
-            Error::Transport(err)
+            Error::Transport(Box::new(err))
         }
     }
 }

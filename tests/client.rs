@@ -5,6 +5,8 @@
 mod resilience;
 #[path = "client/server.rs"]
 mod server;
+#[path = "client/tls.rs"]
+mod tls;
 #[path = "client/wire.rs"]
 mod wire;
 

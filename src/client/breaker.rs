@@ -31,8 +31,9 @@ use crate::Error;
 /// of traffic.
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
 /// How long an open breaker refuses calls by default before one probe: short, so users are
-/// back within a second of IAMPASS recovering, while an outage costs one probe per second.
-pub const DEFAULT_COOL_DOWN: Duration = Duration::from_secs(1);
+/// back within a second of IAMPASS recovering (at worst a cool-down plus one round trip), while
+/// an outage costs under two probes per second.
+pub const DEFAULT_COOL_DOWN: Duration = Duration::from_millis(750);
 /// The longest `Retry-After` honoured: a broken or hostile header cannot switch the client off
 /// for longer than this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);

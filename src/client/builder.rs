@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::breaker::{DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD};
+use super::http::{HttpClient, HttpSettings};
 use super::transport::{DEFAULT_TIMEOUT, Transport, TransportParts};
 use super::{AuthenticationApi, Endpoint, ManagementApi};
 use crate::{Error, Secret};
@@ -58,6 +59,7 @@ pub struct ClientBuilder<T> {
     breaker: Option<(u32, Duration)>,
     http: Option<reqwest::Client>,
     user_agent: Option<String>,
+    root_certificates: Vec<Vec<u8>>,
     _api: PhantomData<fn() -> T>,
 }
 
@@ -92,6 +94,7 @@ impl<T> ClientBuilder<T> {
             breaker: Some((DEFAULT_FAILURE_THRESHOLD, DEFAULT_COOL_DOWN)),
             http: None,
             user_agent: None,
+            root_certificates: Vec::new(),
             _api: PhantomData,
         }
     }
@@ -156,7 +159,10 @@ impl<T> ClientBuilder<T> {
     /// At most this many IAMPASS calls of this client (its clones and its sessions included)
     /// are in flight at once (default [`DEFAULT_MAX_CONCURRENT_REQUESTS`]). A call that finds
     /// no free slot within its timeout fails with [`Error::Saturated`], an outage, having sent
-    /// nothing. This also caps the connections the client opens.
+    /// nothing. The same number caps the connections the client holds open, idle ones
+    /// included: a call that finds none free takes the next one handed back rather than
+    /// opening another (not with [`Self::http_client`] or a proxy from the environment, where
+    /// reqwest's pool decides).
     ///
     /// ```
     /// let api = iampass::AuthenticationApi::builder("app", "secret")
@@ -171,7 +177,7 @@ impl<T> ClientBuilder<T> {
 
     /// The circuit breaker's settings (on by default with
     /// [`DEFAULT_FAILURE_THRESHOLD`](crate::client::DEFAULT_FAILURE_THRESHOLD) = 5 and
-    /// [`DEFAULT_COOL_DOWN`](crate::client::DEFAULT_COOL_DOWN) = 1 s): after
+    /// [`DEFAULT_COOL_DOWN`](crate::client::DEFAULT_COOL_DOWN) = 750 ms): after
     /// `failure_threshold` consecutive server failures (unreachable, timeout, `408`, `429`,
     /// `5xx`) calls fail at once with [`Error::CircuitOpen`] for `cool_down` (or the server's
     /// `Retry-After`, if longer); then one probe call at a time decides whether it closes (a
@@ -203,9 +209,12 @@ impl<T> ClientBuilder<T> {
         self
     }
 
-    /// Shares an existing `reqwest::Client` (its connection pool) instead of building one.
-    /// The builder's timeout, call cap and breaker still apply to every call; its connect
-    /// timeout and pool settings do not (they belong to the client given).
+    /// Sends every call through an existing `reqwest::Client` (its connection pool, proxy
+    /// and TLS settings) instead of the client the builder makes. The builder's timeout, call
+    /// cap and breaker still apply to every call; its connect timeout, pool settings, root
+    /// certificates and user agent do not (they belong to the client given), and the
+    /// connection cap becomes a cap on calls only: reqwest's pool may open a few connections
+    /// more than [`Self::max_concurrent_requests`] in a burst.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -214,6 +223,25 @@ impl<T> ClientBuilder<T> {
     /// The `User-Agent` of the client the builder makes (ignored with [`Self::http_client`]).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Trusts the certificate authorities in `pem` (one or more PEM certificates) beside the
+    /// bundled Mozilla roots: for an IAMPASS reached through a TLS proxy with a private CA, or
+    /// an emulator served over TLS. Read at [`build`](ClientBuilder::build); a bundle with no
+    /// certificate, or a bad one, fails the build with [`Error::Config`]. Ignored with
+    /// [`Self::http_client`].
+    ///
+    /// ```no_run
+    /// let pem = std::fs::read("/etc/ssl/private-ca.pem").unwrap();
+    /// let api = iampass::AuthenticationApi::builder("app", "secret")
+    ///     .server("https://iampass.internal")
+    ///     .add_root_certificate(pem)
+    ///     .build()?;
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
         self
     }
 
@@ -262,13 +290,16 @@ impl<T> ClientBuilder<T> {
         };
         let server = normalise_server(&server)?;
         let http = match self.http {
-            Some(c) => c,
-            None => http_client(
-                self.user_agent.as_deref(),
-                self.connect_timeout,
-                self.pool_max_idle_per_host,
-                self.pool_idle_timeout,
-            )?,
+            Some(c) => HttpClient::Reqwest(c),
+            None => HttpClient::build(&HttpSettings {
+                user_agent: self.user_agent.as_deref(),
+                connect_timeout: self.connect_timeout,
+                call_timeout: self.timeout,
+                max_connections: self.max_concurrent_requests,
+                pool_max_idle_per_host: self.pool_max_idle_per_host,
+                pool_idle_timeout: self.pool_idle_timeout,
+                root_certificates: &self.root_certificates,
+            })?,
         };
         Ok(Endpoint {
             server,
@@ -287,33 +318,25 @@ impl<T> ClientBuilder<T> {
 /// The transport of sessions used without an API value: every default.
 pub(crate) fn default_transport_parts() -> Result<TransportParts, Error> {
     Ok(TransportParts {
-        http: http_client(
-            None,
-            DEFAULT_CONNECT_TIMEOUT,
-            DEFAULT_POOL_MAX_IDLE_PER_HOST,
-            DEFAULT_POOL_IDLE_TIMEOUT,
-        )?,
+        http: HttpClient::build(&HttpSettings::default())?,
         timeout: DEFAULT_TIMEOUT,
         breaker: Some((DEFAULT_FAILURE_THRESHOLD, DEFAULT_COOL_DOWN)),
         max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
     })
 }
 
-/// The client the crate builds when none is supplied: rustls, no cookies, a user agent, a
-/// connect timeout and a bounded idle pool.
-fn http_client(
-    user_agent: Option<&str>,
-    connect_timeout: Duration,
-    pool_max_idle_per_host: usize,
-    pool_idle_timeout: Duration,
-) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(user_agent.unwrap_or(concat!("iampass-rust/", env!("CARGO_PKG_VERSION"))))
-        .connect_timeout(connect_timeout)
-        .pool_max_idle_per_host(pool_max_idle_per_host)
-        .pool_idle_timeout(pool_idle_timeout)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+impl Default for HttpSettings<'static> {
+    fn default() -> Self {
+        HttpSettings {
+            user_agent: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            call_timeout: DEFAULT_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            pool_max_idle_per_host: DEFAULT_POOL_MAX_IDLE_PER_HOST,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            root_certificates: &[],
+        }
+    }
 }
 
 impl ClientBuilder<ManagementApi> {

@@ -8,6 +8,7 @@
 mod authentication;
 mod breaker;
 mod builder;
+mod http;
 mod management;
 pub(crate) mod transport;
 

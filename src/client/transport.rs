@@ -4,15 +4,17 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use reqwest::{Method, Url};
+use bytes::Bytes;
+use http::Method;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
+use url::Url;
 
 use super::breaker::{Breaker, CircuitState, MAX_RETRY_AFTER, Outcome};
-use crate::signing::{self, AUTHENTICATION_HEADER, TIMESTAMP_HEADER, VERSION_HEADER};
+use super::http::HttpClient;
+use crate::signing;
 use crate::{Error, Secret};
 
 /// Default time allowed for one IAMPASS call, waiting for a free slot included.
@@ -25,7 +27,7 @@ pub(crate) const ERROR_BODY_LIMIT: usize = 512;
 /// API value creates or attaches) share the connection pool, the breaker and the call cap.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: HttpClient,
     timeout: Duration,
     breaker: Option<Arc<Breaker>>,
     slots: Arc<Semaphore>,
@@ -34,7 +36,7 @@ pub(crate) struct Transport {
 
 /// What a [`Transport`] is made of (see `ClientBuilder`).
 pub(crate) struct TransportParts {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: HttpClient,
     pub(crate) timeout: Duration,
     /// `(failure threshold, cool-down)`, or `None` for no breaker.
     pub(crate) breaker: Option<(u32, Duration)>,
@@ -102,7 +104,7 @@ impl Transport {
         route: &'static str,
         client_id: &str,
         secret: &Secret,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Bytes, Error> {
         let url = parse_url(url)?;
         self.send(Method::GET, url, route, client_id, secret, None)
             .await
@@ -116,7 +118,7 @@ impl Transport {
         client_id: &str,
         secret: &Secret,
         body: Option<&serde_json::Value>,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Bytes, Error> {
         let url = parse_url(url)?;
         let body = body.map(|v| serde_json::to_vec(v).expect("JSON values serialise"));
         self.send(Method::POST, url, route, client_id, secret, body)
@@ -136,7 +138,7 @@ impl Transport {
         client_id: &str,
         secret: &Secret,
         body: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Bytes, Error> {
         let span = tracing::debug_span!(
             "iampass.request",
             method = %method,
@@ -219,43 +221,22 @@ impl Transport {
         secret: &Secret,
         body: Option<Vec<u8>>,
         timeout: Duration,
-    ) -> Result<(u16, Vec<u8>), Error> {
+    ) -> Result<(u16, Bytes), Error> {
         // Sign the URL exactly as it goes on the wire (after url-crate normalisation).
-        let headers = signing::sign_now(client_id, secret, url.as_str());
-        let mut request = self
+        let signed = signing::sign_now(client_id, secret, url.as_str());
+        let answer = self
             .http
-            .request(method, url.clone())
-            .timeout(timeout)
-            .header(AUTHENTICATION_HEADER, headers.authentication)
-            .header(TIMESTAMP_HEADER, headers.timestamp)
-            .header(VERSION_HEADER, headers.version)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::from_reqwest(e, self.timeout))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_reqwest(e, self.timeout))?;
-        if !(200..300).contains(&status) {
-            let end = body.len().min(ERROR_BODY_LIMIT);
+            .send(method, url, signed, body, timeout, self.timeout)
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            let end = answer.body.len().min(ERROR_BODY_LIMIT);
             return Err(Error::Http {
-                status,
-                body: String::from_utf8_lossy(&body[..end]).into_owned(),
-                retry_after,
+                status: answer.status,
+                body: String::from_utf8_lossy(&answer.body[..end]).into_owned(),
+                retry_after: answer.retry_after,
             });
         }
-        Ok((status, body.to_vec()))
+        Ok((answer.status, answer.body))
     }
 }
 
@@ -292,7 +273,7 @@ mod tests {
     #[tokio::test]
     async fn a_call_without_a_free_slot_fails_as_an_outage_and_sends_nothing() {
         let transport = Transport::new(TransportParts {
-            http: reqwest::Client::new(),
+            http: HttpClient::build(&Default::default()).unwrap(),
             timeout: Duration::from_millis(50),
             breaker: Some((1, Duration::from_secs(60))),
             max_concurrent: 2,

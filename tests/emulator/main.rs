@@ -25,6 +25,7 @@ mod browser;
 #[path = "../common/chromium.rs"]
 mod chromium;
 mod client;
+mod connections;
 mod control;
 #[path = "../common/emulator_control.rs"]
 mod emulator_control;
