@@ -29,7 +29,7 @@
 //! whose name contains it, for a profiler).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -488,17 +488,7 @@ async fn emulator_child() {
     writeln!(out, "ready").expect("stdout");
     out.flush().expect("stdout");
     drop(out);
-    // Until the parent closes our standard input.
-    tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin()
-            .read_line(&mut sink)
-            .map(|n| n > 0)
-            .unwrap_or(false)
-        {}
-    })
-    .await
-    .expect("stdin");
+    load::parent_gone().await;
     emulator.shutdown().await;
 }
 
@@ -523,20 +513,13 @@ async fn start_sessions(api: &iampass::AuthenticationApi, count: usize) -> Vec<i
 /// Resident memory of `count` cached sessions: the app (revalidate after 1 h) in this
 /// process, the emulator in a child, one protected request per session.
 async fn memory(count: usize, concurrency: usize) {
-    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .env("IAMPASS_BENCH_ROLE", "emulator")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("emulator child");
-    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let server = lines.next().expect("url").expect("url");
-    let iampass = builder(&server)
+    let mut child = load::ChildRole::spawn("emulator", &[]);
+    let iampass = builder(&child.url)
         .revalidate(Revalidate::After(Duration::from_secs(3600)))
         .build()
         .expect("config");
     let mut cookies = Vec::with_capacity(count);
-    for line in lines.by_ref() {
+    for line in child.lines.by_ref() {
         let line = line.expect("line");
         if line == "ready" {
             break;
@@ -597,6 +580,5 @@ async fn memory(count: usize, concurrency: usize) {
         after.saturating_sub(before) as f64 / ok.max(1) as f64,
     );
     app.handle.stop(false).await;
-    drop(child.stdin.take());
-    let _ = child.wait();
+    child.finish();
 }

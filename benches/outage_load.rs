@@ -1,44 +1,50 @@
 //! What an IAMPASS outage does to an app (`cargo bench --features actix,emulator --bench
-//! outage_load`): one process runs the emulator as IAMPASS and a real actix server (one worker)
-//! whose `/dashboard` is protected by `RequireIampass` with the default configuration (every
-//! request validated, fail closed; only the cookie key and `cookie_secure(false)` for plain
-//! HTTP are set). `IAMPASS_BENCH_SESSIONS` users sign in through the real handlers, then
-//! `IAMPASS_BENCH_CONCURRENCY` keep-alive clients load `/dashboard` (client `i` carries the
-//! cookie of user `i mod sessions`) while the emulator's faults (`PUT /_emulator/faults`) play
-//! the phases of an outage:
+//! outage_load`). The bench process runs the emulator as IAMPASS and the load generator; the
+//! app under test runs alone in a child process (this binary again, `IAMPASS_BENCH_ROLE=app`),
+//! so that its memory and its connections to IAMPASS are measured apart from the other two.
+//! The app is a real actix server (one worker) whose `/dashboard` is protected by
+//! `RequireIampass` with the default configuration (every request validated, fail closed; only
+//! the cookie key and `cookie_secure(false)` for plain HTTP are set), with the crate's login
+//! handlers and two bench-only routes: `GET /_bench/rss` (its resident memory once freed heap
+//! went back to the OS) and `GET /_bench/circuit` (its client's circuit breaker: `closed`,
+//! `open` or `half-open`). `IAMPASS_BENCH_SESSIONS` users sign in through the real handlers,
+//! then `IAMPASS_BENCH_CONCURRENCY` keep-alive clients load `/dashboard` (client `i` carries
+//! the cookie of user `i mod sessions`) while the emulator's faults (`PUT /_emulator/faults`)
+//! play the phases of an outage:
 //!
 //! 1. normal;
 //! 2. IAMPASS answers 503;
-//! 3. IAMPASS black-holed (`latency_ms` 600 000): the first seconds, until the client's
-//!    circuit breaker has opened, and then a steady phase with the breaker open;
+//! 3. IAMPASS black-holed (`latency_ms` 600 000): the first seconds, until the app's circuit
+//!    breaker has opened, and then a steady phase with the breaker open;
 //! 4. IAMPASS back: time to the first 200 and until ≥ 99 % of the answers are 200s;
 //! 5. IAMPASS answers 408 for `IAMPASS_BENCH_STORM_SECS`, then 429 as long: the users signed
 //!    out (a cookie deleted during the storm, or a 401 once IAMPASS is healthy again);
 //! 6. a burst of `IAMPASS_BENCH_BURST` new client connections at once, each with a session of
-//!    its own (cookies sealed directly): how many connections to IAMPASS were open at once.
+//!    its own (started by the bench, cookies sealed with the app's key): how many connections
+//!    to IAMPASS the app had open at once.
 //!
 //! Each phase prints one Markdown table row: answers by status (`0`: no answer), the 503
-//! share, p50/p99/max latency of all answers, resident memory (`VmRSS`, end of phase / highest
-//! sample) and the established connections to the emulator's port (highest sample / end of
-//! phase; the bench's own control connection to the emulator is one of them), sampled every
-//! 10 ms by a thread of its own. Memory is the whole process: the emulator, the app and the
-//! load generator.
+//! share, p50/p99/max latency of all answers, the app's resident memory (`VmRSS`: at the end
+//! of the phase after `malloc_trim`, from `/_bench/rss` / highest sample, from
+//! `/proc/<pid>/status`) and the app's established connections to the emulator's port
+//! (highest sample / end of phase; told apart from the bench's own by the socket inodes the
+//! app process holds), sampled every 10 ms by a thread of the bench.
 //!
-//! Knobs (environment): `IAMPASS_BENCH_SECS` (steady phases, default 4),
-//! `IAMPASS_BENCH_STORM_SECS` (default 3), `IAMPASS_BENCH_CONCURRENCY` (default 32),
+//! Knobs (environment, inherited by the app): `IAMPASS_BENCH_SECS` (steady phases, default
+//! 4), `IAMPASS_BENCH_STORM_SECS` (default 3), `IAMPASS_BENCH_CONCURRENCY` (default 32),
 //! `IAMPASS_BENCH_SESSIONS` (default 16), `IAMPASS_BENCH_BURST` (default 1000),
 //! `IAMPASS_BENCH_WORKERS` (actix workers of the app and of the emulator, default 1).
 //! The default run takes about a minute.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer, web};
 use iampass::actix::{CookieState, Iampass, RequireIampass, SessionCookie};
-use iampass::client::CircuitState;
 use iampass::emulator::{Behaviour, Emulator, Faults, RunningEmulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -52,12 +58,32 @@ use load::Recorded;
 const APP: &str = "bench-app";
 const SECRET: &str = "bench-secret";
 const COOKIE: &str = "iampass";
+/// The app's cookie key: the bench seals the burst's cookies with it too.
+const COOKIE_KEY: [u8; 64] = [5; 64];
+/// The app's role and where it finds IAMPASS (the emulator in the bench process).
+const ROLE_APP: &str = "app";
+const EMULATOR_URL_VAR: &str = "IAMPASS_BENCH_EMULATOR";
 /// The black hole: the longest latency the emulator accepts.
 const BLACK_HOLE: Duration = Duration::from_secs(600);
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The highest connection count and resident memory seen since the last [`Sampler::take`].
+/// The app's configuration: the default one, with only the cookie key and plain-HTTP cookies
+/// set. The app serves with it; the bench builds it too, only to seal cookies the app opens.
+fn config(server: &str) -> Iampass {
+    Iampass::builder(APP, SECRET)
+        .server(server)
+        .cookie_key(&COOKIE_KEY)
+        .cookie_secure(false)
+        .build()
+        .expect("config")
+}
+
+/// The highest connection count and resident memory of the app process seen since the last
+/// [`Sampler::take`].
 struct Sampler {
+    /// The app's process.
+    pid: u32,
+    /// The emulator's port.
     port: u16,
     conns: AtomicU64,
     rss: AtomicU64,
@@ -65,8 +91,9 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn start(port: u16) -> Arc<Sampler> {
+    fn start(pid: u32, port: u16) -> Arc<Sampler> {
         let sampler = Arc::new(Sampler {
+            pid,
             port,
             conns: AtomicU64::new(0),
             rss: AtomicU64::new(0),
@@ -75,22 +102,57 @@ impl Sampler {
         let s = sampler.clone();
         std::thread::spawn(move || {
             while !s.stop.load(Ordering::Relaxed) {
-                s.conns
-                    .fetch_max(load::established_to(s.port), Ordering::Relaxed);
-                s.rss.fetch_max(load::resident_bytes(), Ordering::Relaxed);
+                s.conns.fetch_max(s.conns_now(), Ordering::Relaxed);
+                s.rss
+                    .fetch_max(load::resident_bytes_of(s.pid), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
         sampler
     }
 
+    /// The app's established connections to IAMPASS now.
+    fn conns_now(&self) -> u64 {
+        load::established_from_to(self.pid, self.port)
+    }
+
     /// `(highest connections, highest resident bytes)` since the last call; starts afresh.
     fn take(&self) -> (u64, u64) {
         (
-            self.conns
-                .swap(load::established_to(self.port), Ordering::Relaxed),
-            self.rss.swap(load::resident_bytes(), Ordering::Relaxed),
+            self.conns.swap(self.conns_now(), Ordering::Relaxed),
+            self.rss
+                .swap(load::resident_bytes_of(self.pid), Ordering::Relaxed),
         )
+    }
+}
+
+/// The bench-only routes of the app in its child process.
+#[derive(Clone)]
+struct BenchRoutes {
+    http: reqwest::Client,
+    app: String,
+}
+
+impl BenchRoutes {
+    /// The app's resident memory after `malloc_trim`.
+    async fn rss(&self) -> u64 {
+        self.get("/_bench/rss").await.parse().expect("RSS in bytes")
+    }
+
+    /// The app's circuit breaker: `closed`, `open` or `half-open`.
+    async fn circuit(&self) -> String {
+        self.get("/_bench/circuit").await
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.app))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.text().await.expect(path)
     }
 }
 
@@ -108,7 +170,11 @@ struct Row {
 }
 
 impl Row {
-    fn of(latencies_and_statuses: impl Iterator<Item = (Duration, u16)>, sampler: &Sampler) -> Row {
+    async fn of(
+        latencies_and_statuses: impl Iterator<Item = (Duration, u16)>,
+        sampler: &Sampler,
+        bench: &BenchRoutes,
+    ) -> Row {
         let mut statuses = BTreeMap::new();
         let mut latencies = Vec::new();
         for (latency, status) in latencies_and_statuses {
@@ -127,10 +193,10 @@ impl Row {
             p50: at(0.50),
             p99: at(0.99),
             max: latencies.last().copied().unwrap_or_default(),
-            rss_end: live_rss(),
+            rss_end: bench.rss().await,
             rss_max,
             conns_max,
-            conns_end: load::established_to(sampler.port),
+            conns_end: sampler.conns_now(),
         }
     }
 
@@ -169,8 +235,8 @@ fn ms(d: Duration) -> String {
     }
 }
 
-/// Resident memory once freed heap pages went back to the OS (glibc keeps them otherwise, and
-/// the load generator's answer buffers would read as growth).
+/// The app's resident memory once freed heap pages went back to the OS (glibc keeps them
+/// otherwise, and the freed buffers of past answers would read as growth).
 fn live_rss() -> u64 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
@@ -180,8 +246,13 @@ fn live_rss() -> u64 {
     load::resident_bytes()
 }
 
-fn row(answers: &[Recorded], sampler: &Sampler) -> Row {
-    Row::of(answers.iter().map(|a| (a.latency, a.status)), sampler)
+async fn row(answers: &[Recorded], sampler: &Sampler, bench: &BenchRoutes) -> Row {
+    Row::of(
+        answers.iter().map(|a| (a.latency, a.status)),
+        sampler,
+        bench,
+    )
+    .await
 }
 
 /// `true` if `response` deletes the session cookie.
@@ -290,7 +361,7 @@ fn recovery(answers: &[Recorded]) -> (Option<Duration>, Option<Duration>) {
 
 /// One request per new connection (`Connection: close`), all at once; answers
 /// `(latency, status)` of each (status 0: no answer).
-async fn burst(addr: std::net::SocketAddr, cookies: &[String]) -> Vec<(Duration, u16)> {
+async fn burst(addr: SocketAddr, cookies: &[String]) -> Vec<(Duration, u16)> {
     let start = Arc::new(tokio::sync::Barrier::new(cookies.len()));
     let mut tasks = tokio::task::JoinSet::new();
     for cookie in cookies {
@@ -318,16 +389,30 @@ async fn burst(addr: std::net::SocketAddr, cookies: &[String]) -> Vec<(Duration,
     tasks.join_all().await
 }
 
-async fn serve(iampass: Iampass, workers: usize) -> (String, std::net::SocketAddr) {
+/// The app under test: `/dashboard` behind `RequireIampass`, the crate's handlers and the
+/// bench-only routes, on a free loopback port. Answers its URL.
+fn serve(iampass: Iampass, workers: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = HttpServer::new(move || {
+        let api = iampass.authentication_api().clone();
         App::new()
             .wrap(iampass.middleware())
             .configure(iampass.routes())
             .route(
                 "/dashboard",
                 web::get().to(|who: RequireIampass| async move { format!("hi {}", who.user()) }),
+            )
+            .route(
+                "/_bench/rss",
+                web::get().to(|| async { live_rss().to_string() }),
+            )
+            .route(
+                "/_bench/circuit",
+                web::get().to(move || {
+                    let state = api.circuit_state();
+                    async move { state.as_str() }
+                }),
             )
     })
     .workers(workers)
@@ -337,11 +422,29 @@ async fn serve(iampass: Iampass, workers: usize) -> (String, std::net::SocketAdd
     .expect("listen")
     .run();
     tokio::spawn(server);
-    (format!("http://{addr}"), addr)
+    format!("http://{addr}")
+}
+
+/// The child process: serves the app against the emulator named in the environment, prints
+/// its URL, and runs until the bench kills it or closes its standard input.
+async fn app_child() {
+    let emulator = std::env::var(EMULATOR_URL_VAR).expect("the emulator's URL");
+    let workers = load::knob("IAMPASS_BENCH_WORKERS", 1).max(1) as usize;
+    let url = serve(config(&emulator), workers);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{url}").expect("stdout");
+    out.flush().expect("stdout");
+    drop(out);
+    load::parent_gone().await;
+    // Calls into a black-holed IAMPASS may still be out: do not wait for them.
+    std::process::exit(0);
 }
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("IAMPASS_BENCH_ROLE").as_deref() == Ok(ROLE_APP) {
+        return app_child().await;
+    }
     // `cargo bench` passes `--bench`; this harness has no options of its own.
     let secs = Duration::from_secs(load::knob("IAMPASS_BENCH_SECS", 4).max(1));
     let storm = Duration::from_secs(load::knob("IAMPASS_BENCH_STORM_SECS", 3).max(1));
@@ -357,25 +460,31 @@ async fn main() {
         .start()
         .await
         .expect("emulator");
-    let iampass = Iampass::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .cookie_key(&[5u8; 64])
-        .cookie_secure(false)
-        .build()
-        .expect("config");
-    let api = iampass.authentication_api().clone();
-    let (app, app_addr) = serve(iampass.clone(), workers).await;
+    // The app in a process of its own; killed when `child` is dropped, a panic included.
+    let child = load::ChildRole::spawn(ROLE_APP, &[(EMULATOR_URL_VAR, emulator.base_url())]);
+    let app = child.url.clone();
+    let app_addr: SocketAddr = app
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .expect("the app's URL");
     let url = format!("{app}/dashboard");
-
     let http = reqwest::Client::new();
+    let bench = BenchRoutes {
+        http: http.clone(),
+        app: app.clone(),
+    };
+
     let mut cookies = Vec::with_capacity(sessions);
     for i in 0..sessions {
         let user = format!("user-{i}");
         approving_phone(&emulator, &user).await;
         cookies.push(load::sign_in(&http, &app, COOKIE, &user).await);
     }
-    // The burst's sessions: one each, sealed directly (signing in 1 000 users through the
-    // handlers would only measure the login rate limits).
+    // The burst's sessions: one each, started here and sealed with the app's key (signing in
+    // 1 000 users through the handlers would only measure the login rate limits). This
+    // configuration never serves.
+    let sealer = config(emulator.base_url());
+    let api = sealer.authentication_api().clone();
     approving_phone(&emulator, "burst").await;
     let mut burst_cookies = Vec::with_capacity(burst_size);
     for _ in 0..burst_size {
@@ -388,10 +497,10 @@ async fn main() {
             Duration::from_secs(3600),
             None,
         );
-        let sealed = iampass.seal_cookie(&payload).expect("seal");
+        let sealed = sealer.seal_cookie(&payload).expect("seal");
         burst_cookies.push(format!("{COOKIE}={}", sealed.value()));
     }
-    let sampler = Sampler::start(emulator.local_addr().port());
+    let sampler = Sampler::start(child.pid(), emulator.local_addr().port());
     // Warm-up of connections, caches and the allocator.
     load_until(&url, &cookies, concurrency, |t| {
         t > Duration::from_millis(500)
@@ -403,15 +512,17 @@ async fn main() {
         "outage_load: {concurrency} concurrent clients on /dashboard, {sessions} signed-in \
          users, default configuration (every request validated, fail closed; request timeout \
          {:?}), {} s steady phases, {} s storms, {workers} actix worker(s) for the app and for \
-         the emulator, one process",
+         the emulator; the app alone in a child process (pid {}): memory and connections are \
+         its own",
         iampass::actix::DEFAULT_REQUEST_TIMEOUT,
         secs.as_secs(),
         storm.as_secs(),
+        child.pid(),
     );
     println!();
     println!(
-        "| IAMPASS | answers | 503 share | latency p50 / p99 / max | RSS MiB end / max | \
-         IAMPASS conns max / end |"
+        "| IAMPASS | answers | 503 share | latency p50 / p99 / max | app RSS MiB end / max | \
+         app's IAMPASS conns max / end |"
     );
     println!("| --- | --- | --- | --- | --- | --- |");
 
@@ -419,7 +530,9 @@ async fn main() {
     let normal = row(
         &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
         &sampler,
-    );
+        &bench,
+    )
+    .await;
     normal.print("normal");
 
     // 2. IAMPASS answers 503.
@@ -427,7 +540,9 @@ async fn main() {
     row(
         &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
         &sampler,
+        &bench,
     )
+    .await
     .print("answers 503");
     // Let the breaker close again before the next phase.
     emulator
@@ -436,7 +551,7 @@ async fn main() {
         .expect("faults");
     load_until(&url, &cookies, concurrency, |t| t > Duration::from_secs(2)).await;
 
-    // 3. Black-holed: until the breaker opens (bounded), then steady with it open.
+    // 3. Black-holed: until the app's breaker opens (bounded), then steady with it open.
     emulator
         .set_faults(Faults {
             latency: BLACK_HOLE,
@@ -444,20 +559,33 @@ async fn main() {
         })
         .await
         .expect("faults");
-    let watched = api.clone();
-    let first = load_until(&url, &cookies, concurrency, move |t| {
-        t > Duration::from_secs(60) || watched.circuit_state() != CircuitState::Closed
+    let opened = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let (bench, opened) = (bench.clone(), opened.clone());
+        async move {
+            while bench.circuit().await == "closed" {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            opened.store(true, Ordering::Relaxed);
+        }
+    });
+    let first = load_until(&url, &cookies, concurrency, {
+        let opened = opened.clone();
+        move |t| t > Duration::from_secs(60) || opened.load(Ordering::Relaxed)
     })
     .await;
+    watcher.abort();
     let opened_after = first.iter().map(Recorded::done).max().unwrap_or_default();
-    row(&first, &sampler).print(&format!(
+    row(&first, &sampler, &bench).await.print(&format!(
         "black-holed, first {:.1} s (until the breaker opened)",
         opened_after.as_secs_f64()
     ));
     let holed = row(
         &load_until(&url, &cookies, concurrency, move |t| t > secs).await,
         &sampler,
-    );
+        &bench,
+    )
+    .await;
     holed.print("black-holed, breaker open");
 
     // 4. IAMPASS back.
@@ -467,7 +595,7 @@ async fn main() {
         .expect("faults");
     let back = load_until(&url, &cookies, concurrency, move |t| t > secs).await;
     let (first_200, steady_200) = recovery(&back);
-    row(&back, &sampler).print("back (recovery)");
+    row(&back, &sampler, &bench).await.print("back (recovery)");
 
     // 5. 408 and 429 storms.
     let mut signed_out = Vec::new();
@@ -484,7 +612,7 @@ async fn main() {
             .map(|a| a.task % sessions)
             .collect();
         out.extend(refused_once_healthy(&http, &url, &cookies).await);
-        row(&answers, &sampler).print(&format!(
+        row(&answers, &sampler, &bench).await.print(&format!(
             "answers {status} for {} s ({} of {sessions} users signed out)",
             storm.as_secs(),
             out.len()
@@ -494,15 +622,20 @@ async fn main() {
 
     // 6. A burst of new connections, each with a session of its own.
     sampler.take();
-    let rss_before_burst = live_rss();
-    let burst_row = Row::of(burst(app_addr, &burst_cookies).await.into_iter(), &sampler);
+    let rss_before_burst = bench.rss().await;
+    let burst_row = Row::of(
+        burst(app_addr, &burst_cookies).await.into_iter(),
+        &sampler,
+        &bench,
+    )
+    .await;
     burst_row.print(&format!("healthy, burst of {burst_size} new connections"));
 
     let cap = iampass::client::DEFAULT_MAX_CONCURRENT_REQUESTS;
     println!();
     println!("Targets (issue 15):");
     println!(
-        "- black-holed, breaker open: p99 {} (target <= 50 ms); RSS {:.1} MiB vs {:.1} MiB \
+        "- black-holed, breaker open: p99 {} (target <= 50 ms); app RSS {:.1} MiB vs {:.1} MiB \
          normal ({:+.1} %, target within 10 %)",
         ms(holed.p99),
         holed.rss_end as f64 / MIB,
@@ -520,14 +653,15 @@ async fn main() {
         println!("- {status} storm: {out} users signed out (target 0)");
     }
     println!(
-        "- burst: at most {} connections to IAMPASS open at once, {} after (cap {cap}, \
-         incl. 1 control connection); RSS {:.1} MiB before, {:.1} MiB after",
+        "- burst: at most {} of the app's connections to IAMPASS open at once, {} after (cap \
+         {cap}); app RSS {:.1} MiB before, {:.1} MiB after",
         burst_row.conns_max,
         burst_row.conns_end,
         rss_before_burst as f64 / MIB,
         burst_row.rss_end as f64 / MIB,
     );
     sampler.stop.store(true, Ordering::Relaxed);
+    drop(child);
     // The black-holed calls still sleep in the emulator: do not wait for them.
     std::process::exit(0);
 }

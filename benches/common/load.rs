@@ -126,7 +126,19 @@ pub fn thread_name(tid: u32) -> String {
 /// This process's resident memory in bytes (Linux `/proc/self/status`; 0 elsewhere).
 #[allow(dead_code)]
 pub fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    resident_bytes_in("/proc/self/status")
+}
+
+/// The resident memory of process `pid` in bytes (Linux `/proc/<pid>/status`; 0 elsewhere or
+/// once it has exited): a child measured from outside, without asking it anything.
+#[allow(dead_code)]
+pub fn resident_bytes_of(pid: u32) -> u64 {
+    resident_bytes_in(&format!("/proc/{pid}/status"))
+}
+
+#[allow(dead_code)]
+fn resident_bytes_in(status: &str) -> u64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -235,6 +247,42 @@ where
 /// or close.
 #[allow(dead_code)]
 pub fn established_to(port: u16) -> u64 {
+    established_sockets_to(port).len() as u64
+}
+
+/// Established TCP connections from process `pid` to `port`: those of [`established_to`]
+/// whose socket `pid` holds (its `/proc/<pid>/fd` links read `socket:[inode]`), so that other
+/// processes' connections to the same server, such as a bench's own control calls, are not
+/// counted. 0 elsewhere than Linux.
+#[allow(dead_code)]
+pub fn established_from_to(pid: u32, port: u16) -> u64 {
+    // The table first: a socket of the process that closes meanwhile is then left out, rather
+    // than a new one being counted before it is established.
+    let established = established_sockets_to(port);
+    if established.is_empty() {
+        return 0;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        })
+        .filter(|inode| established.contains(inode))
+        .count() as u64
+}
+
+/// The inodes of the established TCP sockets whose remote port is `port` (see
+/// [`established_to`]).
+#[allow(dead_code)]
+fn established_sockets_to(port: u16) -> std::collections::HashSet<u64> {
     const ESTABLISHED: &str = "01";
     let mut sockets = std::collections::HashSet::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
@@ -251,11 +299,14 @@ pub fn established_to(port: u16) -> u64 {
                 .rsplit_once(':')
                 .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
             if state == ESTABLISHED && remote_port == Some(port) {
-                sockets.insert(inode.to_owned());
+                // Inode 0: a socket already orphaned by its process.
+                if let Some(inode) = inode.parse::<u64>().ok().filter(|&i| i != 0) {
+                    sockets.insert(inode);
+                }
             }
         }
     }
-    sockets.len() as u64
+    sockets
 }
 
 /// The `name=value` of the cookie called `name` that `response` sets.
@@ -290,4 +341,79 @@ pub async fn sign_in(http: &reqwest::Client, app: &str, cookie_name: &str, user:
         .await
         .expect("poll");
     cookie_of(&done, cookie_name).expect("signed-in cookie")
+}
+
+/// This bench's own binary run again as a child process in another role
+/// (`IAMPASS_BENCH_ROLE`), so that what is measured of one component (its memory, its
+/// connections) is its alone. The child prints its URL as the first line of its standard
+/// output and runs until its standard input closes ([`parent_gone`]: also when the bench dies
+/// without cleaning up) or it is killed. Dropping this kills it, so a bench that panics leaves
+/// no server behind.
+#[allow(dead_code)]
+pub struct ChildRole {
+    child: std::process::Child,
+    /// The URL the child printed on its first line.
+    pub url: String,
+    /// The rest of the child's standard output.
+    pub lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+#[allow(dead_code)]
+impl ChildRole {
+    /// Starts `current_exe()` with `IAMPASS_BENCH_ROLE=role` and `env` (the rest of the
+    /// environment, knobs included, is inherited) and waits for its URL line.
+    pub fn spawn(role: &str, env: &[(&str, &str)]) -> ChildRole {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(std::env::current_exe().expect("bench executable"))
+            .env("IAMPASS_BENCH_ROLE", role)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{role} child: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        match lines.next() {
+            Some(Ok(url)) => ChildRole { child, url, lines },
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{role} child printed no URL: {other:?}");
+            }
+        }
+    }
+
+    /// The child's process id, for `/proc/<pid>/...`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Closes its standard input (its cue to end) and waits for it to exit.
+    pub fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildRole {
+    fn drop(&mut self) {
+        // Already exited (after `finish`) is fine: both calls then do nothing.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In a [`ChildRole`] child: resolves once the parent closes the child's standard input, or
+/// dies.
+#[allow(dead_code)]
+pub async fn parent_gone() {
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    })
+    .await
+    .expect("stdin watcher");
 }

@@ -32,8 +32,10 @@ Control API (JSON, unauthenticated, for loopback; path segments quote_plus-encod
                                                   {\"respond\": \"approve\"|\"deny\"|\"ignore\",
                                                   \"after_ms\": N} (GET reads it)
   GET    /_emulator/sms[?app_id][&user]           the SMS outbox, oldest first
-  PUT    /_emulator/faults                        {\"latency_ms\", \"error_rate\", \"error_status\"}
-                                                  on the wire API (GET reads it)
+  PUT    /_emulator/faults                        {\"latency_ms\", \"error_rate\", \"error_status\",
+                                                  \"retry_after_secs\"} on the wire API; injected
+                                                  errors carry Retry-After when it is set
+                                                  (GET reads it)
   GET    /_emulator/stats                         requests per wire API route (DELETE resets)
   GET    /_emulator/phone[?app_id][&user]         what the phone page shows, as JSON
   GET    /_emulator/registrations/{token}         a registration link (POST uses it)

@@ -372,15 +372,20 @@ impl RunningEmulator {
     }
 
     /// Injects faults into the wire API (`PUT /_emulator/faults`); `Faults::default()`
-    /// removes them.
+    /// removes them. Faults the control API refuses (a rate outside 0–1, a latency over
+    /// 10 min, a `retry_after` over a day) are an [`Error::Http`] `400` and change nothing.
     ///
     /// ```no_run
     /// # async fn run(emulator: iampass::emulator::RunningEmulator) -> Result<(), iampass::Error> {
     /// use std::time::Duration;
     /// use iampass::emulator::Faults;
-    /// emulator
-    ///     .set_faults(Faults { latency: Duration::from_millis(100), error_rate: 0.1, error_status: 503 })
-    ///     .await?;
+    /// let slow_and_flaky = Faults {
+    ///     latency: Duration::from_millis(100),
+    ///     error_rate: 0.1,
+    ///     error_status: 503,
+    ///     retry_after: Some(Duration::from_secs(2)),
+    /// };
+    /// emulator.set_faults(slow_and_flaky).await?;
     /// // ... exercise the application ...
     /// emulator.set_faults(Faults::default()).await?;
     /// # Ok(()) }

@@ -25,7 +25,7 @@
 //! | `POST /_emulator/sessions/{token}/{action}` | `identify`, `approve`, `deny`, `cancel`, `timeout`, `walkaway`, `return`, `close` → `{"session_status"}`; `409` illegal transition, `404` unknown token |
 //! | `PUT /_emulator/users/{app_id}/{user}/behaviour` | `{"respond": "approve"\|"deny"\|"ignore", "after_ms": N}` (`GET` reads it) |
 //! | `GET /_emulator/sms[?app_id][&user]` | the SMS outbox, oldest first |
-//! | `PUT /_emulator/faults` | `{"latency_ms", "error_rate", "error_status"}` on `/management/*` and `/authentication/*` (`GET` reads it) |
+//! | `PUT /_emulator/faults` | `{"latency_ms", "error_rate", "error_status", "retry_after_secs"}` on `/management/*` and `/authentication/*`; injected errors carry `Retry-After: <retry_after_secs>` when it is set (`GET` reads it) |
 //! | `GET /_emulator/stats` | `{"routes": {"status": 12, ...}}` (names: [`ROUTES`]); `DELETE` resets |
 //! | `GET /_emulator/phone[?app_id][&user]` | *extension*: what the phone page shows, as JSON |
 //! | `GET`/`POST /_emulator/registrations/{token}` | *extension*: reads / uses a registration link (`410` once used) |

@@ -253,8 +253,16 @@ pub struct Application {
 /// use iampass::emulator::Faults;
 /// let none = Faults::default();
 /// assert_eq!((none.latency, none.error_rate, none.error_status), (Duration::ZERO, 0.0, 503));
+/// assert_eq!(none.retry_after, None);
 /// let flaky = Faults { error_rate: 0.5, ..Faults::default() };
 /// assert!(flaky.is_active());
+/// // An overloaded IAMPASS that asks its clients to come back in 3 s.
+/// let overloaded = Faults {
+///     error_rate: 1.0,
+///     retry_after: Some(Duration::from_secs(3)),
+///     ..Faults::default()
+/// };
+/// assert!(overloaded.is_active());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Faults {
@@ -264,6 +272,10 @@ pub struct Faults {
     pub error_rate: f64,
     /// The status of injected errors (default 503).
     pub error_status: u16,
+    /// Sent as `Retry-After: <seconds>` with every injected error (default none), so that a
+    /// client's back-off and circuit breaker can be tested against a real server that asks to
+    /// be left alone. Whole seconds on the wire: a fraction is dropped; at most one day.
+    pub retry_after: Option<Duration>,
 }
 
 impl Default for Faults {
@@ -272,6 +284,7 @@ impl Default for Faults {
             latency: Duration::ZERO,
             error_rate: 0.0,
             error_status: 503,
+            retry_after: None,
         }
     }
 }
@@ -288,12 +301,14 @@ impl Faults {
             latency_ms: u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
             error_rate: self.error_rate,
             error_status: self.error_status,
+            retry_after_secs: self.retry_after.map(|d| d.as_secs()),
         }
     }
 }
 
-/// `{"latency_ms": N, "error_rate": 0.0–1.0, "error_status": 503}`; absent fields take the
-/// defaults (no latency, no errors, 503).
+/// `{"latency_ms": N, "error_rate": 0.0–1.0, "error_status": 503, "retry_after_secs": N}`;
+/// absent fields take the defaults (no latency, no errors, 503, no `Retry-After`; `null` is
+/// also none).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct FaultsWire {
     #[serde(default)]
@@ -302,7 +317,19 @@ pub(crate) struct FaultsWire {
     pub(crate) error_rate: f64,
     #[serde(default = "default_status")]
     pub(crate) error_status: u16,
+    #[serde(default, deserialize_with = "retry_after_secs")]
+    pub(crate) retry_after_secs: Option<u64>,
 }
+
+/// `retry_after_secs`: a whole number of seconds or `null`; anything else is refused with a
+/// message that names the field (serde's own would only say "expected u64").
+fn retry_after_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Option::<u64>::deserialize(d).map_err(|_| serde::de::Error::custom(RETRY_AFTER_RANGE))
+}
+
+/// What a refused `retry_after_secs` is told.
+const RETRY_AFTER_RANGE: &str =
+    "retry_after_secs must be whole seconds between 0 and 86400, or null";
 
 fn default_status() -> u16 {
     503
@@ -311,8 +338,13 @@ fn default_status() -> u16 {
 /// Longest injectable latency (keeps a typo from hanging a test run for days).
 pub(crate) const MAX_LATENCY: Duration = Duration::from_secs(600);
 
+/// Longest injectable `Retry-After`: far beyond what any client honours (the crate's own caps
+/// it at 5 min, which a test may want to exceed), short of values that only typos produce.
+pub(crate) const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+
 impl FaultsWire {
-    /// Validates the JSON form: rate within 0–1, a real HTTP status, latency ≤ 10 min.
+    /// Validates the JSON form: rate within 0–1, a real HTTP status, latency ≤ 10 min,
+    /// `Retry-After` ≤ one day.
     pub(crate) fn validate(self) -> Result<Faults, String> {
         if !(0.0..=1.0).contains(&self.error_rate) {
             return Err("error_rate must be between 0.0 and 1.0".into());
@@ -324,10 +356,17 @@ impl FaultsWire {
         if latency > MAX_LATENCY {
             return Err("latency_ms must be at most 600000".into());
         }
+        if self
+            .retry_after_secs
+            .is_some_and(|secs| secs > MAX_RETRY_AFTER_SECS)
+        {
+            return Err(RETRY_AFTER_RANGE.into());
+        }
         Ok(Faults {
             latency,
             error_rate: self.error_rate,
             error_status: self.error_status,
+            retry_after: self.retry_after_secs.map(Duration::from_secs),
         })
     }
 }
@@ -457,8 +496,17 @@ mod tests {
             latency_ms: 5,
             error_rate: 1.0,
             error_status: 500,
+            retry_after_secs: Some(MAX_RETRY_AFTER_SECS),
         };
-        assert_eq!(ok.validate().unwrap().latency, Duration::from_millis(5));
+        let faults = ok.validate().unwrap();
+        assert_eq!(faults.latency, Duration::from_millis(5));
+        assert_eq!(faults.retry_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(faults.to_wire().retry_after_secs, Some(86_400));
+        let none = FaultsWire {
+            retry_after_secs: None,
+            ..ok
+        };
+        assert_eq!(none.validate().unwrap().retry_after, None);
         for bad in [
             FaultsWire {
                 error_rate: 1.5,
@@ -476,8 +524,35 @@ mod tests {
                 latency_ms: u64::MAX,
                 ..ok
             },
+            FaultsWire {
+                retry_after_secs: Some(MAX_RETRY_AFTER_SECS + 1),
+                ..ok
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_secs_is_whole_seconds_or_null() {
+        let parse = |json: &str| serde_json::from_str::<FaultsWire>(json);
+        assert_eq!(parse("{}").unwrap().retry_after_secs, None);
+        assert_eq!(
+            parse(r#"{"retry_after_secs": null}"#)
+                .unwrap()
+                .retry_after_secs,
+            None
+        );
+        assert_eq!(
+            parse(r#"{"retry_after_secs": 3}"#)
+                .unwrap()
+                .retry_after_secs,
+            Some(3)
+        );
+        for bad in ["-1", "1.5", "\"3\"", "true"] {
+            let err = parse(&format!(r#"{{"retry_after_secs": {bad}}}"#)).unwrap_err();
+            assert!(err.to_string().contains(RETRY_AFTER_RANGE), "{bad}: {err}");
+        }
+        assert!(RETRY_AFTER_RANGE.contains(&MAX_RETRY_AFTER_SECS.to_string()));
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use iampass::client::CircuitState;
+use iampass::client::{CircuitState, DEFAULT_COOL_DOWN};
 use iampass::emulator::{Faults, RunningEmulator};
 use iampass::{AuthenticationApi, Error, Session, Status};
 
@@ -113,6 +113,72 @@ async fn consecutive_5xx_open_it_and_an_open_breaker_calls_nothing() {
         Err(Error::CircuitOpen { .. })
     ));
     assert_eq!(emulator.stats().await.unwrap().total(), 0, "nothing sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_storm_with_retry_after_keeps_it_open_beyond_the_default_cool_down() {
+    let emulator = emulator().await;
+    let api = api(&emulator, 3, DEFAULT_COOL_DOWN);
+    let session = session(&emulator, &api, "rita").await;
+    let retry_after = Duration::from_secs(3);
+    assert!(retry_after > DEFAULT_COOL_DOWN + Duration::from_secs(1));
+    emulator
+        .set_faults(Faults {
+            retry_after: Some(retry_after),
+            ..every_call_fails_with(503)
+        })
+        .await
+        .unwrap();
+    let mut last_sent = tokio::time::Instant::now();
+    for _ in 0..3 {
+        last_sent = tokio::time::Instant::now();
+        let err = session.fetch_status().await.unwrap_err();
+        assert_eq!(err.status(), Some(503), "{err}");
+        assert_eq!(err.retry_after(), Some(retry_after), "{err}");
+    }
+    // Opened by the third answer, for the server's 3 s rather than the client's 1 s.
+    let opened_by = tokio::time::Instant::now();
+    let until = match api.circuit_state() {
+        CircuitState::Open { until } => until,
+        other => panic!("expected open, got {other:?}"),
+    };
+    assert!(
+        until >= last_sent + retry_after && until <= opened_by + retry_after,
+        "open for {:?} after the last failure",
+        until - last_sent
+    );
+
+    // IAMPASS is healthy again, yet the breaker keeps calls away for the whole Retry-After.
+    emulator.reset_stats().await.unwrap();
+    emulator.set_faults(Faults::default()).await.unwrap();
+    // "Still open after the default cool-down" is about a moment, not an event: wait for half
+    // a second past the moment the 1 s cool-down alone would have ended.
+    tokio::time::sleep_until(opened_by + DEFAULT_COOL_DOWN + Duration::from_millis(500)).await;
+    assert!(is_open(&api), "{:?}", api.circuit_state());
+    for _ in 0..10 {
+        let started = Instant::now();
+        match session.fetch_status().await {
+            Err(Error::CircuitOpen { retry_in }) => {
+                let now = tokio::time::Instant::now();
+                assert!(now + retry_in >= until, "retry in {retry_in:?}");
+                assert!(retry_in < retry_after, "retry in {retry_in:?}");
+            }
+            other => panic!("expected a refusal by the open breaker, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_millis(200), "fails fast");
+    }
+    assert!(matches!(
+        api.authenticate_user("rita").await,
+        Err(Error::CircuitOpen { .. })
+    ));
+    assert_eq!(emulator.stats().await.unwrap().total(), 0, "nothing sent");
+
+    // Once the Retry-After has passed, one probe goes out and closes it.
+    half_open(&api).await;
+    assert!(tokio::time::Instant::now() >= until);
+    session.fetch_status().await.unwrap();
+    assert_eq!(api.circuit_state(), CircuitState::Closed);
+    assert_eq!(status_calls(&emulator).await, 1, "only the probe");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

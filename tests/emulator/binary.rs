@@ -335,6 +335,7 @@ fn help_documents_every_flag_and_the_control_api() {
         "/_emulator/users/{app_id}/{user}/behaviour",
         "/_emulator/sms",
         "/_emulator/faults",
+        "retry_after_secs",
         "/_emulator/stats",
         "/_emulator/phone",
         "/_emulator/registrations/{token}",

@@ -224,6 +224,86 @@ async fn faults_hit_the_wire_api_only() {
 }
 
 #[tokio::test]
+async fn injected_errors_carry_retry_after_only_when_it_is_set() {
+    let emulator = emulator().await;
+    user_with_phone(&emulator, APP, "alice").await;
+    let management = emulator.management_api(APP).unwrap();
+    let http = reqwest::Client::new();
+    let faults_url = format!("{}/_emulator/faults", emulator.base_url());
+    // Faults are injected before the signature is looked at: a bare request meets them.
+    let wire_url = format!(
+        "{}/management/has_registered_mobile_device/{APP}/alice",
+        emulator.base_url()
+    );
+    let injected_retry_after = || async {
+        let answer = http.get(&wire_url).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        answer
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    // By default an injected error asks for no particular wait.
+    emulator
+        .set_faults(every_call_fails_with(503))
+        .await
+        .unwrap();
+    assert_eq!(injected_retry_after().await, None);
+    let (_, faults) = control(&http, Method::GET, faults_url.clone(), None).await;
+    assert_eq!(faults["retry_after_secs"], Value::Null);
+
+    emulator
+        .set_faults(Faults {
+            retry_after: Some(Duration::from_secs(3)),
+            ..every_call_fails_with(503)
+        })
+        .await
+        .unwrap();
+    assert_eq!(injected_retry_after().await.as_deref(), Some("3"));
+    // The crate's own client reads it from the real answer.
+    let err = management
+        .has_registered_mobile_device("alice")
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)), "{err:?}");
+    let (_, faults) = control(&http, Method::GET, faults_url.clone(), None).await;
+    assert_eq!(faults["retry_after_secs"], 3);
+
+    // Bad values are refused with a message naming the field, and change nothing.
+    for bad in [
+        json!(-1),
+        json!(1.5),
+        json!("3"),
+        json!(86_401),
+        json!(u64::MAX),
+    ] {
+        let body = json!({"error_rate": 1.0, "retry_after_secs": bad});
+        let (status, answer) = control(&http, Method::PUT, faults_url.clone(), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains("retry_after_secs"), "{bad}: {message}");
+    }
+    let err = emulator
+        .set_faults(Faults {
+            retry_after: Some(Duration::from_secs(86_401)),
+            ..Faults::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err:?}");
+    assert_eq!(injected_retry_after().await.as_deref(), Some("3"));
+
+    // `null` clears it, as leaving it out does.
+    let body = json!({"error_rate": 1.0, "retry_after_secs": null});
+    let (status, _) = control(&http, Method::PUT, faults_url.clone(), Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(injected_retry_after().await, None);
+    emulator.set_faults(Faults::default()).await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn stats_count_requests_per_route() {
     let emulator = emulator().await;
     let management = emulator.management_api(APP).unwrap();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -69,7 +69,8 @@ async fn enter(shared: &Shared, route: Route) -> Result<(), HttpResponse> {
     }
 }
 
-/// Waits the configured latency, then answers an injected error for a share of requests.
+/// Waits the configured latency, then answers an injected error for a share of requests
+/// (with the configured `Retry-After`, as an overloaded server would).
 async fn inject(faults: Faults) -> Option<HttpResponse> {
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
@@ -77,8 +78,12 @@ async fn inject(faults: Faults) -> Option<HttpResponse> {
     if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
         let status =
             StatusCode::from_u16(faults.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut answer = HttpResponse::build(status);
+        if let Some(retry_after) = faults.retry_after {
+            answer.insert_header((header::RETRY_AFTER, retry_after.as_secs()));
+        }
         return Some(
-            HttpResponse::build(status)
+            answer
                 .content_type("text/plain; charset=utf-8")
                 .body("injected fault (iampass emulator)"),
         );
