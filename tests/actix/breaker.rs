@@ -136,7 +136,7 @@ async fn a_503_storm_with_retry_after_keeps_it_open_beyond_the_default_cool_down
         assert_eq!(err.status(), Some(503), "{err}");
         assert_eq!(err.retry_after(), Some(retry_after), "{err}");
     }
-    // Opened by the third answer, for the server's 3 s rather than the client's 1 s.
+    // Opened by the third answer, for the server's 3 s rather than the client's own cool-down.
     let opened_by = tokio::time::Instant::now();
     let until = match api.circuit_state() {
         CircuitState::Open { until } => until,
@@ -152,7 +152,7 @@ async fn a_503_storm_with_retry_after_keeps_it_open_beyond_the_default_cool_down
     emulator.reset_stats().await.unwrap();
     emulator.set_faults(Faults::default()).await.unwrap();
     // "Still open after the default cool-down" is about a moment, not an event: wait for half
-    // a second past the moment the 1 s cool-down alone would have ended.
+    // a second past the moment the cool-down alone would have ended.
     tokio::time::sleep_until(opened_by + DEFAULT_COOL_DOWN + Duration::from_millis(500)).await;
     assert!(is_open(&api), "{:?}", api.circuit_state());
     for _ in 0..10 {
