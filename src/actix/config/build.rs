@@ -1,6 +1,7 @@
 //! [`IampassBuilder::build`]: every check in one place, each failure one [`Error::Config`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::cookie::Key;
 
@@ -46,6 +47,11 @@ impl IampassBuilder {
         if self.login.body_timeout.is_zero() {
             return Err(Error::Config(
                 "body_timeout must be longer than zero".into(),
+            ));
+        }
+        if self.session_max_age.is_zero() {
+            return Err(Error::Config(
+                "session_max_age must be longer than zero".into(),
             ));
         }
         if self.cookie_host_prefix && !self.cookie_secure {
@@ -173,7 +179,12 @@ impl IampassBuilder {
                 routes_prefix: self.routes_prefix,
                 login_path,
                 after_logout_path: self.after_logout_path,
-                session_max_age: self.session_max_age,
+                // IAMPASS takes whole seconds and so does a cookie's Max-Age: round up, so the
+                // login lasts at least what was asked.
+                session_max_age: Duration::from_secs(
+                    self.session_max_age.as_secs()
+                        + u64::from(self.session_max_age.subsec_nanos() > 0),
+                ),
                 limits: LoginLimits::new(self.per_user, self.per_address, self.store.clone()),
                 resolver,
                 responder: self.responder,
@@ -269,6 +280,20 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(ok.cookie_name(), "__Host-iampass");
+        assert!(
+            keyed().session_max_age(Duration::ZERO).build().is_err(),
+            "zero max age"
+        );
+        let rounded = keyed()
+            .session_max_age(Duration::from_millis(1500))
+            .build()
+            .unwrap();
+        assert_eq!(rounded.session_max_age(), Duration::from_secs(2));
+        let sub_second = keyed()
+            .session_max_age(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        assert_eq!(sub_second.session_max_age(), Duration::from_secs(1));
         assert_eq!(ok.login_path(), DEFAULT_LOGIN_PATH);
         assert_eq!(ok.routes_prefix(), DEFAULT_ROUTES_PREFIX);
         assert!(!format!("{:?}", base().cookie_key(&[1; 64])).contains("secret\""));

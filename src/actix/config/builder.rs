@@ -411,7 +411,8 @@ impl IampassBuilder {
     }
 
     /// The absolute lifetime of a login (default 1 h), also asked of IAMPASS as the
-    /// session's `duration_seconds`. Re-issuing a cookie never extends it.
+    /// session's `duration_seconds`. Re-issuing a cookie never extends it. Rounded up to whole
+    /// seconds; zero fails [`build`](Self::build).
     ///
     /// ```
     /// let b = iampass::actix::Iampass::builder("app", "secret").session_max_age(std::time::Duration::from_secs(8 * 3600));
