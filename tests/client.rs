@@ -547,6 +547,8 @@ async fn a_refused_connection_is_a_connect_error() {
     let err = api.has_registered_mobile_device("u").await.unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err}");
     assert!(err.is_outage());
+    // The message names the cause, not only "client error (Connect)".
+    assert!(err.to_string().contains("Connection refused"), "{err}");
     let err = api.add_user("u").await.unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err}");
 }

@@ -181,9 +181,9 @@ impl HttpClient {
                 let exchange = async {
                     let response = direct.client.request(request).await.map_err(|e| {
                         if e.is_connect() {
-                            Error::Connect(Box::new(e))
+                            Error::Connect(described(&e))
                         } else {
-                            Error::Transport(Box::new(e))
+                            Error::Transport(described(&e))
                         }
                     })?;
                     let status = response.status().as_u16();
@@ -191,7 +191,7 @@ impl HttpClient {
                     let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                         .collect()
                         .await
-                        .map_err(Error::Transport)?
+                        .map_err(|e| Error::Transport(described(&*e)))?
                         .to_bytes();
                     Ok(Answer {
                         status,
@@ -287,6 +287,19 @@ fn tls_config(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, Error> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
+}
+
+/// The error with its causes in one message: hyper's own is generic ("client error
+/// (Connect)"), the useful part ("Connection refused", "invalid peer certificate") is below it.
+fn described(error: &(dyn std::error::Error + 'static)) -> BoxError {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message.into()
 }
 
 fn retry_after_of(headers: &http::HeaderMap) -> Option<Duration> {
