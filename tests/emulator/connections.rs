@@ -82,10 +82,12 @@ async fn a_burst_of_calls_opens_at_most_the_cap_of_connections() {
         assert_eq!(call.await.unwrap().unwrap(), Status::Pending);
     }
 
-    assert_eq!(
-        relay.max_open.load(Ordering::SeqCst),
-        CAP,
-        "most connections open at once: the cap, never more"
+    let max_open = relay.max_open.load(Ordering::SeqCst);
+    assert!(max_open <= CAP, "{max_open} connections open at once");
+    // The calls did overlap (16 in every run here; the bound above is what matters).
+    assert!(
+        max_open > 1,
+        "{max_open} connection(s): the burst was not concurrent"
     );
     assert!(relay.open.load(Ordering::SeqCst) <= CAP);
 }
