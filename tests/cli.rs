@@ -10,3 +10,5 @@ mod login;
 mod management;
 #[path = "cli/problems.rs"]
 mod problems;
+#[path = "cli/proxy.rs"]
+mod proxy;

@@ -14,11 +14,20 @@ pub const SECRET: &str = "secret-1";
 /// Longest any one run of the binary may take before the test fails (it never should).
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Every variable the binary reads, cleared so the caller's environment cannot leak in.
-const ENV: [&str; 3] = [
+/// Every variable the binary reads (its own and the proxy variables its HTTP client honours),
+/// cleared so the caller's environment cannot leak in.
+const ENV: [&str; 11] = [
     "IAMPASS_SERVER",
     "IAMPASS_APPLICATION_ID",
     "IAMPASS_APPLICATION_SECRET",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 pub async fn emulator() -> RunningEmulator {
