@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer};
 use iampass::actix::Iampass;
-use iampass::emulator::{Behaviour, Emulator};
+use iampass::emulator::Emulator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -133,17 +133,7 @@ async fn main() {
     let mut cookies = Vec::new();
     for i in 0..sessions {
         let user = format!("user-{i}");
-        emulator.register_device(APP, &user).await.expect("device");
-        emulator
-            .set_behaviour(
-                APP,
-                &user,
-                Behaviour::Approve {
-                    after: Duration::ZERO,
-                },
-            )
-            .await
-            .expect("behaviour");
+        load::approving_phone(&emulator, APP, &user).await;
         cookies.push(load::sign_in(&http, &url, iampass.cookie_name(), &user).await);
     }
     drop(http);

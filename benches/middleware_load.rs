@@ -39,10 +39,8 @@ use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::Key;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use iampass::actix::{
-    CookieState, Iampass, IampassBuilder, RequireIampass, Revalidate, SessionCookie,
-};
-use iampass::emulator::{Behaviour, Emulator};
+use iampass::actix::{Iampass, IampassBuilder, RequireIampass, Revalidate};
+use iampass::emulator::Emulator;
 
 #[path = "common/load.rs"]
 mod load;
@@ -290,17 +288,7 @@ async fn main() {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..sessions {
         let user = format!("user-{i}");
-        emulator.register_device(APP, &user).await.expect("device");
-        emulator
-            .set_behaviour(
-                APP,
-                &user,
-                Behaviour::Approve {
-                    after: Duration::ZERO,
-                },
-            )
-            .await
-            .expect("behaviour");
+        load::approving_phone(&emulator, APP, &user).await;
         every_cookies.push(load::sign_in(&http, &every.url, "iampass", &user).await);
         cached_cookies.push(load::sign_in(&http, &cached.url, "iampass", &user).await);
         stack_cookies.push(sign_in_session_stack(&http, &stack, &user).await);
@@ -469,17 +457,7 @@ async fn emulator_child() {
         .expect("emulator");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "{}", emulator.base_url()).expect("stdout");
-    emulator.register_device(APP, "mem").await.expect("device");
-    emulator
-        .set_behaviour(
-            APP,
-            "mem",
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .expect("behaviour");
+    load::approving_phone(&emulator, APP, "mem").await;
     let api = emulator.authentication_api(APP).expect("client");
     let mut started = start_sessions(&api, count).await;
     for session in started.drain(..) {
@@ -525,16 +503,7 @@ async fn memory(count: usize, concurrency: usize) {
             break;
         }
         let session = iampass::Session::from_json(&line).expect("session");
-        let payload = SessionCookie::new(
-            session,
-            "mem",
-            "mem",
-            CookieState::Authenticated,
-            Duration::from_secs(3600),
-            None,
-        );
-        let sealed = iampass.seal_cookie(&payload).expect("seal");
-        cookies.push(format!("iampass={}", sealed.value()));
+        cookies.push(load::sealed_cookie(&iampass, session, "mem"));
     }
     let app = ours(iampass, 1).await;
     let url = format!("{}/protected", app.url);

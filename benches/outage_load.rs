@@ -44,8 +44,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer, web};
-use iampass::actix::{CookieState, Iampass, RequireIampass, SessionCookie};
-use iampass::emulator::{Behaviour, Emulator, Faults, RunningEmulator};
+use iampass::actix::{Iampass, RequireIampass};
+use iampass::emulator::{Emulator, Faults};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -266,20 +266,6 @@ fn deletes_cookie(response: &reqwest::Response) -> bool {
         .any(|v| v.starts_with(&format!("{COOKIE}=;")) || v.contains("Max-Age=0"))
 }
 
-async fn approving_phone(emulator: &RunningEmulator, user: &str) {
-    emulator.register_device(APP, user).await.expect("device");
-    emulator
-        .set_behaviour(
-            APP,
-            user,
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .expect("behaviour");
-}
-
 fn faults(status: u16) -> Faults {
     Faults {
         error_rate: 1.0,
@@ -477,7 +463,7 @@ async fn main() {
     let mut cookies = Vec::with_capacity(sessions);
     for i in 0..sessions {
         let user = format!("user-{i}");
-        approving_phone(&emulator, &user).await;
+        load::approving_phone(&emulator, APP, &user).await;
         cookies.push(load::sign_in(&http, &app, COOKIE, &user).await);
     }
     // The burst's sessions: one each, started here and sealed with the app's key (signing in
@@ -485,20 +471,11 @@ async fn main() {
     // configuration never serves.
     let sealer = config(emulator.base_url());
     let api = sealer.authentication_api().clone();
-    approving_phone(&emulator, "burst").await;
+    load::approving_phone(&emulator, APP, "burst").await;
     let mut burst_cookies = Vec::with_capacity(burst_size);
     for _ in 0..burst_size {
         let session = api.authenticate_user("burst").await.expect("session");
-        let payload = SessionCookie::new(
-            session,
-            "burst",
-            "burst",
-            CookieState::Authenticated,
-            Duration::from_secs(3600),
-            None,
-        );
-        let sealed = sealer.seal_cookie(&payload).expect("seal");
-        burst_cookies.push(format!("{COOKIE}={}", sealed.value()));
+        burst_cookies.push(load::sealed_cookie(&sealer, session, "burst"));
     }
     let sampler = Sampler::start(child.pid(), emulator.local_addr().port());
     // Warm-up of connections, caches and the allocator.

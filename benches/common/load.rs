@@ -51,10 +51,7 @@ where
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for task in 0..concurrency {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .expect("HTTP client");
+        let http = task_client();
         let (request, ok, errors) = (request.clone(), ok.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             // Microseconds per successful request.
@@ -199,10 +196,7 @@ where
     let started = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..concurrency {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .expect("HTTP client");
+        let http = task_client();
         let (request, stop, flag) = (request.clone(), stop.clone(), flag.clone());
         tasks.push(tokio::spawn(async move {
             let mut answers = Vec::with_capacity(4096);
@@ -416,4 +410,50 @@ pub async fn parent_gone() {
     })
     .await
     .expect("stdin watcher");
+}
+
+/// One load task's own keep-alive client: a single connection, reused for every request.
+fn task_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Registers a phone for `user` of `app` that approves every login at once.
+#[allow(dead_code)] // the emulator bench signs nobody in
+pub async fn approving_phone(emulator: &iampass::emulator::RunningEmulator, app: &str, user: &str) {
+    emulator.register_device(app, user).await.expect("device");
+    emulator
+        .set_behaviour(
+            app,
+            user,
+            iampass::emulator::Behaviour::Approve {
+                after: Duration::ZERO,
+            },
+        )
+        .await
+        .expect("behaviour");
+}
+
+/// `name=value` of a signed-in cookie for `session`, sealed directly with `iampass`'s key (for
+/// sessions in their thousands, where signing in through the handlers would only measure the
+/// login rate limits).
+#[cfg(feature = "actix")]
+#[allow(dead_code)] // not every load bench seals cookies
+pub fn sealed_cookie(
+    iampass: &iampass::actix::Iampass,
+    session: iampass::Session,
+    user: &str,
+) -> String {
+    let payload = iampass::actix::SessionCookie::new(
+        session,
+        user,
+        user,
+        iampass::actix::CookieState::Authenticated,
+        Duration::from_secs(3600),
+        None,
+    );
+    let sealed = iampass.seal_cookie(&payload).expect("seal");
+    format!("{}={}", iampass.cookie_name(), sealed.value())
 }
