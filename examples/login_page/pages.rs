@@ -415,22 +415,12 @@ impl SignUp {
     /// marks the form malformed (rather than being replaced by U+FFFD).
     fn parse(body: &[u8]) -> SignUp {
         let mut form = SignUp::default();
-        for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
-            let (key, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(at) => (&pair[..at], &pair[at + 1..]),
-                None => (pair, &b""[..]),
-            };
-            let (Some(key), Some(value)) = (decode(key), decode(value)) else {
-                form.malformed = true;
-                continue;
-            };
-            match key.as_str() {
-                "user" => form.user = value,
-                "display_name" => form.display_name = value,
-                "password" => form.password = value,
-                _ => {}
-            }
-        }
+        form.malformed = !each_field(body, |key, value| match key {
+            "user" => form.user = value,
+            "display_name" => form.display_name = value,
+            "password" => form.password = value,
+            _ => {}
+        });
         form
     }
 
@@ -464,6 +454,24 @@ impl SignUp {
         }
         Ok((user, Some(display_name).filter(|name| !name.is_empty())))
     }
+}
+
+/// Hands each `key=value` pair of an `application/x-www-form-urlencoded` body to `field`,
+/// decoded; `false` if a key or value was not UTF-8 once decoded (that pair is skipped rather
+/// than read with U+FFFD in it).
+pub fn each_field(body: &[u8], mut field: impl FnMut(&str, String)) -> bool {
+    let mut well_formed = true;
+    for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        match (decode(key), decode(value)) {
+            (Some(key), Some(value)) => field(&key, value),
+            _ => well_formed = false,
+        }
+    }
+    well_formed
 }
 
 /// One form-encoded key or value: `+` is a space, `%XX` a byte; `None` if not UTF-8.

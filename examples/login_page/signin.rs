@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use iampass::actix::{Iampass, IampassIdentity, SecondFactor, is_same_origin};
 
-use crate::pages::{AppState, Layout, decode, html, safe_path};
+use crate::pages::{AppState, Layout, each_field, html, safe_path};
 use crate::passwords::MAX_PASSWORD_BYTES;
 
 /// The routes of password mode.
@@ -163,22 +163,12 @@ struct SignIn {
 impl SignIn {
     fn parse(body: &[u8]) -> SignIn {
         let mut form = SignIn::default();
-        for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
-            let (key, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(at) => (&pair[..at], &pair[at + 1..]),
-                None => (pair, &b""[..]),
-            };
-            let (Some(key), Some(value)) = (decode(key), decode(value)) else {
-                form.malformed = true;
-                continue;
-            };
-            match key.as_str() {
-                "user" => form.user = value,
-                "password" => form.password = value,
-                "next" => form.next = Some(value),
-                _ => {}
-            }
-        }
+        form.malformed = !each_field(body, |key, value| match key {
+            "user" => form.user = value,
+            "password" => form.password = value,
+            "next" => form.next = Some(value),
+            _ => {}
+        });
         form
     }
 }
