@@ -112,7 +112,7 @@ mod redis_failures {
     }
 
     /// Polls until both stores reach Redis again (they reconnect by themselves).
-    async fn until_reconnected(stores: &[&Store]) {
+    pub(crate) async fn until_reconnected(stores: &[&Store]) {
         eventually(Duration::from_secs(5), "the stores reconnect", || async {
             for store in stores {
                 if store.is_revoked("probe").await.is_err() {

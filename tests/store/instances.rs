@@ -61,16 +61,8 @@ impl Deployment {
 
     /// Polls until both instances' stores reach Redis again (they reconnect by themselves).
     async fn until_reconnected(&self) {
-        let stores = [self.a.iampass.store(), self.b.iampass.store()];
-        eventually(Duration::from_secs(5), "the stores reconnect", || async {
-            for store in stores {
-                if store.is_revoked("probe").await.is_err() {
-                    return false;
-                }
-            }
-            true
-        })
-        .await;
+        crate::redis_failures::until_reconnected(&[self.a.iampass.store(), self.b.iampass.store()])
+            .await;
     }
 }
 
