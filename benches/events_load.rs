@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer};
 use iampass::actix::Iampass;
-use iampass::emulator::Emulator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -92,13 +91,7 @@ async fn main() {
     let interval = Duration::from_millis(load::knob("IAMPASS_BENCH_INTERVAL_MS", 2000).max(1));
     let per_session = streams.div_ceil(sessions);
 
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .start()
-        .await
-        .expect("emulator");
+    let emulator = load::emulator(APP, SECRET, 1).await;
     let iampass = Iampass::builder(APP, SECRET)
         .server(emulator.base_url())
         .cookie_key(&[5u8; 64])

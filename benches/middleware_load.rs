@@ -40,7 +40,6 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::Key;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use iampass::actix::{Iampass, IampassBuilder, RequireIampass, Revalidate};
-use iampass::emulator::Emulator;
 
 #[path = "common/load.rs"]
 mod load;
@@ -236,13 +235,7 @@ async fn main() {
     }
     let duration = Duration::from_secs(secs);
 
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .bind("127.0.0.1:0")
-        .workers(workers)
-        .start()
-        .await
-        .expect("emulator");
+    let emulator = load::emulator(APP, SECRET, workers).await;
     let bare = bare(workers).await;
     let stack = session_stack(workers).await;
     let every = ours(
@@ -448,13 +441,7 @@ async fn main() {
 /// input closes.
 async fn emulator_child() {
     let count = load::knob("IAMPASS_BENCH_MEMORY_SESSIONS", 0) as usize;
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .start()
-        .await
-        .expect("emulator");
+    let emulator = load::emulator(APP, SECRET, 1).await;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "{}", emulator.base_url()).expect("stdout");
     load::approving_phone(&emulator, APP, "mem").await;

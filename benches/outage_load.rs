@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer, web};
 use iampass::actix::{Iampass, RequireIampass};
-use iampass::emulator::{Emulator, Faults};
+use iampass::emulator::Faults;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -439,13 +439,7 @@ async fn main() {
     let burst_size = load::knob("IAMPASS_BENCH_BURST", 1000) as usize;
     let workers = load::knob("IAMPASS_BENCH_WORKERS", 1).max(1) as usize;
 
-    let emulator = Emulator::builder()
-        .application(APP, SECRET)
-        .bind("127.0.0.1:0")
-        .workers(workers)
-        .start()
-        .await
-        .expect("emulator");
+    let emulator = load::emulator(APP, SECRET, workers).await;
     // The app in a process of its own; killed when `child` is dropped, a panic included.
     let child = load::ChildRole::spawn(ROLE_APP, &[(EMULATOR_URL_VAR, emulator.base_url())]);
     let app = child.url.clone();

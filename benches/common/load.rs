@@ -420,6 +420,22 @@ fn task_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// An emulator on a free loopback port serving `app`, with `workers` actix workers.
+#[allow(dead_code)] // the emulator bench starts its own
+pub async fn emulator(
+    app: &str,
+    secret: &str,
+    workers: usize,
+) -> iampass::emulator::RunningEmulator {
+    iampass::emulator::Emulator::builder()
+        .application(app, secret)
+        .bind("127.0.0.1:0")
+        .workers(workers)
+        .start()
+        .await
+        .expect("emulator")
+}
+
 /// Registers a phone for `user` of `app` that approves every login at once.
 #[allow(dead_code)] // the emulator bench signs nobody in
 pub async fn approving_phone(emulator: &iampass::emulator::RunningEmulator, app: &str, user: &str) {
