@@ -258,7 +258,7 @@ async fn main() {
     #[cfg(feature = "redis")]
     let shared = match &redis {
         Some(redis) => {
-            let store = iampass::store::Store::redis(&redis.url())
+            let store = iampass::core::store::Store::redis(&redis.url())
                 .expect("redis URL")
                 .build();
             let server = ours(
@@ -275,7 +275,7 @@ async fn main() {
         None => None,
     };
     #[cfg(not(feature = "redis"))]
-    let shared: Option<(Server, iampass::store::Store)> = None;
+    let shared: Option<(Server, iampass::core::store::Store)> = None;
     let http = reqwest::Client::new();
     let (mut every_cookies, mut cached_cookies, mut stack_cookies, mut shared_cookies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());

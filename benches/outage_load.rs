@@ -485,7 +485,7 @@ async fn main() {
          {:?}), {} s steady phases, {} s storms, {workers} actix worker(s) for the app and for \
          the emulator; the app alone in a child process (pid {}): memory and connections are \
          its own",
-        iampass::actix::DEFAULT_REQUEST_TIMEOUT,
+        iampass::actix::defaults::DEFAULT_REQUEST_TIMEOUT,
         secs.as_secs(),
         storm.as_secs(),
         child.pid(),

@@ -51,8 +51,8 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, web};
 use iampass::ManagementApi;
 use iampass::actix::{ColorScheme, Iampass, Revalidate};
+use iampass::core::store::Store;
 use iampass::emulator::{Emulator, RunningEmulator};
-use iampass::store::Store;
 
 use pages::LoginMode;
 use passwords::Passwords;

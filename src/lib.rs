@@ -89,19 +89,19 @@
 //!   never "signed out" (the cookie is kept). `StaleIfError(grace)` is the explicit opt-in.
 //! - **Walkaway denies but keeps the login** ([`WalkawayPolicy::Deny`](actix::WalkawayPolicy)):
 //!   the phone coming back restores access without signing in again.
-//! - **5 s per IAMPASS call** ([`DEFAULT_REQUEST_TIMEOUT`](actix::DEFAULT_REQUEST_TIMEOUT)):
+//! - **5 s per IAMPASS call** ([`DEFAULT_REQUEST_TIMEOUT`](crate::core::defaults::DEFAULT_REQUEST_TIMEOUT)):
 //!   a slow IAMPASS is an outage, and a request waiting longer than that helps nobody.
-//! - **1 h absolute login lifetime** ([`DEFAULT_SESSION_MAX_AGE`](actix::DEFAULT_SESSION_MAX_AGE)),
+//! - **1 h absolute login lifetime** ([`DEFAULT_SESSION_MAX_AGE`](crate::core::defaults::DEFAULT_SESSION_MAX_AGE)),
 //!   also asked of IAMPASS, and never extended by re-issuing the cookie.
 //! - **Cookie `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`**, sealed with AES-256-GCM by a
 //!   key of at least 64 bytes that must be given (no random per-process key that would sign
 //!   everyone out on restart or differ between instances); `Lax` lets the login redirect
 //!   back carry the cookie while cross-site `POST`s do not.
 //! - **Login starts limited to 5 per user and 20 per address per minute**
-//!   ([`DEFAULT_RATE_PER_USER`](actix::DEFAULT_RATE_PER_USER),
-//!   [`DEFAULT_RATE_PER_ADDRESS`](actix::DEFAULT_RATE_PER_ADDRESS)): a person retries a few
+//!   ([`DEFAULT_RATE_PER_USER`](crate::core::defaults::DEFAULT_RATE_PER_USER),
+//!   [`DEFAULT_RATE_PER_ADDRESS`](crate::core::defaults::DEFAULT_RATE_PER_ADDRESS)): a person retries a few
 //!   times; a push-bombing attacker is stopped early; an office behind one address still fits.
-//! - **Routes under `/auth`** ([`DEFAULT_ROUTES_PREFIX`](actix::DEFAULT_ROUTES_PREFIX)), fixed
+//! - **Routes under `/auth`** ([`DEFAULT_ROUTES_PREFIX`](crate::core::defaults::DEFAULT_ROUTES_PREFIX)), fixed
 //!   when the configuration is built, so the login path the guard redirects to is known
 //!   before any route is mounted.
 #![forbid(unsafe_code)]
@@ -111,6 +111,8 @@
 #[cfg(feature = "actix")]
 pub mod actix;
 pub mod client;
+#[cfg(feature = "core")]
+pub mod core;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 mod encoding;
@@ -118,8 +120,6 @@ mod error;
 mod secret;
 mod session;
 pub mod signing;
-#[cfg(feature = "actix")]
-pub mod store;
 pub mod user_name;
 
 pub use client::{

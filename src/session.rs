@@ -391,11 +391,17 @@ impl Session {
         self.transport = Some(transport);
     }
 
-    fn transport(&self) -> Result<Transport, Error> {
-        match &self.transport {
-            Some(t) => Ok(t.clone()),
-            None => Transport::shared_default(),
-        }
+    /// The client this session calls through: the one that started it, or the one it was
+    /// [attached](crate::AuthenticationApi::attach) to. A session read from JSON or a cookie
+    /// has none until then (no hidden process-wide client with other timeouts and breaker).
+    fn transport(&self) -> Result<&Transport, Error> {
+        self.transport.as_ref().ok_or_else(|| {
+            Error::Config(
+                "this session is not attached to a client: call AuthenticationApi::attach(session) \
+                 (or AuthenticationApi::session_status(&session)) first"
+                    .into(),
+            )
+        })
     }
 
     fn credentials(&self) -> Result<(&str, &Secret), Error> {
@@ -410,12 +416,16 @@ impl Session {
     /// Asks IAMPASS for the current status without changing this value (usable through a
     /// shared reference, e.g. by many concurrent requests).
     pub async fn fetch_status(&self) -> Result<Status, Error> {
+        self.fetch_status_with(self.transport()?).await
+    }
+
+    /// [`fetch_status`](Self::fetch_status) through `transport`.
+    pub(crate) async fn fetch_status_with(&self, transport: &Transport) -> Result<Status, Error> {
         let (token, secret) = self.credentials()?;
         let url = self
             .status_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
-        let transport = self.transport()?;
         let body = transport.get(url, "status", token, secret).await?;
         AuthenticationStatus::from_answer(&body)?
             .session_status
@@ -453,18 +463,24 @@ impl Session {
     /// # }
     /// ```
     pub async fn destroy(&mut self) -> Result<(), Error> {
+        let transport = self.transport()?.clone();
+        self.end_with(&transport).await?;
+        self.session_status = Status::Closed;
+        Ok(())
+    }
+
+    /// Ends the session at IAMPASS through `transport` (see [`destroy`](Self::destroy)).
+    pub(crate) async fn end_with(&self, transport: &Transport) -> Result<(), Error> {
         let (token, secret) = self.credentials()?;
         let url = self
             .logout_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no logout URL".into()))?;
-        let transport = self.transport()?;
         let body = transport.post(url, "logout", token, secret, None).await?;
-        if let Some(reason) = logout_refusal(&body) {
-            return Err(Error::Refused { reason });
+        match logout_refusal(&body) {
+            Some(reason) => Err(Error::Refused { reason }),
+            None => Ok(()),
         }
-        self.session_status = Status::Closed;
-        Ok(())
     }
 }
 

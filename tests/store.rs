@@ -29,7 +29,7 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let store = iampass::store::Store::memory();
+                    let store = iampass::core::store::Store::memory();
                     crate::behaviour::$name(store.clone(), store).await;
                 }
             )*
@@ -44,7 +44,7 @@ macro_rules! on_every_backend {
                     else {
                         return;
                     };
-                    let instance = || iampass::store::Store::redis(&server.url()).unwrap().build();
+                    let instance = || iampass::core::store::Store::redis(&server.url()).unwrap().build();
                     crate::behaviour::$name(instance(), instance()).await;
                 }
             )*
@@ -65,14 +65,17 @@ on_every_backend!(
 
 #[test]
 fn memory_is_the_default_and_from_env_without_a_url_is_memory() {
-    assert_eq!(iampass::store::Store::default().backend_name(), "memory");
     assert_eq!(
-        format!("{:?}", iampass::store::Store::memory()),
+        iampass::core::store::Store::default().backend_name(),
+        "memory"
+    );
+    assert_eq!(
+        format!("{:?}", iampass::core::store::Store::memory()),
         r#"Store { backend: "memory" }"#
     );
     // The variable is not set by the test runner (and .ci/run does not set it).
-    if std::env::var_os(iampass::store::REDIS_URL_ENV).is_none() {
-        let store = iampass::store::Store::from_env().unwrap();
+    if std::env::var_os(iampass::core::store::REDIS_URL_ENV).is_none() {
+        let store = iampass::core::store::Store::from_env().unwrap();
         assert_eq!(store.backend_name(), "memory");
         assert_eq!(store.round_trips(), 0);
     }
@@ -84,7 +87,7 @@ mod redis_failures {
     use std::time::{Duration, SystemTime};
 
     use iampass::Status;
-    use iampass::store::{CachedStatus, LimitKey, Rate, Store, StoreError};
+    use iampass::core::store::{CachedStatus, LimitKey, Rate, Store, StoreError};
 
     use crate::behaviour::eventually;
     use crate::redis_server::RedisServer;

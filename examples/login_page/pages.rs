@@ -5,9 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{
-    Denial, IampassIdentity, RequireIampass, accepts_html, is_safe_redirect, is_same_origin,
-};
+use iampass::actix::{Denial, IampassIdentity, RequireIampass};
+use iampass::core::accepts_html;
+use iampass::core::is_safe_redirect;
+use iampass::core::is_same_origin;
 use iampass::{AddUserResult, ManagementApi, Status, user_name};
 
 use crate::passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};

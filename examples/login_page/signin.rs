@@ -6,7 +6,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{Iampass, IampassIdentity, SecondFactor, is_same_origin};
+use iampass::actix::{Iampass, IampassIdentity, SecondFactor};
+use iampass::core::is_same_origin;
 
 use crate::pages::{AppState, Layout, each_field, html, safe_path};
 use crate::passwords::MAX_PASSWORD_BYTES;

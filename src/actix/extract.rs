@@ -1,25 +1,28 @@
 //! How handlers ask for the identity: the [`FromRequest`] impls of [`IampassIdentity`]
-//! (also as `Option<_>` and `Result<_, Denial>`) and [`RequireIampass`], and the
-//! [`IampassExt`] extension trait for code that holds a request (middleware, guards).
+//! (also as `Option<_>` and `Result<_, Denial>`), [`RequireIampass`] and [`Presence`], the
+//! error they fail with ([`Rejection`])).
 
+use std::cell::RefCell;
+use std::fmt;
 use std::ops::Deref;
 
-use actix_web::dev::{Payload, ServiceRequest};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
-use super::config::Iampass;
-use super::context::{Outcome, RequestContext};
-use super::denial::{Denial, Rejection};
-use super::identity::IampassIdentity;
-use super::security::redirect::login_url;
+use super::request::context_of;
+use super::responder::answer;
+use crate::core::{
+    Denial, Iampass, IampassIdentity, Presence, RequestContext, RequestOutcome, login_url,
+};
 
 /// Resolves the request's identity, or the reason there is none (with the configuration
 /// when the middleware ran, so the denial can be answered as configured).
 pub(crate) async fn identify(
     req: &HttpRequest,
 ) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
-    let Some(context) = RequestContext::of(req) else {
+    let Some(context) = context_of(req) else {
         tracing::error!(
             path = req.path(),
             "an IAMPASS extractor or guard is used on a route that is not wrapped by \
@@ -35,40 +38,28 @@ pub(crate) async fn identify(
 fn judged(
     req: &HttpRequest,
     context: &RequestContext,
-    outcome: Outcome,
+    outcome: RequestOutcome,
 ) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
     // The configuration is cloned only for a denial: the signed-in path copies nothing.
     let iampass = context.iampass();
     match outcome {
-        Outcome::Identity(identity) => Ok(identity),
-        Outcome::Anonymous(status) => {
+        RequestOutcome::Identity(identity) => Ok(identity),
+        RequestOutcome::Anonymous(status) => {
             let login_url = login_url(iampass.login_path(), req);
             Err((
                 Some(iampass.clone()),
                 Denial::Unauthenticated { status, login_url },
             ))
         }
-        Outcome::Unavailable(reason) => {
+        RequestOutcome::Unavailable(reason) => {
             Err((Some(iampass.clone()), Denial::Unavailable { reason }))
         }
     }
 }
 
 /// The answer to a denial: the configured responder's, else the default.
-pub(crate) fn answer(
-    iampass: Option<&Iampass>,
-    req: &HttpRequest,
-    denial: &Denial,
-) -> actix_web::HttpResponse {
-    match iampass {
-        Some(iampass) => iampass.answer(req, denial),
-        None => denial.default_response(req),
-    }
-}
-
-/// The identity when it is known without waiting (see `RequestContext::outcome_now`).
 fn identify_now(req: &HttpRequest) -> Option<Result<IampassIdentity, Rejection>> {
-    let context = RequestContext::of(req)?;
+    let context = context_of(req)?;
     let outcome = context.outcome_now(req)?;
     Some(judged(req, &context, outcome).map_err(|denial| rejection(req, denial)))
 }
@@ -143,36 +134,87 @@ impl FromRequest for RequireIampass {
     }
 }
 
-/// The identity from anything that holds a request, as actix-identity's `IdentityExt`
-/// does: for middleware, guards and helpers that are not handlers.
-///
-/// ```
-/// use actix_web::HttpRequest;
-/// use iampass::actix::IampassExt;
-/// async fn greeting(req: HttpRequest) -> String {
-///     match req.iampass_identity().await {
-///         Ok(who) => format!("hello {}", who.user()),
-///         Err(denial) => format!("no identity: {denial}"),
-///     }
-/// }
-/// # let _ = greeting;
-/// ```
-pub trait IampassExt {
-    /// The request's identity (asking IAMPASS the first time it is needed in this
-    /// request), or why there is none.
-    fn iampass_identity(&self) -> LocalBoxFuture<'static, Result<IampassIdentity, Denial>>;
-}
+impl FromRequest for Presence {
+    type Error = std::convert::Infallible;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-impl IampassExt for HttpRequest {
-    fn iampass_identity(&self) -> LocalBoxFuture<'static, Result<IampassIdentity, Denial>> {
-        let req = self.clone();
-        Box::pin(async move { identify(&req).await.map_err(|(_, denial)| denial) })
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(match identify(&req).await {
+                Ok(identity) => Presence::SignedIn(identity),
+                Err((_, denial)) => Presence::of_denial(&denial),
+            })
+        })
     }
 }
 
-impl IampassExt for ServiceRequest {
-    fn iampass_identity(&self) -> LocalBoxFuture<'static, Result<IampassIdentity, Denial>> {
-        self.request().iampass_identity()
+/// The error of the IAMPASS extractors ([`IampassIdentity`], [`RequireIampass`]): the
+/// [`Denial`] and the answer chosen for this request (content-negotiated, through a custom
+/// [`unauthenticated_responder`](crate::core::IampassBuilder::unauthenticated_responder)
+/// when one is configured). Converts into a [`Denial`], which is what makes
+/// `Result<IampassIdentity, Denial>` an extractor.
+///
+/// ```
+/// use iampass::actix::{Denial, Rejection};
+/// fn why(rejection: Rejection) -> Denial {
+///     rejection.into()
+/// }
+/// # let _ = why;
+/// ```
+pub struct Rejection {
+    denial: Denial,
+    response: RefCell<Option<HttpResponse>>,
+}
+
+impl Rejection {
+    fn new(denial: Denial, response: HttpResponse) -> Self {
+        Rejection {
+            denial,
+            response: RefCell::new(Some(response)),
+        }
+    }
+
+    /// Why the request was refused.
+    pub fn denial(&self) -> &Denial {
+        &self.denial
+    }
+}
+
+impl From<Rejection> for Denial {
+    fn from(rejection: Rejection) -> Self {
+        rejection.denial
+    }
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("denial", &self.denial)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.denial, f)
+    }
+}
+
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        self.response.borrow().as_ref().map_or_else(
+            || ResponseError::status_code(&self.denial),
+            HttpResponse::status,
+        )
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // Chosen with the request in hand; asked for a second time, the request-less answer.
+        self.response
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| self.denial.error_response())
     }
 }
 
@@ -188,8 +230,25 @@ mod tests {
         assert!(iampass.is_none());
         assert_eq!(denial, Denial::MissingMiddleware);
         assert_eq!(
-            req.iampass_identity().await.unwrap_err(),
-            Denial::MissingMiddleware
+            <Result<IampassIdentity, Denial>>::extract(&req)
+                .await
+                .unwrap(),
+            Err(Denial::MissingMiddleware)
         );
+    }
+
+    #[test]
+    fn a_rejection_answers_what_was_chosen_once() {
+        let rejection = Rejection::new(
+            Denial::MissingMiddleware,
+            HttpResponse::ImATeapot().finish(),
+        );
+        assert_eq!(rejection.status_code(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(rejection.error_response().status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(
+            rejection.error_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(Denial::from(rejection), Denial::MissingMiddleware);
     }
 }

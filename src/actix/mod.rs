@@ -1,7 +1,7 @@
 //! The actix-web integration (feature `actix`, on by default): a middleware that keeps the
 //! IAMPASS [`Session`](crate::Session) in an encrypted, authenticated cookie and re-validates
 //! it against IAMPASS, the [`IampassIdentity`] and [`RequireIampass`] extractors (and
-//! [`IampassExt`]), a scope guard, and ready login / poll / logout handlers with a login page.
+//! [`Presence`]), a scope guard, and ready login / poll / logout handlers with a login page.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -99,48 +99,40 @@
 //! Point [`IampassBuilder::login_path`] at the SPA's own route so HTML navigations without a
 //! session land there rather than on the crate's page.
 //!
-//! ## Modules
-//! `config` (builder, policies, defaults, environment) · `context` (the one reader of the
-//! cookie) · `validate` (shared IAMPASS calls, the verdict) · `identity` · `extract` ·
-//! `denial` · `respond` (every answer) · `middleware` · `handlers` · `security` · `pages` ·
-//! `cookie`.
+//! ## Asking for the identity: three ways
+//! - [`RequireIampass`]: the handler runs only for a signed-in user; everyone else gets the
+//!   default (or the configured) answer. Use it for pages and API routes that need a user;
+//!   [`Iampass::require`] does the same for a whole scope.
+//! - [`IampassIdentity`] as `Option<IampassIdentity>` (never refuses) or
+//!   `Result<IampassIdentity, Denial>` (the handler sees why): for pages that serve everyone
+//!   and differ for a signed-in user.
+//! - [`Presence`]: signed in, away (the phone walked away), IAMPASS unavailable, or
+//!   anonymous: for pages that say "locked: your phone is away" rather than treating the
+//!   user as a stranger.
+//!
+//! Outside a handler (a custom middleware or guard), any of them can be extracted from a
+//! request with actix's `FromRequest::extract(&req)`.
+//!
+//! ## Layout
+//! This module is the actix-web adapter over the framework-free [`core`](crate::core): the
+//! middleware (`middleware`: the `Transform` and its hidden service), the scope guard, the
+//! extractors (`extract`), the routes (`routes`), the application's unauthenticated responder
+//! (`responder`), and the conversions of the core's request and answer types (`request`,
+//! `response`). Settings, defaults ([`defaults`]) and everything else live in the core and
+//! are the same for every adapter.
 
-mod config;
-mod context;
-mod cookie;
-mod denial;
 mod extract;
-mod fast_path;
-mod handlers;
-mod identity;
-mod live;
 mod middleware;
-mod pages;
-mod pending;
-mod presence;
-mod respond;
-mod security;
-mod validate;
+mod request;
+mod responder;
+mod response;
+mod routes;
 
-pub use crate::store::Rate;
-pub use config::{
-    APPLICATION_ID_ENV, APPLICATION_SECRET_ENV, COOKIE_KEY_ENV, COOKIE_OLD_KEYS_ENV, ColorScheme,
-    DEFAULT_BODY_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_DECOY_DELAY, DEFAULT_EVENTS_HEARTBEAT,
-    DEFAULT_EVENTS_INTERVAL, DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION,
-    DEFAULT_LOGIN_PATH, DEFAULT_POLLS_PER_ADDRESS, DEFAULT_POLLS_PER_LOGIN,
-    DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_ROUTES_PREFIX, DEFAULT_SESSION_MAX_AGE, FailMode, Iampass, IampassBuilder, MIN_KEY_LEN,
-    Page, Revalidate, WalkawayPolicy,
+pub use crate::core::{
+    ColorScheme, CookieState, Denial, FailMode, ForwardedHeader, Iampass, IampassBuilder,
+    IampassIdentity, LoginError, LoginStarted, Page, Presence, Revalidate, SecondFactor,
+    SessionCookie, TrustedProxies, WalkawayPolicy, defaults, env,
 };
-pub use cookie::{CookieState, MAX_SET_COOKIE_LEN, SessionCookie};
-pub use denial::{Denial, Rejection};
-pub use extract::{IampassExt, RequireIampass};
-pub use handlers::{LoginError, LoginStarted, MAX_POLL_WAIT, MAX_USER_LEN, SecondFactor};
-pub use identity::IampassIdentity;
-pub use middleware::require::{RequireIampassMiddleware, RequireIampassService};
-pub use middleware::session::{IampassMiddleware, IampassMiddlewareService};
-pub use presence::Presence;
-pub use respond::accepts_html;
-pub use security::client_addr::TrustedProxies;
-pub use security::origin::is_same_origin;
-pub use security::redirect::is_safe_redirect;
+pub use extract::{Rejection, RequireIampass};
+pub use middleware::require::RequireIampassMiddleware;
+pub use middleware::session::IampassMiddleware;

@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::builder::ClientBuilder;
 use super::{Endpoint, check_user_id};
 use crate::session::AuthenticationStatus;
-use crate::{AuthenticationMethod, Error, Secret, Session};
+use crate::{AuthenticationMethod, Error, Session, Status};
 
 /// The [`Session::failure_reason`] of a session that did not start because IAMPASS does not
 /// know the user, whichever way IAMPASS said so.
@@ -33,23 +32,6 @@ pub struct AuthenticationApi {
 }
 
 impl AuthenticationApi {
-    /// A client for the application, with the default server (`IAMPASS_SERVER` or
-    /// `https://iam-api.com`) and timeout. See [`AuthenticationApi::builder`] for more.
-    pub fn new(
-        application_id: impl Into<String>,
-        application_secret: impl Into<Secret>,
-    ) -> Result<Self, Error> {
-        Self::builder(application_id, application_secret).build()
-    }
-
-    /// A builder for the server URL, timeout, HTTP client and user agent.
-    pub fn builder(
-        application_id: impl Into<String>,
-        application_secret: impl Into<Secret>,
-    ) -> ClientBuilder<AuthenticationApi> {
-        ClientBuilder::new(application_id, application_secret)
-    }
-
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.endpoint.application_id
@@ -163,10 +145,44 @@ impl AuthenticationApi {
     }
 
     /// Gives a stored session (from JSON or a cookie) this client's HTTP settings for its
-    /// `get_status` and `destroy` calls.
+    /// `get_status` and `destroy` calls. A session read from JSON has none until then.
+    ///
+    /// ```no_run
+    /// # async fn run(api: iampass::AuthenticationApi, json: &str) -> Result<(), iampass::Error> {
+    /// let mut session = api.attach(iampass::Session::from_json(json)?);
+    /// session.get_status().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn attach(&self, mut session: Session) -> Session {
         session.attach(self.endpoint.transport.clone());
         session
+    }
+
+    /// The session's status now, asked through this client (its timeouts, breaker and
+    /// connection cap), whatever client the session came from; the session is not changed.
+    ///
+    /// ```no_run
+    /// # async fn run(api: iampass::AuthenticationApi, json: &str) -> Result<(), iampass::Error> {
+    /// let session = iampass::Session::from_json(json)?;
+    /// if api.session_status(&session).await? == iampass::Status::Active {
+    ///     println!("still signed in");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn session_status(&self, session: &Session) -> Result<Status, Error> {
+        session.fetch_status_with(&self.endpoint.transport).await
+    }
+
+    /// Ends the session at IAMPASS through this client (as [`Session::destroy`] does, without
+    /// changing the value). `Error::Refused` when IAMPASS declines (the session is over).
+    ///
+    /// ```no_run
+    /// # async fn run(api: iampass::AuthenticationApi, json: &str) -> Result<(), iampass::Error> {
+    /// api.end_session(&iampass::Session::from_json(json)?).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn end_session(&self, session: &Session) -> Result<(), Error> {
+        session.end_with(&self.endpoint.transport).await
     }
 }
 

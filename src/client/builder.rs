@@ -316,13 +316,42 @@ impl<T> ClientBuilder<T> {
 }
 
 /// The transport of sessions used without an API value: every default.
-pub(crate) fn default_transport_parts() -> Result<TransportParts, Error> {
-    Ok(TransportParts {
-        http: HttpClient::build(&HttpSettings::default())?,
-        timeout: DEFAULT_TIMEOUT,
-        breaker: Some((DEFAULT_FAILURE_THRESHOLD, DEFAULT_COOL_DOWN)),
-        max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
-    })
+impl AuthenticationApi {
+    /// A client for the application, with the default server (`IAMPASS_SERVER` or
+    /// `https://iam-api.com`) and timeout. See [`AuthenticationApi::builder`] for more.
+    pub fn new(
+        application_id: impl Into<String>,
+        application_secret: impl Into<Secret>,
+    ) -> Result<Self, Error> {
+        Self::builder(application_id, application_secret).build()
+    }
+
+    /// A builder for the server URL, timeout, HTTP client and user agent.
+    pub fn builder(
+        application_id: impl Into<String>,
+        application_secret: impl Into<Secret>,
+    ) -> ClientBuilder<AuthenticationApi> {
+        ClientBuilder::new(application_id, application_secret)
+    }
+}
+
+impl ManagementApi {
+    /// A client for the application, with the default server (`IAMPASS_SERVER` or
+    /// `https://iam-api.com`) and timeout. See [`ManagementApi::builder`] for more.
+    pub fn new(
+        application_id: impl Into<String>,
+        application_secret: impl Into<Secret>,
+    ) -> Result<Self, Error> {
+        Self::builder(application_id, application_secret).build()
+    }
+
+    /// A builder for the server URL, timeout, HTTP client and user agent.
+    pub fn builder(
+        application_id: impl Into<String>,
+        application_secret: impl Into<Secret>,
+    ) -> ClientBuilder<ManagementApi> {
+        ClientBuilder::new(application_id, application_secret)
+    }
 }
 
 impl Default for HttpSettings<'static> {

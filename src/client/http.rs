@@ -306,7 +306,7 @@ fn retry_after_of(headers: &http::HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| super::transport::parse_retry_after(v, SystemTime::now()))
+        .and_then(|v| super::breaker::parse_retry_after(v, SystemTime::now()))
 }
 
 /// A connector that opens a connection only with a permit, held until the connection closes.

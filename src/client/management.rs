@@ -3,9 +3,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::builder::ClientBuilder;
 use super::{Endpoint, check_user_id};
-use crate::{Error, Secret};
+use crate::Error;
 
 /// Calls of the IAMPASS management API, signed with the application's credentials.
 ///
@@ -94,23 +93,6 @@ impl Answer {
 }
 
 impl ManagementApi {
-    /// A client for the application, with the default server (`IAMPASS_SERVER` or
-    /// `https://iam-api.com`) and timeout. See [`ManagementApi::builder`] for more.
-    pub fn new(
-        application_id: impl Into<String>,
-        application_secret: impl Into<Secret>,
-    ) -> Result<Self, Error> {
-        Self::builder(application_id, application_secret).build()
-    }
-
-    /// A builder for the server URL, timeout, HTTP client and user agent.
-    pub fn builder(
-        application_id: impl Into<String>,
-        application_secret: impl Into<Secret>,
-    ) -> ClientBuilder<ManagementApi> {
-        ClientBuilder::new(application_id, application_secret)
-    }
-
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.endpoint.application_id

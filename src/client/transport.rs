@@ -1,8 +1,8 @@
 //! The HTTP layer every call goes through: circuit breaker, concurrency cap, signing, timeout,
 //! retry, error mapping, tracing.
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-use super::breaker::{Breaker, CircuitState, MAX_RETRY_AFTER, Outcome};
+use super::breaker::{Breaker, CircuitState, Outcome};
 use super::http::HttpClient;
 use crate::signing;
 use crate::{Error, Secret};
@@ -54,17 +54,6 @@ impl Transport {
             slots: Arc::new(Semaphore::new(parts.max_concurrent)),
             max_concurrent: parts.max_concurrent,
         }
-    }
-
-    /// The transport used by sessions that were deserialised rather than started by an API
-    /// value (default settings, one process-wide connection pool, breaker and cap).
-    pub(crate) fn shared_default() -> Result<Transport, Error> {
-        static DEFAULT: OnceLock<Transport> = OnceLock::new();
-        if let Some(t) = DEFAULT.get() {
-            return Ok(t.clone());
-        }
-        let parts = super::builder::default_transport_parts()?;
-        Ok(DEFAULT.get_or_init(|| Transport::new(parts)).clone())
     }
 
     /// The breaker's state (`Closed` when there is none).
@@ -240,20 +229,6 @@ impl Transport {
     }
 }
 
-/// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3), capped at
-/// [`MAX_RETRY_AFTER`]. A date in the past is zero; anything unreadable is `None`.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Too many digits for a u64 is "very long", not "unreadable".
-        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
-    } else {
-        let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
 fn parse_url(url: &str) -> Result<Url, Error> {
     let parsed = Url::parse(url).map_err(|e| Error::Protocol(format!("bad URL {url:?}: {e}")))?;
     match parsed.scheme() {
@@ -301,30 +276,5 @@ mod tests {
             CircuitState::Closed,
             "a local wait is not a server failure"
         );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        let secs = |s| Some(Duration::from_secs(s));
-        assert_eq!(parse_retry_after("120", now), secs(120));
-        assert_eq!(parse_retry_after(" 0 ", now), secs(0));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            secs(30)
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
-            secs(0),
-            "a date in the past means now"
-        );
-        assert_eq!(parse_retry_after("99999999", now), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(MAX_RETRY_AFTER)
-        );
-        for bad in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994"] {
-            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
-        }
     }
 }

@@ -174,8 +174,8 @@ fn in_memory(
         InitError = (),
     >,
 > {
-    use actix_web::{App, HttpRequest, web};
-    use iampass::actix::{Denial, IampassExt, IampassIdentity, RequireIampass};
+    use actix_web::{App, FromRequest, HttpRequest, web};
+    use iampass::actix::{Denial, IampassIdentity, RequireIampass};
     async fn decided(who: Result<IampassIdentity, Denial>) -> String {
         match who {
             Ok(who) => format!("ok {}", who.user()),
@@ -184,7 +184,10 @@ fn in_memory(
         }
     }
     async fn by_trait(req: HttpRequest) -> Result<String, Denial> {
-        Ok(format!("trait {}", req.iampass_identity().await?.user()))
+        Ok(format!(
+            "trait {}",
+            IampassIdentity::extract(&req).await?.user()
+        ))
     }
     App::new()
         .wrap(iampass.middleware())

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use iampass::Status;
-use iampass::actix::{Rate, TrustedProxies};
+use iampass::actix::TrustedProxies;
+use iampass::core::store::Rate;
 use iampass::emulator::{Faults, SessionAction};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

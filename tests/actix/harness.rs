@@ -11,8 +11,9 @@ use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceRespon
 use actix_web::{App, HttpResponse, HttpServer, web};
 use iampass::AuthenticationApi;
 use iampass::actix::{
-    CookieState, Iampass, IampassBuilder, IampassIdentity, Rate, RequireIampass, SessionCookie,
+    CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
 };
+use iampass::core::store::Rate;
 use iampass::emulator::{Behaviour, Emulator, RunningEmulator, SessionAction};
 use iampass::{Session, Status};
 use serde_json::{Value, json};

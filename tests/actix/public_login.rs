@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, web};
-use iampass::actix::{Iampass, Rate, SecondFactor};
+use iampass::actix::{Iampass, SecondFactor};
+use iampass::core::store::Rate;
 use iampass::emulator::{SessionAction, UnknownUserAnswer};
 use serde_json::json;
 

@@ -29,7 +29,7 @@ async fn sign_in(
     }
 }
 
-async fn sign_out(req: HttpRequest, iampass: web::Data<Iampass>) -> HttpResponse {
+async fn sign_out(req: HttpRequest, iampass: web::Data<Iampass>) -> impl Responder {
     iampass.logout(&req).await
 }
 

@@ -1,7 +1,9 @@
 //! The login handlers' defences: safe `next`, cross-site refusal, rate limits, bad input
 //! answered clearly, escaped pages.
 
-use iampass::actix::{Iampass, MAX_USER_LEN, Rate};
+use iampass::actix::Iampass;
+use iampass::actix::defaults::MAX_USER_LEN;
+use iampass::core::store::Rate;
 use serde_json::json;
 
 use crate::harness::*;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use iampass::Status;
-use iampass::store::{CachedStatus, LimitKey, Rate, Store};
+use iampass::core::store::{CachedStatus, LimitKey, Rate, Store};
 
 const HOUR: Duration = Duration::from_secs(3600);
 

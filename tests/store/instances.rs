@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use iampass::Status;
-use iampass::actix::{IampassBuilder, Rate, Revalidate};
+use iampass::actix::{IampassBuilder, Revalidate};
+use iampass::core::store::Rate;
+use iampass::core::store::Store;
 use iampass::emulator::RunningEmulator;
-use iampass::store::Store;
 use serde_json::json;
 
 use crate::behaviour::eventually;

@@ -8,8 +8,9 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 
-use crate::actix::config::Iampass;
-use crate::actix::extract::{answer, identify};
+use crate::actix::extract::identify;
+use crate::actix::responder::answer;
+use crate::core::Iampass;
 
 impl Iampass {
     /// A guard middleware for a whole `web::scope`: every request in it needs a signed-in

@@ -5,14 +5,14 @@
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 
-use crate::actix::config::Iampass;
-use crate::actix::context::RequestContext;
+use crate::actix::request::attach;
+use crate::core::{Iampass, RequestContext};
 
 impl Iampass {
     /// The middleware to [`wrap`](actix_web::App::wrap) the app (or a scope) with. It must
@@ -94,8 +94,8 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let context = Rc::new(RequestContext::read(&self.iampass, req.request()));
-        context.attach(&req);
+        let context = Arc::new(RequestContext::read(&self.iampass, req.request()));
+        attach(&req, context.clone());
         UpdateCookie {
             response: self.service.call(req),
             context: Some(context),
@@ -110,7 +110,7 @@ pin_project_lite::pin_project! {
     pub struct UpdateCookie<F> {
         #[pin]
         response: F,
-        context: Option<Rc<RequestContext>>,
+        context: Option<Arc<RequestContext>>,
     }
 }
 

@@ -1,0 +1,78 @@
+//! [`IampassIdentity`]: who the signed-in user is, as handlers see it.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::core::cookie::SessionCookie;
+
+/// A signed-in user: IAMPASS confirmed the session is `active` for this request.
+///
+/// As an extractor it refuses requests without one (like [`RequireIampass`]); as
+/// `Option<IampassIdentity>` it never refuses (anonymous, and also while IAMPASS is
+/// unavailable, is `None`); as `Result<IampassIdentity, Denial>` the handler sees why.
+///
+/// ```
+/// use actix_web::{web, App};
+/// use iampass::actix::IampassIdentity;
+/// async fn home(who: Option<IampassIdentity>) -> String {
+///     match who {
+///         Some(who) => format!("hello {} ({})", who.user(), who.iampass_user_id()),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// let app = App::new().route("/", web::get().to(home));
+/// # let _ = app;
+/// ```
+///
+/// [`RequireIampass`]: crate::actix::RequireIampass
+/// [`Denial`]: crate::core::Denial
+#[derive(Clone)]
+pub struct IampassIdentity {
+    /// The opened cookie, shared with the request's context: no copy per request.
+    cookie: Arc<SessionCookie>,
+}
+
+impl IampassIdentity {
+    pub(crate) fn from_cookie(cookie: &Arc<SessionCookie>) -> Self {
+        IampassIdentity {
+            cookie: cookie.clone(),
+        }
+    }
+
+    /// The application's user name (as typed at login).
+    pub fn user(&self) -> &str {
+        self.cookie.user()
+    }
+
+    /// The IAMPASS user id the user name resolved to.
+    pub fn iampass_user_id(&self) -> &str {
+        self.cookie.iampass_user_id()
+    }
+
+    /// When the login completed.
+    pub fn issued_at(&self) -> SystemTime {
+        self.cookie.issued_at()
+    }
+}
+
+// By what the identity says, not by the IAMPASS session it came with.
+impl PartialEq for IampassIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.user() == other.user()
+            && self.iampass_user_id() == other.iampass_user_id()
+            && self.issued_at() == other.issued_at()
+    }
+}
+
+impl Eq for IampassIdentity {}
+
+// The session's token and secret stay out of logs.
+impl std::fmt::Debug for IampassIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IampassIdentity")
+            .field("user", &self.user())
+            .field("iampass_user_id", &self.iampass_user_id())
+            .field("issued_at", &self.issued_at())
+            .finish()
+    }
+}

@@ -1,0 +1,143 @@
+//! What the core needs to know of an HTTP request, whatever the framework: [`RequestHead`].
+//! Each adapter implements it for its own request type (actix-web's `HttpRequest` and
+//! `ServiceRequest`), so the cookie, the login flow and the security checks are written once.
+
+use std::net::SocketAddr;
+
+/// The parts of an HTTP request the core reads: method, path, query, headers, the TCP peer
+/// and the scheme and host the client used.
+///
+/// Implemented for actix-web's `HttpRequest` and `ServiceRequest` (feature `actix`); an
+/// adapter for another framework implements it for its request type.
+///
+/// ```
+/// # #[cfg(feature = "actix")] {
+/// use iampass::core::RequestHead;
+/// let req = actix_web::test::TestRequest::get()
+///     .uri("/page?next=%2Fx")
+///     .insert_header(("Accept", "text/html"))
+///     .to_http_request();
+/// assert_eq!(req.path(), "/page");
+/// assert_eq!(RequestHead::query(&req), "next=%2Fx");
+/// assert_eq!(RequestHead::header(&req, "accept"), Some("text/html"));
+/// # }
+/// ```
+pub trait RequestHead {
+    /// The method, upper case (`GET`, `POST`, ...).
+    fn method(&self) -> &str;
+    /// The path, without the query.
+    fn path(&self) -> &str;
+    /// The query string without `?` (empty when there is none).
+    fn query(&self) -> &str;
+    /// Every value of the header `name` (lower case) that is valid text, in order.
+    fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a;
+    /// `true` when the request has the header `name` (lower case), text or not.
+    fn contains_header(&self, name: &str) -> bool;
+    /// The TCP peer's address, when known.
+    fn peer_addr(&self) -> Option<SocketAddr>;
+    /// The scheme the client used (`http` or `https`), as the framework sees it.
+    fn scheme(&self) -> String;
+    /// The host the client asked for (`Host`, or what the framework derives), with its port.
+    fn host(&self) -> String;
+
+    /// The first value of the header `name` (lower case) that is valid text.
+    fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.headers(name).next()
+    }
+
+    /// The value of the query parameter `name`, decoded.
+    fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query().as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// `true` when the client prefers an HTML answer (a browser navigation or form).
+///
+/// ```
+/// # #[cfg(feature = "actix")] {
+/// use iampass::core::accepts_html;
+/// let req = actix_web::test::TestRequest::default()
+///     .insert_header(("Accept", "text/html,application/xhtml+xml"))
+///     .to_http_request();
+/// assert!(accepts_html(&req));
+/// # }
+/// ```
+pub fn accepts_html(req: &impl RequestHead) -> bool {
+    req.header("accept")
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `true` for an HTML form submission.
+pub(crate) fn is_form(req: &impl RequestHead) -> bool {
+    req.header("content-type").is_some_and(|ct| {
+        ct.trim_start()
+            .starts_with("application/x-www-form-urlencoded")
+    })
+}
+
+/// A request made of plain values, for the core's own tests.
+#[cfg(test)]
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TestHead {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) scheme: String,
+}
+
+#[cfg(test)]
+impl TestHead {
+    pub(crate) fn get(path_and_query: &str) -> Self {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        TestHead {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            scheme: "http".into(),
+            ..TestHead::default()
+        }
+    }
+
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+}
+
+#[cfg(test)]
+impl RequestHead for TestHead {
+    fn method(&self) -> &str {
+        &self.method
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn query(&self) -> &str {
+        &self.query
+    }
+    fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn contains_header(&self, name: &str) -> bool {
+        self.headers.iter().any(|(n, _)| n == name)
+    }
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+    fn scheme(&self) -> String {
+        self.scheme.clone()
+    }
+    fn host(&self) -> String {
+        self.header("host").unwrap_or("localhost").to_owned()
+    }
+}

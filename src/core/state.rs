@@ -1,0 +1,38 @@
+//! The live state of a deployment, made once from its [`Settings`](crate::core::settings):
+//! the status validator (coalesced calls, caches), the login rate limits, the pending logins
+//! and the event streams' tickers. Settings never change; this does, request by request.
+
+use crate::core::live::LiveHub;
+use crate::core::login::pending::PendingLogins;
+use crate::core::security::rate_limit::LoginLimits;
+use crate::core::settings::Settings;
+use crate::core::validate::Validator;
+
+/// What changes while the application runs, shared by every worker.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) validator: Validator,
+    pub(crate) limits: LoginLimits,
+    pub(crate) pending: PendingLogins,
+    pub(crate) live: LiveHub,
+}
+
+impl State {
+    /// Fresh state for `settings` (empty caches, full allowances).
+    pub(crate) fn new(settings: &Settings) -> Self {
+        State {
+            validator: Validator::new(
+                settings.revalidate.ttl(),
+                settings.fail_mode.stale_grace(),
+                settings.store.clone(),
+            ),
+            limits: LoginLimits::new(
+                settings.per_user,
+                settings.per_address,
+                settings.store.clone(),
+            ),
+            pending: PendingLogins::new(),
+            live: LiveHub::default(),
+        }
+    }
+}
