@@ -75,7 +75,7 @@ impl Access {
                 names.push(format!("{name}:{port}"));
             }
         }
-        names.iter().any(|n| *n == with_port)
+        names.contains(&with_port)
     }
 
     /// Whether the request carries the token, in `Authorization` or the phone page's cookie.
