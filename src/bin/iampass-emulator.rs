@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use iampass::emulator::{Emulator, UnknownUserAnswer};
 
 /// The control API, listed by `--help`.
@@ -185,7 +185,14 @@ fn install_request_log() {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if matches.value_source("control_token") == Some(clap::parser::ValueSource::CommandLine) {
+        note!(
+            "warning: --control-token on the command line is visible to other users of this \
+             machine (in the process list); set IAMPASS_EMULATOR_CONTROL_TOKEN instead"
+        );
+    }
     if !args.quiet {
         install_request_log();
     }

@@ -364,3 +364,24 @@ async fn the_binary_takes_its_token_from_the_environment() {
     assert_eq!(status, StatusCode::OK);
     drop(process);
 }
+
+/// A registration link names the `Host` the wire API was called with, which may be any: it
+/// opens under that name (its token is the capability), unlike the rest of the phone page.
+#[tokio::test]
+async fn registration_links_open_under_any_host() {
+    let emulator = emulator().await;
+    let management = emulator.management_api(APP).unwrap();
+    management.add_user("alice").await.unwrap();
+    let link = management
+        .get_registration_link("alice", None)
+        .await
+        .unwrap();
+    let path = link.split_once("/phone/").map(|(_, p)| p).unwrap();
+    let http = reqwest::Client::new();
+    let (status, text) = status_and_text(
+        http.get(format!("{}/phone/{path}", emulator.base_url()))
+            .header(HOST, "iampass.internal:8765"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+}

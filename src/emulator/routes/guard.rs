@@ -8,7 +8,9 @@
 //!   `127.0.0.1`, `[::1]`) with the port, or a name allowed with
 //!   [`allow_host`](crate::emulator::EmulatorBuilder::allow_host) is refused `403` (DNS
 //!   rebinding), and so is one with a foreign `Origin` or `Sec-Fetch-Site: cross-site`
-//!   (a cross-site form or `fetch`);
+//!   (a cross-site form or `fetch`); registration links (`/phone/register/*`,
+//!   `/_emulator/registrations/*`) answer any `Host`, as their URL names the one the wire API
+//!   was called with;
 //! - with a control token (required when listening beyond loopback), `/_emulator/*` and the
 //!   phone page want `Authorization: Bearer <token>` or the cookie the phone page sets when
 //!   opened with `?token=<token>`, else `401`. Registration links and `/_emulator/registrations/*`
@@ -104,14 +106,18 @@ fn is_wire(path: &str) -> bool {
     path.starts_with("/management/") || path.starts_with("/authentication/")
 }
 
-/// Routes the token guards: the control API and the phone page's state, not registration
-/// links nor the page's static files.
-fn wants_token(path: &str) -> bool {
-    if path.starts_with("/_emulator/registrations/")
+/// Registration links (their token is the capability, and their URL names the `Host` the
+/// wire API was called with, which may be any) and the page's static files.
+fn is_open(path: &str) -> bool {
+    path.starts_with("/_emulator/registrations/")
         || path.starts_with("/phone/register/")
         || path == "/phone/phone.js"
         || path == "/phone/phone.css"
-    {
+}
+
+/// Routes the token guards: the control API and the phone page's state, not the open ones.
+fn wants_token(path: &str) -> bool {
+    if is_open(path) {
         return false;
     }
     path.starts_with("/_emulator/")
@@ -152,6 +158,7 @@ pub(crate) async fn guard<B: MessageBody + 'static>(
     };
 
     if let Some(host) = header(header::HOST)
+        && !is_open(&path)
         && !access.host_allowed(host, local)
     {
         let response = refuse(
