@@ -2,6 +2,8 @@
 //! command in text and `--json` form, exit codes, logins approved, denied, timed out,
 //! cancelled and interrupted, session files, bad input, outages and odd user ids.
 
+#[path = "cli/hardening.rs"]
+mod hardening;
 #[path = "cli/harness.rs"]
 mod harness;
 #[path = "cli/login.rs"]

@@ -14,12 +14,15 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use iampass::emulator::{Emulator, UnknownUserAnswer};
 
 /// The control API, listed by `--help`.
 const CONTROL_API: &str = "\
-Control API (JSON, unauthenticated, for loopback; path segments quote_plus-encoded):
+Control API (JSON; path segments quote_plus-encoded). It answers only to the emulator's own
+address and localhost names (403 for another Host, a foreign Origin or a cross-site request).
+On loopback it needs no token; on any other address it wants Authorization: Bearer <token>
+(--control-token, IAMPASS_EMULATOR_CONTROL_TOKEN, or a random one printed at start):
   GET    /_emulator/applications                  applications and their user counts
   POST   /_emulator/applications                  {\"app_id\", \"secret\"}: add one, or replace its secret
   POST   /_emulator/devices/{app_id}/{user}       register a phone (creating the user)
@@ -40,7 +43,8 @@ Control API (JSON, unauthenticated, for loopback; path segments quote_plus-encod
   GET    /_emulator/phone[?app_id][&user]         what the phone page shows, as JSON
   GET    /_emulator/registrations/{token}         a registration link (POST uses it)
 
-Phone page: http://ADDR/phone (live through GET /phone/events, a Server-Sent Events stream).";
+Phone page: http://ADDR/phone (live through GET /phone/events, a Server-Sent Events stream;
+with a control token, open it once as http://ADDR/phone?token=<token>).";
 
 /// An IAMPASS-compatible server with a simulated phone, for development and tests without an
 /// IAMPASS account or a physical phone.
@@ -83,6 +87,21 @@ struct Args {
     /// reason UNKNOWN_USER, `not-found` is 404 `User <id> not found` (the public docs' style).
     #[arg(long, value_name = "ANSWER", value_enum, default_value_t = UnknownUser::Reason)]
     unknown_user: UnknownUser,
+
+    /// The token the control API and phone page want (Authorization: Bearer <token>).
+    /// Optional on loopback; beyond it, a random one is made and printed when none is given.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "IAMPASS_EMULATOR_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
+
+    /// A further Host name the control API and phone page answer to (NAME or NAME:PORT),
+    /// e.g. a container's name. Repeatable.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
 
     /// HTTP worker threads.
     #[arg(long, value_name = "N", default_value_t = 2)]
@@ -166,7 +185,14 @@ fn install_request_log() {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if matches.value_source("control_token") == Some(clap::parser::ValueSource::CommandLine) {
+        note!(
+            "warning: --control-token on the command line is visible to other users of this \
+             machine (in the process list); set IAMPASS_EMULATOR_CONTROL_TOKEN instead"
+        );
+    }
     if !args.quiet {
         install_request_log();
     }
@@ -177,6 +203,12 @@ async fn main() -> ExitCode {
         .session_duration(Duration::from_secs(args.session_duration_secs))
         .unknown_user_answer(args.unknown_user.into())
         .workers(args.workers);
+    if let Some(token) = args.control_token.as_deref().filter(|t| !t.is_empty()) {
+        builder = builder.control_token(token);
+    }
+    for host in &args.allow_hosts {
+        builder = builder.allow_host(host);
+    }
     let mut apps = args.apps;
     if apps.is_empty() {
         note!("no --app given: created a demo application");
@@ -216,11 +248,37 @@ async fn main() -> ExitCode {
     }
     let _ = stdout.flush();
     drop(stdout);
-    note!("phone page: {}", emulator.phone_url());
-    note!(
-        "control API: {}/_emulator/  (--help lists it; Ctrl-C stops)",
-        emulator.base_url()
-    );
+    let exposed = !emulator.local_addr().ip().is_loopback();
+    if exposed {
+        note!(
+            "WARNING: listening on {}, beyond loopback: anyone who can reach it and has the \
+             control token can approve any login and replace any application's secret",
+            emulator.local_addr()
+        );
+    }
+    match emulator.control_token() {
+        Some(token) => {
+            if args.control_token.as_deref().is_none_or(str::is_empty) {
+                // Made at start: this is the only place it is shown.
+                note!("control token: {}", token.expose());
+            }
+            note!(
+                "phone page: {}?token=<control token>  (sets a cookie for the page)",
+                emulator.phone_url()
+            );
+            note!(
+                "control API: {}/_emulator/  (Authorization: Bearer <control token>; --help lists it; Ctrl-C stops)",
+                emulator.base_url()
+            );
+        }
+        None => {
+            note!("phone page: {}", emulator.phone_url());
+            note!(
+                "control API: {}/_emulator/  (--help lists it; Ctrl-C stops)",
+                emulator.base_url()
+            );
+        }
+    }
 
     wait_for_stop().await;
     emulator.shutdown().await;

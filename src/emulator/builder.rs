@@ -9,7 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use super::handle::RunningEmulator;
-use super::routes::{configure, log_request};
+use super::routes::{Access, LocalAddr, configure, guard, log_request};
 use super::state::{DEFAULT_NONCE_CAPACITY, Settings, Shared, Timing};
 use super::types::UnknownUserAnswer;
 use crate::Secret;
@@ -72,6 +72,8 @@ pub struct EmulatorBuilder {
     unknown_user: UnknownUserAnswer,
     workers: usize,
     nonce_capacity: usize,
+    control_token: Option<Secret>,
+    hosts: Vec<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -84,6 +86,8 @@ impl Default for EmulatorBuilder {
             unknown_user: UnknownUserAnswer::default(),
             workers: 2,
             nonce_capacity: DEFAULT_NONCE_CAPACITY,
+            control_token: None,
+            hosts: Vec::new(),
         }
     }
 }
@@ -189,6 +193,37 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A token the control API (`/_emulator/*`) and the phone page want as
+    /// `Authorization: Bearer <token>` (the phone page also takes it once as `?token=`, then
+    /// keeps it in a cookie); without it they answer `401`. Not needed on loopback; when the
+    /// emulator listens on any other address and none is given, [`start`](Self::start)
+    /// makes a random one ([`RunningEmulator::control_token`]). The [`RunningEmulator`]'s
+    /// own calls send it.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().bind("0.0.0.0:0").control_token("a-long-random-token");
+    /// ```
+    pub fn control_token(mut self, token: impl Into<Secret>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// A further `Host` name the control API and phone page answer to (`name`, meaning with
+    /// the emulator's port, or `name:port`), e.g. a container's name. By default they answer
+    /// only to the address a request came in on and to `localhost`, `127.0.0.1` and `[::1]`
+    /// with the port, and refuse other `Host`s and cross-site requests (`403`) against DNS
+    /// rebinding and cross-site requests from a browser. The wire API answers any `Host`.
+    ///
+    /// ```
+    /// use iampass::emulator::Emulator;
+    /// let builder = Emulator::builder().allow_host("iampass-emulator");
+    /// ```
+    pub fn allow_host(mut self, name: impl Into<String>) -> Self {
+        self.hosts.push(name.into().trim().to_ascii_lowercase());
+        self
+    }
+
     /// Binds the address and starts serving on the current tokio runtime (plain tokio or
     /// actix). Fails if the address cannot be bound. The server stops when the returned
     /// handle is dropped or [`RunningEmulator::shutdown`] is awaited.
@@ -207,6 +242,17 @@ impl EmulatorBuilder {
         let listener = TcpListener::bind(&addrs[..])?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        // Beyond loopback, the control API wants a token: a random one unless given.
+        let token = match self.control_token {
+            Some(token) => Some(token),
+            None if !local_addr.ip().is_loopback() => Some(Secret::new(random_token())),
+            None => None,
+        };
+        let access = web::Data::new(Access {
+            bound: Some(local_addr),
+            hosts: self.hosts,
+            token: token.clone(),
+        });
 
         let settings = Settings {
             signature_window: self.signature_window,
@@ -222,14 +268,30 @@ impl EmulatorBuilder {
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(guard))
                 .wrap(from_fn(log_request))
-                .configure(configure(data.clone()))
+                .configure(configure(data.clone(), access.clone()))
+        })
+        .on_connect(|connection, extensions| {
+            // The address each connection came in on: the `Host` the control API accepts.
+            if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+                && let Ok(addr) = stream.local_addr()
+            {
+                extensions.insert(LocalAddr(addr));
+            }
         })
         .workers(self.workers)
         .disable_signals()
         .shutdown_timeout(1)
         .listen(listener)?
         .run();
-        Ok(RunningEmulator::new(local_addr, shared, server))
+        Ok(RunningEmulator::new(local_addr, shared, server, token))
     }
+}
+
+/// 32 random bytes, hex.
+fn random_token() -> String {
+    (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }

@@ -48,7 +48,25 @@ pub struct RunningEmulator {
     shared: Arc<Shared>,
     http: reqwest::Client,
     handle: ServerHandle,
+    control_token: Option<Secret>,
     task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+}
+
+/// The HTTP client of the control calls, sending the token if there is one.
+fn control_client(token: Option<&Secret>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token
+        && let Ok(mut value) =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+    {
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    reqwest::Client::builder()
+        .timeout(CONTROL_TIMEOUT)
+        .default_headers(headers)
+        .build()
+        .unwrap_or_default()
 }
 
 impl fmt::Debug for RunningEmulator {
@@ -60,7 +78,12 @@ impl fmt::Debug for RunningEmulator {
 }
 
 impl RunningEmulator {
-    pub(crate) fn new(addr: SocketAddr, shared: Arc<Shared>, server: Server) -> Self {
+    pub(crate) fn new(
+        addr: SocketAddr,
+        shared: Arc<Shared>,
+        server: Server,
+        control_token: Option<Secret>,
+    ) -> Self {
         let handle = server.handle();
         let task = tokio::spawn(server);
         // An unspecified address (0.0.0.0, ::) is reached through loopback.
@@ -78,13 +101,26 @@ impl RunningEmulator {
             addr,
             base_url: format!("http://{reach}"),
             shared,
-            http: reqwest::Client::builder()
-                .timeout(CONTROL_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            http: control_client(control_token.as_ref()),
             handle,
+            control_token,
             task: Some(task),
         }
+    }
+
+    /// The token the control API wants (`Authorization: Bearer <token>`), if it wants one:
+    /// the one given to [`control_token`](super::EmulatorBuilder::control_token), or the
+    /// random one made for an emulator listening beyond loopback.
+    ///
+    /// ```no_run
+    /// # fn run(emulator: iampass::emulator::RunningEmulator) {
+    /// if let Some(token) = emulator.control_token() {
+    ///     eprintln!("control token: {}", token.expose());
+    /// }
+    /// # }
+    /// ```
+    pub fn control_token(&self) -> Option<&Secret> {
+        self.control_token.as_ref()
     }
 
     /// The address the server is bound to (with the real port when bound to port 0).

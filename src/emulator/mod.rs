@@ -12,7 +12,11 @@
 //!   it changes; no inline script or style, so a strict Content-Security-Policy holds.
 //!   Registration links (`/phone/register/{token}`) open it with a "Register this phone"
 //!   button.
-//! - **the control API** under `/_emulator/` (JSON, unauthenticated, meant for loopback):
+//! - **the control API** under `/_emulator/` (JSON, meant for loopback). It and the phone page
+//!   answer only to the emulator's own address and loopback names (`403` for another `Host`,
+//!   a foreign `Origin` or `Sec-Fetch-Site: cross-site`); beyond loopback, or with
+//!   [`control_token`](EmulatorBuilder::control_token), they want `Authorization: Bearer
+//!   <token>` (`401`). The wire API answers any `Host`:
 //!
 //! | call | effect |
 //! | --- | --- |

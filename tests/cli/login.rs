@@ -84,7 +84,7 @@ async fn a_denied_login_exits_1() {
     check(&out).code(1);
     assert_eq!(
         json(&out),
-        json!({"user": "alice", "status": "failed", "approved": false, "reason": null})
+        json!({"user": "alice", "status": "failed", "approved": false, "reason": "denied on the phone"})
     );
 }
 

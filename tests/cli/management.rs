@@ -42,7 +42,10 @@ async fn users_delete_removes_users() {
     check(&out).code(0).stdout("deleted \"alice\"\n");
     let out = run(iampass(&emulator).args(["--json", "users", "delete", "bob", "carol"])).await;
     check(&out).code(0);
-    assert_eq!(json(&out), json!({"deleted": ["bob", "carol"]}));
+    assert_eq!(
+        json(&out),
+        json!({"deleted": ["bob", "carol"], "not_found": []})
+    );
     assert_eq!(emulator.applications().await.unwrap()[0].users, 0);
 }
 

@@ -108,7 +108,7 @@ async fn bad_session_files_are_bad_input() {
 
     for (file, says) in [
         (&missing, "cannot read the session file"),
-        (&garbage, "is not a session file"),
+        (&garbage, "bad session file"),
         (&never_started, "never started"),
     ] {
         for command in ["status", "logout"] {

@@ -29,6 +29,7 @@ mod connections;
 mod control;
 #[path = "../common/emulator_control.rs"]
 mod emulator_control;
+mod hardening;
 mod interop;
 mod phone;
 mod server;

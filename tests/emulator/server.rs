@@ -46,8 +46,10 @@ async fn bind_errors_are_reported() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     let any = Emulator::builder().bind("0.0.0.0:0").start().await.unwrap();
     assert!(any.base_url().starts_with("http://127.0.0.1:"));
+    // Beyond loopback the phone page wants the control token.
+    let token = any.control_token().unwrap().expose().to_owned();
     assert!(
-        reqwest::get(any.phone_url())
+        reqwest::get(format!("{}?token={token}", any.phone_url()))
             .await
             .unwrap()
             .status()

@@ -11,8 +11,9 @@ use crate::exit::EXIT_CODES_HELP;
 
 /// Manage IAMPASS users and phones, and sign users in from the command line.
 ///
-/// The application's credentials come from IAMPASS_APPLICATION_ID and
-/// IAMPASS_APPLICATION_SECRET (or --app-id/--app-secret), the server from IAMPASS_SERVER (or
+/// The application's credentials come from IAMPASS_APPLICATION_ID (or --app-id) and
+/// IAMPASS_APPLICATION_SECRET or --app-secret-file FILE (--app-secret works too, but other
+/// users of the machine can read a command line), the server from IAMPASS_SERVER (or
 /// --server; default https://iam-api.com). `status` and `logout` need only a session file.
 #[derive(Debug, Parser)]
 #[command(name = "iampass", version, about, long_about, after_help = EXIT_CODES_HELP)]
@@ -35,8 +36,9 @@ pub struct Global {
     #[arg(long, global = true, env = "IAMPASS_APPLICATION_ID", value_name = "ID")]
     pub app_id: Option<String>,
 
-    /// The application's secret. Prefer the environment variable: a flag's value is visible
-    /// to other users of the machine in the process list. Never printed.
+    /// The application's secret. Avoid this flag (it warns): other users of the machine see
+    /// command lines in the process list. Set IAMPASS_APPLICATION_SECRET or use
+    /// --app-secret-file instead. Never printed.
     #[arg(
         long,
         global = true,
@@ -46,6 +48,11 @@ pub struct Global {
         value_parser = parse_secret
     )]
     pub app_secret: Option<Secret>,
+
+    /// Read the application's secret from FILE (its first line; keep the file readable by
+    /// you only). Takes precedence over IAMPASS_APPLICATION_SECRET.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub app_secret_file: Option<PathBuf>,
 
     /// Seconds allowed for each call to IAMPASS, connection included.
     #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
@@ -110,17 +117,18 @@ pub enum Command {
     Login(LoginArgs),
 
     /// Ask IAMPASS where a stored session stands (exit 0 only if it is active).
+    /// Needs no application credentials.
     Status {
-        /// The session file written by `login --session-out`.
+        /// The session file written by `login --session-out` (required).
         #[arg(long, value_name = "FILE")]
-        session: PathBuf,
+        session: Option<PathBuf>,
     },
 
-    /// End a stored session at IAMPASS.
+    /// End a stored session at IAMPASS. Needs no application credentials.
     Logout {
-        /// The session file written by `login --session-out`.
+        /// The session file written by `login --session-out` (required).
         #[arg(long, value_name = "FILE")]
-        session: PathBuf,
+        session: Option<PathBuf>,
     },
 }
 
@@ -133,7 +141,8 @@ pub enum UsersCommand {
         #[arg(required = true, value_parser = NonEmptyStringValueParser::new())]
         names: Vec<String>,
     },
-    /// Delete users (their sessions end; unknown names are ignored by IAMPASS).
+    /// Delete users (their sessions end; names IAMPASS does not know are reported, not an
+    /// error).
     Delete {
         /// The users to delete.
         #[arg(required = true, value_parser = NonEmptyStringValueParser::new())]

@@ -1,6 +1,6 @@
 //! One function per subcommand: each calls the client and answers a [`Report`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use iampass::client::DEFAULT_SERVER;
@@ -47,13 +47,37 @@ pub async fn run(cli: &Cli, output: &Output) -> Result<Report, Failure> {
         Command::Device { name } => device(global, name).await,
         Command::LostDevice { name } => lost_device(global, name).await,
         Command::Login(args) => login(global, args, output).await,
-        Command::Status { session } => status(global, session).await,
-        Command::Logout { session } => logout(global, session).await,
+        Command::Status { session } => status(global, session_file("status", session)?).await,
+        Command::Logout { session } => logout(global, session_file("logout", session)?).await,
     }
 }
 
+/// `--session`, or a bad-input failure naming just it (the command needs nothing else).
+fn session_file<'a>(command: &str, session: &'a Option<PathBuf>) -> Result<&'a Path, Failure> {
+    session.as_deref().ok_or_else(|| {
+        Failure::new(
+            Exit::BadInput,
+            format!(
+                "missing --session FILE: `{command}` needs the session file written by \
+                 `login --session-out FILE` (and no application credentials)"
+            ),
+        )
+    })
+}
+
+/// The secret from `--app-secret-file`: its first line.
+fn secret_from_file(path: &Path) -> Result<Secret, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(
+            Exit::BadInput,
+            format!("cannot read --app-secret-file {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+}
+
 /// The application's id and secret, or a bad-input failure naming what is missing.
-fn credentials(global: &Global) -> Result<(&str, &Secret), Failure> {
+fn credentials(global: &Global) -> Result<(&str, Secret), Failure> {
     let missing = |what: &str, flag: &str, var: &str| {
         Failure::new(
             Exit::BadInput,
@@ -65,11 +89,13 @@ fn credentials(global: &Global) -> Result<(&str, &Secret), Failure> {
         .as_deref()
         .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| missing("id", "--app-id", "IAMPASS_APPLICATION_ID"))?;
-    let secret = global
-        .app_secret
-        .as_ref()
+    let secret = match &global.app_secret_file {
+        Some(path) => Some(secret_from_file(path)?),
+        None => global.app_secret.clone(),
+    };
+    let secret = secret
         .filter(|s| !s.expose().is_empty())
-        .ok_or_else(|| missing("secret", "--app-secret", "IAMPASS_APPLICATION_SECRET"))?;
+        .ok_or_else(|| missing("secret", "--app-secret-file", "IAMPASS_APPLICATION_SECRET"))?;
     Ok((app_id, secret))
 }
 
@@ -85,7 +111,7 @@ fn user_agent() -> String {
 
 fn management(global: &Global) -> Result<ManagementApi, Failure> {
     let (app_id, secret) = credentials(global)?;
-    let mut builder = ManagementApi::builder(app_id, secret.clone())
+    let mut builder = ManagementApi::builder(app_id, secret)
         .timeout(global.timeout)
         .user_agent(user_agent());
     if let Some(server) = server(global) {
@@ -96,7 +122,7 @@ fn management(global: &Global) -> Result<ManagementApi, Failure> {
 
 fn authentication(global: &Global) -> Result<AuthenticationApi, Failure> {
     let (app_id, secret) = credentials(global)?;
-    let mut builder = AuthenticationApi::builder(app_id, secret.clone())
+    let mut builder = AuthenticationApi::builder(app_id, secret)
         .timeout(global.timeout)
         .user_agent(user_agent());
     if let Some(server) = server(global) {
@@ -130,13 +156,49 @@ async fn add_users(global: &Global, names: &[String]) -> Result<Report, Failure>
     ))
 }
 
+/// Deletes the users IAMPASS knows. Its delete answer does not say which users existed, and
+/// unknown ones are `404` elsewhere in the API: each name is looked up first, and names
+/// IAMPASS does not know (a lookup or a one-name delete answered `404`) are reported as such.
 async fn delete_users(global: &Global, names: &[String]) -> Result<Report, Failure> {
-    management(global)?.delete_users(names).await?;
-    let lines: Vec<String> = names
+    let api = management(global)?;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for name in names {
+        match api.has_registered_mobile_device(name).await {
+            Err(e) if e.status() == Some(404) && is_unknown_user(&e) => unknown.push(name.clone()),
+            Err(e) => return Err(e.into()),
+            Ok(_) => known.push(name.clone()),
+        }
+    }
+    if !known.is_empty() {
+        match api.delete_users(&known).await {
+            Err(e) if known.len() == 1 && e.status() == Some(404) && is_unknown_user(&e) => {
+                unknown.append(&mut known);
+            }
+            result => result?,
+        }
+    }
+    let mut lines: Vec<String> = known
         .iter()
         .map(|n| format!("deleted {}", shown(n)))
         .collect();
-    Ok(Report::ok(json!({"deleted": names}), lines.join("\n")))
+    lines.extend(
+        unknown
+            .iter()
+            .map(|n| format!("no such user: {} (nothing to delete)", shown(n))),
+    );
+    Ok(Report::ok(
+        json!({"deleted": known, "not_found": unknown}),
+        lines.join("\n"),
+    ))
+}
+
+/// A `404` about the user, not the application (whose absence stays an error).
+fn is_unknown_user(error: &iampass::Error) -> bool {
+    match error {
+        iampass::Error::Http { body, .. } => !body.to_ascii_lowercase().contains("application"),
+        _ => true,
+    }
 }
 
 async fn link(
@@ -322,24 +384,31 @@ fn not_started(name: &str, session: &Session) -> Result<Report, Failure> {
 
 fn not_approved(name: &str, session: &Session) -> Report {
     let status = session.session_status();
+    let reason = session.failure_reason();
     let why = match status {
         Status::Failed if session.session_token().is_none() => "the login could not start",
-        Status::Failed => "denied (or failed) on the phone",
+        // IAMPASS gives no reason when the person pressed Deny.
+        Status::Failed if reason.is_none() => "denied on the phone",
+        Status::Failed => "failed on the phone",
         Status::Timeout => "no answer in time",
         Status::Cancelled => "cancelled on the phone",
         Status::Closed => "the session was closed",
         Status::Walkaway => "the phone walked away",
         _ => "not approved",
     };
-    let reason = session.failure_reason();
     let mut text = format!(
-        "{} {} did not sign in: {why} ({status})",
+        "{} {} did not sign in: {why}",
         console::style("✘").red(),
         shown(name)
     );
+    if status != Status::Failed || session.session_token().is_none() {
+        text.push_str(&format!(" ({status})"));
+    }
     if let Some(reason) = reason {
         text.push_str(&format!(": {reason}"));
     }
+    // Never null: IAMPASS's reason, else what happened.
+    let reason = reason.unwrap_or(why);
     Report {
         exit: Exit::NotApproved,
         json: json!({
@@ -403,22 +472,52 @@ fn check_writable_dir(path: &Path) -> Result<(), Failure> {
     }
 }
 
-/// Writes `contents` to `path`, readable by its owner only (it holds the session secret).
+/// Writes `contents` to `path`, readable by its owner only (it holds the session secret),
+/// without following a link there: the file is written under a fresh name in the same
+/// directory (created, never opened if it exists, mode 0600) and renamed over `path`, which
+/// replaces a symbolic link itself rather than its target.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // An existing file keeps its mode on open: tighten it before writing the secret.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut attempts = 0;
+    let (temp, mut file) = loop {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".{:016x}.tmp", rand::random::<u64>()));
+        let temp = dir.join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&temp) {
+            Ok(file) => break (temp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 8 => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = (|| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The umask may have taken bits away, never added them; make it exactly 0600.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
+    written
 }
 
 /// Loads a session file written by `login --session-out`, with an HTTP client that honours
@@ -432,9 +531,17 @@ fn load_session(global: &Global, path: &Path) -> Result<Session, Failure> {
         )
     })?;
     let session = Session::from_json(&text).map_err(|e| {
+        // The parse error itself, not the client's wording for a bad answer from IAMPASS.
+        let detail = match &e {
+            iampass::Error::Protocol(detail) => detail
+                .strip_prefix("session JSON: ")
+                .unwrap_or(detail)
+                .to_owned(),
+            other => other.to_string(),
+        };
         Failure::new(
             Exit::BadInput,
-            format!("{} is not a session file: {e}", path.display()),
+            format!("bad session file {}: {detail}", path.display()),
         )
     })?;
     if session.session_token().is_none() || session.status_url().is_none() {

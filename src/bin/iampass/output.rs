@@ -51,6 +51,27 @@ impl Failure {
         }
     }
 
+    /// The failure with every URL's user and password (`http://user:pw@host`) left out of its
+    /// message, `server` (as given, even when it does not parse) included.
+    pub fn redacted(&self, server: Option<&str>) -> Failure {
+        let mut message = self.message.clone();
+        if let Some(server) = server.map(str::trim).filter(|s| !s.is_empty()) {
+            // Its last `@` ends the user information, whatever the password holds (`/`...).
+            let hidden = match server.split_once("://") {
+                Some((scheme, rest)) if rest.contains('@') => {
+                    let host = &rest[rest.rfind('@').unwrap_or(0) + 1..];
+                    format!("{scheme}://***@{host}")
+                }
+                _ => redact_urls(server),
+            };
+            if hidden != server {
+                message = message.replace(&format!("{server:?}"), &format!("{hidden:?}"));
+                message = message.replace(server, &hidden);
+            }
+        }
+        Failure::new(self.exit, redact_urls(&message))
+    }
+
     /// A hint for people, by kind of failure.
     fn hint(&self) -> Option<&'static str> {
         match self.exit {
@@ -63,8 +84,41 @@ impl Failure {
 
 impl From<iampass::Error> for Failure {
     fn from(error: iampass::Error) -> Self {
-        Failure::new(Exit::of(&error), describe(&error))
+        let mut message = describe(&error);
+        if error.status() == Some(401) {
+            // Signatures fail for two reasons a person can fix.
+            message.push_str(" (wrong application secret, or this machine's clock is off?)");
+        }
+        Failure::new(Exit::of(&error), message)
     }
+}
+
+/// `text` with the user information of every URL in it (`scheme://user:password@`) replaced
+/// by `***`; works on URLs that do not parse too (the authority ends at `/`, `?`, `#`, a quote,
+/// a bracket that closes something else or a space; its last `@` ends the user information).
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '`' | ')' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str("***");
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The error and its causes on one line, without repeating a cause the message already has.
@@ -129,6 +183,14 @@ impl Output {
         }
     }
 
+    /// A warning on standard error (never on standard output: `--json` stays one document).
+    pub fn warning(&self, message: &str) {
+        print_stderr(&format!(
+            "{} {message}",
+            console::style("warning:").for_stderr().yellow().bold()
+        ));
+    }
+
     /// Prints a failure: text on standard error, and with `--json` a JSON document
     /// `{"error": {"kind", "exit_code", "message"}}` on standard output.
     pub fn failure(&self, failure: &Failure) {
@@ -170,4 +232,40 @@ fn print_stderr(text: &dyn Display) {
 
 fn print_json(value: &Value) {
     print_stdout(&value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_information_is_left_out_of_urls() {
+        for (text, shown) in [
+            ("http://bob:PW@[::1", "http://***@[::1"),
+            (
+                "IAMPASS server URL \"http://bob:PW@[::1\": invalid IPv6 address",
+                "IAMPASS server URL \"http://***@[::1\": invalid IPv6 address",
+            ),
+            ("at https://u:p@h:1/x?y=z@w", "at https://***@h:1/x?y=z@w"),
+            ("http://a@b@host/p", "http://***@host/p"),
+            (
+                "(http://u:p@h) and ftp://x:y@z",
+                "(http://***@h) and ftp://***@z",
+            ),
+            ("http://host:8765/path@x", "http://host:8765/path@x"),
+            ("no url here: a@b", "no url here: a@b"),
+        ] {
+            assert_eq!(redact_urls(text), shown, "{text}");
+        }
+        let failure = Failure::new(Exit::BadInput, "bad server http://u:p%40ss@h:1 x");
+        assert_eq!(
+            failure.redacted(Some("http://u:p%40ss@h:1")).message,
+            "bad server http://***@h:1 x"
+        );
+        let failure = Failure::new(Exit::BadInput, "URL \"http://u:p/w@h\": bad");
+        assert_eq!(
+            failure.redacted(Some("http://u:p/w@h")).message,
+            "URL \"http://***@h\": bad"
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! The control API (`/_emulator/...`): JSON, unauthenticated, meant for loopback. Tests and
+//! The control API (`/_emulator/...`): JSON, meant for loopback (`guard` checks the `Host`,
+//! cross-site requests and the control token). Tests and
 //! scripts drive the simulated phone, faults and counters through it; the phone page uses it.
 
 use std::time::Instant;

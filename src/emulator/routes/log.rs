@@ -1,5 +1,6 @@
 //! The request log: one line per request, through `tracing`.
 
+use std::fmt;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
@@ -30,12 +31,59 @@ pub(crate) async fn log_request<B: MessageBody>(
         .map(|a| a.0.clone());
     tracing::info!(
         target: "iampass::emulator",
-        method = %method,
-        path = %path,
+        method = %Escaped(method.as_str()),
+        path = %Escaped(&path),
         status = response.status().as_u16(),
         latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-        app = %app.as_deref().unwrap_or("-"),
+        app = %Escaped(app.as_deref().unwrap_or("-")),
         "request"
     );
     Ok(response)
+}
+
+/// A value from the request, as one unambiguous token of a log line: printed as it is when it
+/// is plain (visible ASCII but `"`, `\\` and `=`), else quoted with everything else escaped
+/// (`"a\\nb"`, `"\\u{1b}[31m"`, `"x status=500"`), so it can neither end the line, colour the
+/// terminal nor pass for another field.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = !self.0.is_empty()
+            && self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'='));
+        if plain {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+
+    #[test]
+    fn values_cannot_forge_a_line_or_a_field() {
+        assert_eq!(Escaped("app-1").to_string(), "app-1");
+        assert_eq!(
+            Escaped("/management/add_users/a%20b").to_string(),
+            "/management/add_users/a%20b"
+        );
+        assert_eq!(Escaped("a\nb").to_string(), r#""a\nb""#);
+        assert_eq!(Escaped("\x1b[31m").to_string(), r#""\u{1b}[31m""#);
+        assert_eq!(Escaped("x status=500").to_string(), r#""x status=500""#);
+        assert_eq!(Escaped("\"").to_string(), r#""\"""#);
+        assert_eq!(Escaped("").to_string(), r#""""#);
+        for hostile in ["\n", "\r", "\u{1b}", "\u{2028}", "\u{85}", " ", "é"] {
+            let shown = Escaped(hostile).to_string();
+            assert!(
+                shown.starts_with('"') && !shown.chars().any(char::is_control),
+                "{shown:?}"
+            );
+        }
+    }
 }

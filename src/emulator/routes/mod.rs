@@ -2,6 +2,7 @@
 //! actix-web application over the shared state.
 
 mod control;
+mod guard;
 mod log;
 mod phone;
 mod phone_events;
@@ -14,6 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 
 use super::state::Shared;
+pub(crate) use guard::{Access, LocalAddr, guard};
 pub(crate) use log::log_request;
 use reply::{Reject, Reply};
 
@@ -21,9 +23,13 @@ use reply::{Reject, Reply};
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// Registers every route of the emulator on an actix-web application.
-pub(crate) fn configure(shared: web::Data<Shared>) -> impl FnOnce(&mut web::ServiceConfig) {
+pub(crate) fn configure(
+    shared: web::Data<Shared>,
+    access: web::Data<Access>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(shared)
+            .app_data(access)
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .configure(wire::configure)
             .configure(control::configure)
