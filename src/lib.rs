@@ -72,11 +72,20 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `actix` | yes | the actix-web integration ([`actix`]): middleware, extractors, login handlers and pages |
+//! | `actix` | yes | the actix-web adapter ([`actix`]): middleware, scope guard, extractors and login routes (enables `core`) |
+//! | `core` | with `actix` | the framework-free core ([`core`]): settings, cookie, validator, login state machine, pages, store |
+//! | `redis` | no | the [`Store`](core::store::Store) in Redis, for several instances (enables `core`) |
 //! | `emulator` | no | an IAMPASS-compatible server with a simulated phone (`emulator` module and the `iampass-emulator` binary), for tests and demos |
+//! | `cli` | no | the `iampass` command-line tool (users, phones, logins) |
 //!
 //! The client ([`ManagementApi`], [`AuthenticationApi`], [`Session`], [`signing`]) is always
 //! there; `default-features = false` gives the client alone.
+//!
+//! ## Layout
+//! One framework-free [`core`] (it imports no web framework), and adapters over it:
+//! [`actix`] implements the core's [`RequestHead`](core::RequestHead) for actix-web's request,
+//! writes its [`Reply`](core::Reply) as a response, and adds the middleware, the extractors and
+//! the routes. The client ([`client`]) is below both.
 //!
 //! ## How the defaults were chosen
 //!

@@ -33,7 +33,8 @@ pub enum ForwardedHeader {
     Forwarded,
 }
 
-/// The reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+/// The reverse proxies whose forwarding header ([`ForwardedHeader`]: `X-Forwarded-For`, or
+/// `Forwarded`) is believed.
 ///
 /// Empty by default: the TCP peer is the client.
 ///

@@ -43,7 +43,8 @@ impl IampassBuilder {
         self
     }
 
-    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` give the client address for the
+    /// Reverse proxies whose `X-Forwarded-For` (or, with
+    /// [`TrustedProxies::with_header`], `Forwarded`) gives the client address for the
     /// per-address limits and the audit log (default: none; the TCP peer is the client).
     /// Only when the peer is one of them is the right-most address that is not a trusted
     /// proxy taken. Behind nginx on the same host:
