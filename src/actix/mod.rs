@@ -129,7 +129,7 @@ mod response;
 mod routes;
 
 pub use crate::core::{
-    ColorScheme, CookieState, Denial, FailMode, ForwardedHeader, Iampass, IampassBuilder,
+    ColorScheme, CookieState, Denial, Factors, FailMode, ForwardedHeader, Iampass, IampassBuilder,
     IampassIdentity, LoginError, LoginStarted, Page, Presence, Revalidate, SecondFactor,
     SessionCookie, TrustedProxies, WalkawayPolicy, defaults, env,
 };

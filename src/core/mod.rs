@@ -42,7 +42,7 @@ pub mod store;
 mod validate;
 
 pub use answer::{Header, Reply, ReplyBody};
-pub use cookie::{CookieState, SessionCookie};
+pub use cookie::{CookieState, Factors, SessionCookie};
 pub use denial::Denial;
 pub use iampass::Iampass;
 pub use identity::IampassIdentity;

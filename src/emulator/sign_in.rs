@@ -8,7 +8,7 @@ use actix_web::cookie::Cookie;
 
 use super::handle::RunningEmulator;
 use super::types::SessionAction;
-use crate::actix::{CookieState, Iampass, SessionCookie};
+use crate::actix::{CookieState, Factors, Iampass, SessionCookie};
 use crate::{Error, Status};
 
 impl RunningEmulator {
@@ -64,7 +64,9 @@ impl RunningEmulator {
             CookieState::Authenticated,
             Duration::from_secs(3600),
             None,
-        );
+        )
+        // As after the application's own first factor: valid for every deployment.
+        .with_factors(Factors::FirstFactorThenIampass);
         iampass.seal_cookie(&payload)
     }
 }

@@ -1,8 +1,18 @@
 //! The cookie's tests: round trips, the deployment binding, expiry, rotation, size and a
 //! mutation property (`IAMPASS_FUZZ_CASES` sets its case count).
 
-use super::*;
+use std::time::Duration;
+
+use cookie::Key;
 use proptest::prelude::*;
+
+use super::*;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::signing::unix_now;
+use crate::{AuthenticationMethod, Session, Status};
 
 const SERVER: &str = "http://127.0.0.1:1";
 
@@ -326,4 +336,48 @@ proptest! {
         prop_assume!(mutated != sealed);
         prop_assert!(c.open(&mutated).is_err(), "accepted {mutated:?}");
     }
+}
+
+#[test]
+fn factors_and_the_phone_approval_survive_the_round_trip() {
+    let c = codec(vec![key(1)]);
+    let phone_only = payload().with_methods(vec![AuthenticationMethod::Facial]);
+    let (opened, _) = c.open(c.seal(&phone_only).unwrap().value()).unwrap();
+    assert_eq!(opened.factors(), Factors::Iampass);
+    assert_eq!(opened.methods(), [AuthenticationMethod::Facial]);
+    assert_eq!(opened.approved_at(), Some(opened.issued_at()));
+    let both = payload().with_factors(Factors::FirstFactorThenIampass);
+    let (opened, _) = c.open(c.seal(&both).unwrap().value()).unwrap();
+    assert!(opened.factors().has_first_factor());
+    assert!(opened.methods().is_empty());
+}
+
+#[test]
+fn a_deployment_that_requires_a_first_factor_refuses_a_phone_only_login() {
+    let lenient = codec(vec![key(1)]);
+    let mut strict = codec(vec![key(1)]);
+    strict.require_first_factor = true;
+    let phone_only = lenient.seal(&payload()).unwrap();
+    assert_eq!(
+        strict.open(phone_only.value()).unwrap_err(),
+        Rejected::MissingFactor
+    );
+    assert!(strict.open_shared(phone_only.value()).is_err());
+    let both = lenient
+        .seal(&payload().with_factors(Factors::FirstFactorThenIampass))
+        .unwrap();
+    assert!(strict.open(both.value()).is_ok());
+    // A login in progress is not an identity: its factor is checked once it is signed in.
+    let pending = SessionCookie::new(
+        session(SERVER, "tok-9"),
+        "alice",
+        "alice",
+        CookieState::Pending,
+        Duration::from_secs(60),
+        None,
+    );
+    let (opened, _) = strict
+        .open(lenient.seal(&pending).unwrap().value())
+        .unwrap();
+    assert_eq!(opened.approved_at(), None);
 }

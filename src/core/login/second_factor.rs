@@ -12,6 +12,7 @@ use serde_json::json;
 use super::Handler;
 use super::start::{Refusal, Start};
 use crate::AuthenticationMethod;
+use crate::core::cookie::Factors;
 use crate::core::Iampass;
 use crate::core::answer::Reply;
 use crate::core::request::{RequestHead, accepts_html, is_form};
@@ -216,6 +217,7 @@ impl Iampass {
             duration: login.duration.map_or(self.settings().session_max_age, |d| {
                 d.min(self.settings().session_max_age)
             }),
+            factors: Factors::FirstFactorThenIampass,
         };
         let cookie = handler
             .start(req, &start, &next)

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Handler, decoy};
 use crate::core::answer::Reply;
-use crate::core::cookie::{CookieState, SessionCookie};
+use crate::core::cookie::{CookieState, Factors, SessionCookie};
 use crate::core::denial::UNAVAILABLE_MESSAGE;
 use crate::core::log::{session_short_handle, short_handle};
 use crate::core::login::pending::PENDING_MAX_AGE;
@@ -67,6 +67,8 @@ pub(super) struct Start<'a> {
     pub(super) iampass_user_id: Option<&'a str>,
     pub(super) methods: Vec<AuthenticationMethod>,
     pub(super) duration: std::time::Duration,
+    /// How the user is signing in (recorded in the cookie).
+    pub(super) factors: Factors,
 }
 
 impl Refusal {
@@ -337,6 +339,7 @@ impl Handler {
             iampass_user_id: None,
             methods: self.iampass.settings().login.methods_for(&requested),
             duration: self.iampass.settings().session_max_age,
+            factors: Factors::Iampass,
         };
         match self.start(req, &start, next).await {
             Ok(cookie) => {
@@ -498,6 +501,8 @@ impl Handler {
                 max_age,
                 next,
             )
+            .with_factors(start.factors)
+            .with_methods(methods.clone())
         };
         // A cookie that would not fit in 4 KiB drops `next` (the login matters more).
         let sealed = iampass

@@ -160,13 +160,18 @@ impl IampassBuilder {
             .login_path
             .unwrap_or_else(|| format!("{}/login", self.routes_prefix));
         // Bound to this deployment: its application id and IAMPASS server.
-        let codec = CookieCodec::new(
+        let mut codec = CookieCodec::new(
             name,
             self.cookie_secure,
             &keys,
             api.application_id(),
             api.server(),
         );
+        // A deployment without the public login signs users in only after its own first
+        // factor, unless it says otherwise.
+        codec.require_first_factor = self
+            .require_first_factor
+            .unwrap_or(!self.login.public_login);
         Ok(Settings {
             api,
             codec,

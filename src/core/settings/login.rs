@@ -141,6 +141,23 @@ impl IampassBuilder {
         self.login.security_headers = enabled;
         self
     }
+
+    /// Whether a signed-in cookie must record the application's own first factor (a cookie
+    /// from [`Iampass::start_login`](crate::core::Iampass::start_login)); one made by the
+    /// phone alone (the public login) is then refused, even when another deployment sharing
+    /// the key minted it. Default: required exactly when [`public_login`](Self::public_login)
+    /// is off (such a deployment signs users in only after its own first factor).
+    ///
+    /// ```
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .public_login(false) // password then phone
+    ///     .require_first_factor(true); // the default with public_login(false)
+    /// # let _ = b;
+    /// ```
+    pub fn require_first_factor(mut self, required: bool) -> Self {
+        self.require_first_factor = Some(required);
+        self
+    }
 }
 
 #[cfg(test)]
