@@ -202,7 +202,7 @@ async fn anonymous_and_pending_requests_get_closed_and_the_end() {
     events.expect_end().await;
 
     // A login in progress is not a session to follow.
-    emulator.register_device(APP, "penny").await.unwrap();
+    user_with_phone(&emulator, "penny").await;
     anonymous.start_login("penny", None).await;
     let mut events = Events::open(&anonymous, "/auth/events").await;
     events.expect_state("closed").await;

@@ -43,7 +43,7 @@ fn shape(answer: &Answer, cookie_name: &str) -> (u16, String, bool, Option<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_phoneless_and_real_users_get_the_same_answers() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "rita").await.unwrap();
+    user_with_phone(&emulator, "rita").await;
     add_phoneless(&emulator, "penny").await;
     let app = start_app(quick_decoys(&emulator).build().unwrap());
     let name = app.iampass.cookie_name().to_owned();
@@ -104,7 +104,7 @@ async fn unknown_phoneless_and_real_users_get_the_same_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_and_the_wait_page_look_the_same_too() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "rob").await.unwrap();
+    user_with_phone(&emulator, "rob").await;
     let app = start_app(quick_decoys(&emulator).build().unwrap());
     let name = app.iampass.cookie_name().to_owned();
     let mut real = Client::new(&app);
@@ -221,7 +221,7 @@ async fn app_sign_in(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_driven_mode_keeps_precise_answers() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "cy").await.unwrap();
+    user_with_phone(&emulator, "cy").await;
     add_phoneless(&emulator, "pat").await;
     let app = serve(
         builder(&emulator).public_login(false).build().unwrap(),

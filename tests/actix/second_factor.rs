@@ -51,7 +51,7 @@ fn two_factor_app(iampass: Iampass) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_then_the_phone() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "ada").await.unwrap();
+    user_with_phone(&emulator, "ada").await;
     let app = two_factor_app(
         builder(&emulator)
             .public_login(false)

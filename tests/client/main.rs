@@ -1,13 +1,12 @@
 //! The client against a small scripted HTTP server on loopback: every call's method, path,
 //! body and signature, and how each kind of failure is reported.
 
-#[path = "client/resilience.rs"]
+#[path = "../common/mod.rs"]
+mod common;
+
 mod resilience;
-#[path = "client/server.rs"]
 mod server;
-#[path = "client/tls.rs"]
 mod tls;
-#[path = "client/wire.rs"]
 mod wire;
 
 use std::time::{Duration, Instant};
@@ -18,6 +17,8 @@ use iampass::{
     ManagementApi, Secret, Session, Status, quote_plus, unquote_plus,
 };
 use serde_json::{Value, json};
+
+use common::net::dead_url;
 use server::{APP, Reply, SECRET, ScriptedServer};
 
 // ---- signing vectors and encoding --------------------------------------------------------
@@ -25,7 +26,7 @@ use server::{APP, Reply, SECRET, ScriptedServer};
 #[test]
 fn reference_vectors_reproduce_exactly() {
     let data: Value =
-        serde_json::from_str(include_str!("data/hmac.json")).expect("vectors are JSON");
+        serde_json::from_str(include_str!("../data/hmac.json")).expect("vectors are JSON");
     let vectors = data["vectors"].as_array().unwrap();
     assert!(!vectors.is_empty());
     for v in vectors {
@@ -534,14 +535,8 @@ async fn a_bad_body_is_a_protocol_error() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error() {
-    // Bind then drop: nothing listens on the port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let api = ManagementApi::builder(APP, SECRET)
-        .server(format!("http://127.0.0.1:{port}"))
+        .server(dead_url())
         .build()
         .unwrap();
     let err = api.has_registered_mobile_device("u").await.unwrap_err();

@@ -14,15 +14,14 @@
 //!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
 //!   success too).
 
-#[path = "common/chromium.rs"]
-mod chromium;
-#[path = "browser/e2e.rs"]
-mod e2e;
-#[path = "browser/harness.rs"]
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::chromium;
+
 mod harness;
-#[path = "browser/http.rs"]
+
+mod e2e;
 mod http;
-#[path = "browser/live.rs"]
 mod live;
-#[path = "browser/password.rs"]
 mod password;

@@ -1,0 +1,35 @@
+//! The one polling helper: awaits a state change, failing the test after a bound.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Longest any awaited state change may take before a test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// How often `check` is asked again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Polls `check` until it holds, failing the test after [`DEADLINE`].
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    eventually_within(DEADLINE, what, check).await;
+}
+
+/// Polls `check` until it holds, failing the test after `within`.
+pub async fn eventually_within<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < within,
+            "timed out waiting for {what} (not within {within:?})"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
