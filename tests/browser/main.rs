@@ -13,6 +13,9 @@
 //!   `IAMPASS_REQUIRE_BROWSER=1`. On failure the screenshot of every step
 //!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
 //!   success too).
+//!
+//! `harness` starts the example; `page` waits on the page in Chromium; Chromium itself and the
+//! other shared fixtures are in `tests/common/`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -20,6 +23,8 @@ mod common;
 use common::chromium;
 
 mod harness;
+
+mod page;
 
 mod e2e;
 mod http;
