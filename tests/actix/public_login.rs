@@ -17,16 +17,6 @@ fn quick_decoys(emulator: &iampass::emulator::RunningEmulator) -> iampass::actix
     builder(emulator).public_login_decoy_delay(Duration::from_secs(1), Duration::from_secs(2))
 }
 
-async fn add_phoneless(emulator: &iampass::emulator::RunningEmulator, user: &str) {
-    iampass::ManagementApi::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .build()
-        .unwrap()
-        .add_user(user)
-        .await
-        .unwrap();
-}
-
 /// What an observer sees of a start answer: status, body, whether our cookie is set.
 fn shape(answer: &Answer, cookie_name: &str) -> (u16, String, bool, Option<String>) {
     (
@@ -44,7 +34,7 @@ fn shape(answer: &Answer, cookie_name: &str) -> (u16, String, bool, Option<Strin
 async fn unknown_phoneless_and_real_users_get_the_same_answers() {
     let emulator = emulator().await;
     user_with_phone(&emulator, "rita").await;
-    add_phoneless(&emulator, "penny").await;
+    user_without_phone(&emulator, "penny").await;
     let app = start_app(quick_decoys(&emulator).build().unwrap());
     let name = app.iampass.cookie_name().to_owned();
 
@@ -222,7 +212,7 @@ async fn app_sign_in(
 async fn the_app_driven_mode_keeps_precise_answers() {
     let emulator = emulator().await;
     user_with_phone(&emulator, "cy").await;
-    add_phoneless(&emulator, "pat").await;
+    user_without_phone(&emulator, "pat").await;
     let app = serve(
         builder(&emulator).public_login(false).build().unwrap(),
         1,

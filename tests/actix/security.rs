@@ -186,13 +186,7 @@ async fn bad_login_requests_are_refused() {
     let unknown = client.clone().post_login("nobody").await;
     assert_eq!(unknown.status, 202);
     assert_eq!(unknown.json()["status"], "pending");
-    iampass::ManagementApi::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .build()
-        .unwrap()
-        .add_user("phoneless")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "phoneless").await;
     let phoneless = client.clone().post_login("phoneless").await;
     assert_eq!(
         (phoneless.status, phoneless.json()["status"].clone()),

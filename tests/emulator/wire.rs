@@ -383,12 +383,7 @@ async fn documented_header_spellings_and_no_version_header() {
 #[tokio::test]
 async fn unknown_users_are_answered_as_configured() {
     let default = emulator().await;
-    let not_found = Emulator::builder()
-        .application(APP, SECRET)
-        .unknown_user_answer(UnknownUserAnswer::NotFound)
-        .start()
-        .await
-        .unwrap();
+    let not_found = emulator_with(|b| b.unknown_user_answer(UnknownUserAnswer::NotFound)).await;
     let http = reqwest::Client::new();
     let authenticate = |emulator: &RunningEmulator, user: &str| {
         let url = format!(
