@@ -2,11 +2,10 @@
 //! on drop. Where Redis is not installed the test skips with a message, or fails when
 //! `IAMPASS_REQUIRE_REDIS=1` (as `.ci/run` sets).
 
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use crate::common::net::dead_port;
 
 /// How long a starting server may take to answer `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,8 +30,7 @@ impl RedisServer {
             eprintln!("SKIPPED: {message}, or set IAMPASS_REQUIRE_REDIS=1 to make this a failure");
             return None;
         };
-        // A free port, where the server starts below.
-        let port = dead_port();
+        let port = free_port();
         let mut server = RedisServer {
             binary,
             port,
@@ -138,4 +136,11 @@ fn redis_server_binary() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join("redis-server"))
         .find(|p| p.is_file())
+}
+
+/// A free loopback port (like `tests/common/net.rs`'s `dead_port`, written here again because
+/// `benches/middleware_load.rs` includes this file alone, without `tests/common/`).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
 }
