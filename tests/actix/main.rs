@@ -12,7 +12,7 @@ use common::emulator_control;
 mod harness {
     pub use crate::common::actix_app::*;
     pub use crate::common::emulator::*;
-    pub use crate::common::eventually::eventually;
+    pub use crate::common::eventually::{DEADLINE, eventually, eventually_some};
     pub use crate::common::net::dead_port;
 }
 

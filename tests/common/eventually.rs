@@ -24,8 +24,25 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
+    eventually_some(within, what, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await;
+}
+
+/// Polls `check` until it answers `Some`, and answers its value; fails the test after
+/// `within`.
+pub async fn eventually_some<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let start = Instant::now();
-    while !check().await {
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
         assert!(
             start.elapsed() < within,
             "timed out waiting for {what} (not within {within:?})"
