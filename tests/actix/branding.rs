@@ -23,7 +23,7 @@ fn brand_style_hash(html: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn name_home_colours_and_scheme_appear_on_the_pages() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "bea").await.unwrap();
+    user_with_phone(&emulator, "bea").await;
     let app = start_app(
         builder(&emulator)
             .app_name("Acme <Notes> & \"Co\"")
@@ -118,7 +118,7 @@ async fn hostile_values_are_refused_or_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_renderer_replaces_the_pages() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "hal").await.unwrap();
+    user_with_phone(&emulator, "hal").await;
     let app = start_app(
         builder(&emulator)
             .page_renderer(|page: &Page| match page {

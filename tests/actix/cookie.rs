@@ -43,10 +43,7 @@ async fn key_rotation_old_keys_open_new_key_seals() {
 
     // A pending cookie from the old key, completed on the rotated server: sealed with the new key.
     let mut pending = Client::new(&old);
-    emulator
-        .set_behaviour(APP, "mia", Behaviour::Ignore)
-        .await
-        .unwrap();
+    phone_answers(&emulator, "mia", Behaviour::Ignore).await;
     pending.start_login("mia", None).await;
     act_on_pending(&emulator, "mia", SessionAction::Approve).await;
     let mut finishing = pending.to(&rotated);
@@ -59,7 +56,7 @@ async fn key_rotation_old_keys_open_new_key_seals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_attributes_and_host_prefix() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "nina").await.unwrap();
+    user_with_phone(&emulator, "nina").await;
     let secure = start_app(builder(&emulator).cookie_secure(true).build().unwrap());
     let mut client = Client::new(&secure);
     let started = client.start_login("nina", None).await;
@@ -108,7 +105,7 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     let mut client = Client::new(&app);
     let user = "\u{e9}".repeat(128); // 256 bytes
     assert_eq!(user.len(), 256);
-    emulator.register_device(APP, &user).await.unwrap();
+    user_with_phone(&emulator, &user).await;
     let next = format!("/{}", "segment/".repeat(120)); // ~960 bytes
     let started = client.start_login(&user, Some(&next)).await;
     let set = &started.set_cookies("iampass")[0];
@@ -123,7 +120,7 @@ async fn cookie_stays_under_4_kib_with_a_long_user_and_next() {
     // A worst case for a text encoding (every character doubles in JSON): the compact
     // binary payload keeps `next` and stays far below the bound.
     let quotes = "\"".repeat(256);
-    emulator.register_device(APP, &quotes).await.unwrap();
+    user_with_phone(&emulator, &quotes).await;
     let mut client = Client::new(&app);
     let next = format!("/{}", "\"".repeat(1000));
     let started = client.start_login(&quotes, Some(&next)).await;
@@ -257,7 +254,7 @@ async fn deployments_sharing_a_key_refuse_each_others_cookies() {
 async fn a_cookie_naming_another_server_is_refused_without_calling_it() {
     let emulator = emulator().await;
     let elsewhere = emulator_with(|b| b).await;
-    elsewhere.register_device(APP, "pia").await.unwrap();
+    user_with_phone(&elsewhere, "pia").await;
     let session = client_for(elsewhere.base_url(), std::time::Duration::from_secs(2))
         .authenticate_user("pia")
         .await

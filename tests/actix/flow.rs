@@ -16,7 +16,7 @@ async fn whole_flow_login_poll_protected_logout_replay() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
-    emulator.register_device(APP, "alice").await.unwrap();
+    user_with_phone(&emulator, "alice").await;
 
     // Anonymous: public pages work, protected ones refuse.
     assert_eq!(
@@ -174,7 +174,7 @@ async fn deny_fails_the_login_and_clears_the_cookie() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
-    emulator.register_device(APP, "erin").await.unwrap();
+    user_with_phone(&emulator, "erin").await;
     client.start_login("erin", None).await;
     act_on_pending(&emulator, "erin", SessionAction::Deny).await;
     let done = client.poll_until_done().await;
@@ -197,16 +197,14 @@ async fn deny_fails_the_login_and_clears_the_cookie() {
     assert!(client.cookie.is_none());
 
     // Automatic deny through the phone's behaviour, same result.
-    emulator
-        .set_behaviour(
-            APP,
-            "erin",
-            Behaviour::Deny {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .unwrap();
+    phone_answers(
+        &emulator,
+        "erin",
+        Behaviour::Deny {
+            after: Duration::ZERO,
+        },
+    )
+    .await;
     client.start_login("erin", None).await;
     assert_eq!(client.poll_until_done().await.json()["status"], "failed");
 }
@@ -216,7 +214,7 @@ async fn unanswered_login_times_out() {
     let emulator = emulator_with(|b| b.pending_timeout(Duration::from_millis(600))).await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
-    emulator.register_device(APP, "frank").await.unwrap();
+    user_with_phone(&emulator, "frank").await;
     client.start_login("frank", None).await;
     let started = Instant::now();
     let done = client.poll_until_done().await;
@@ -234,7 +232,7 @@ async fn identifying_is_reported_while_waiting() {
     let emulator = emulator().await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
-    emulator.register_device(APP, "gina").await.unwrap();
+    user_with_phone(&emulator, "gina").await;
     client.start_login("gina", None).await;
     let token = act_on_pending(&emulator, "gina", SessionAction::Identify).await;
     let poll = client.get("/auth/poll?wait=10").await;
@@ -337,7 +335,7 @@ async fn logout_lands_on_the_configured_local_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_page_and_no_javascript_flow() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "vera").await.unwrap();
+    user_with_phone(&emulator, "vera").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     let page = client.get_html("/auth/login?next=%2Fdashboard").await;

@@ -22,7 +22,7 @@ async fn status_calls(emulator: &iampass::emulator::RunningEmulator) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_polls_of_one_login_share_its_status_calls() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "pia").await.unwrap();
+    user_with_phone(&emulator, "pia").await;
     let app = start_app(builder(&emulator).poll_limits(64, 64).build().unwrap());
     let mut client = Client::new(&app);
     client.start_login("pia", None).await;
@@ -49,7 +49,7 @@ async fn many_polls_of_one_login_share_its_status_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_polls_are_capped_per_login() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "quin").await.unwrap();
+    user_with_phone(&emulator, "quin").await;
     let app = start_app(builder(&emulator).build().unwrap()); // default: 4 per login
     let mut client = Client::new(&app);
     client.start_login("quin", None).await;
@@ -75,7 +75,7 @@ async fn concurrent_polls_are_capped_per_login() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ended_login_is_answered_without_asking_iampass_again() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "rex").await.unwrap();
+    user_with_phone(&emulator, "rex").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     client.start_login("rex", None).await;
@@ -95,7 +95,7 @@ async fn an_ended_login_is_answered_without_asking_iampass_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_cookie_is_exchanged_once() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "sol").await.unwrap();
+    user_with_phone(&emulator, "sol").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut first = Client::new(&app);
     first.start_login("sol", Some("/dashboard")).await;
@@ -215,7 +215,7 @@ async fn a_body_that_never_finishes_is_cut_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_login_ends_the_previous_one_of_the_browser() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "uli").await.unwrap();
+    user_with_phone(&emulator, "uli").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     client.start_login("uli", None).await;
@@ -258,7 +258,7 @@ async fn a_new_login_ends_the_previous_one_of_the_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_names_are_trimmed_and_failures_carry_a_message() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "wes").await.unwrap();
+    user_with_phone(&emulator, "wes").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     let started = client.post_login("  wes \t").await;
@@ -283,7 +283,7 @@ async fn user_names_are_trimmed_and_failures_carry_a_message() {
 async fn the_address_limit_sees_through_trusted_proxies_only() {
     let emulator = emulator().await;
     for user in ["xa", "xb", "xc", "xd", "xe"] {
-        emulator.register_device(APP, user).await.unwrap();
+        user_with_phone(&emulator, user).await;
     }
     let limited = |b: iampass::actix::IampassBuilder| {
         b.rate_limit_per_user(None)

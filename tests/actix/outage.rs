@@ -232,7 +232,7 @@ async fn stale_if_error_rides_out_a_dead_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_iampass_does_not_hang_logins() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "uma").await.unwrap();
+    user_with_phone(&emulator, "uma").await;
     let app = start_app(
         builder(&emulator)
             .client(client_for(emulator.base_url(), Duration::from_millis(300)))

@@ -18,16 +18,6 @@ fn quick_decoys(emulator: &iampass::emulator::RunningEmulator) -> iampass::actix
     builder(emulator).public_login_decoy_delay(Duration::from_secs(1), Duration::from_secs(2))
 }
 
-async fn add_phoneless(emulator: &iampass::emulator::RunningEmulator, user: &str) {
-    iampass::ManagementApi::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .build()
-        .unwrap()
-        .add_user(user)
-        .await
-        .unwrap();
-}
-
 /// What an observer sees of a start answer: status, body, whether our cookie is set.
 fn shape(answer: &Answer, cookie_name: &str) -> (u16, String, bool, Option<String>) {
     (
@@ -44,8 +34,8 @@ fn shape(answer: &Answer, cookie_name: &str) -> (u16, String, bool, Option<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_phoneless_and_real_users_get_the_same_answers() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "rita").await.unwrap();
-    add_phoneless(&emulator, "penny").await;
+    user_with_phone(&emulator, "rita").await;
+    user_without_phone(&emulator, "penny").await;
     let app = start_app(quick_decoys(&emulator).build().unwrap());
     let name = app.iampass.cookie_name().to_owned();
 
@@ -105,7 +95,7 @@ async fn unknown_phoneless_and_real_users_get_the_same_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_and_the_wait_page_look_the_same_too() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "rob").await.unwrap();
+    user_with_phone(&emulator, "rob").await;
     let app = start_app(quick_decoys(&emulator).build().unwrap());
     let name = app.iampass.cookie_name().to_owned();
     let mut real = Client::new(&app);
@@ -222,8 +212,8 @@ async fn app_sign_in(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_driven_mode_keeps_precise_answers() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "cy").await.unwrap();
-    add_phoneless(&emulator, "pat").await;
+    user_with_phone(&emulator, "cy").await;
+    user_without_phone(&emulator, "pat").await;
     let app = serve(
         builder(&emulator).public_login(false).build().unwrap(),
         1,

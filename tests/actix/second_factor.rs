@@ -51,7 +51,7 @@ fn two_factor_app(iampass: Iampass) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_then_the_phone() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "ada").await.unwrap();
+    user_with_phone(&emulator, "ada").await;
     let app = two_factor_app(
         builder(&emulator)
             .public_login(false)
@@ -103,13 +103,7 @@ async fn a_password_then_the_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_gets_precise_reasons() {
     let emulator = emulator().await;
-    iampass::ManagementApi::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .build()
-        .unwrap()
-        .add_user("phoneless")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "phoneless").await;
     let app = two_factor_app(builder(&emulator).public_login(false).build().unwrap());
     let mut client = Client::new(&app);
     let none = client

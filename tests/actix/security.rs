@@ -61,7 +61,7 @@ async fn next_is_sanitised() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "paul").await.unwrap();
+    user_with_phone(&emulator, "paul").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let host = app.url.trim_start_matches("http://").to_owned();
     let cases: &[(&str, &str, u16)] = &[
@@ -105,7 +105,7 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_starts_are_rate_limited_per_user_and_per_address() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "quinn").await.unwrap();
+    user_with_phone(&emulator, "quinn").await;
     let defaults = Iampass::builder(APP, SECRET)
         .server(emulator.base_url())
         .cookie_key(&KEY)
@@ -140,7 +140,7 @@ async fn login_starts_are_rate_limited_per_user_and_per_address() {
     );
     let mut client = Client::new(&per_address);
     for user in ["r1", "r2", "r3"] {
-        emulator.register_device(APP, user).await.unwrap();
+        user_with_phone(&emulator, user).await;
         client.start_login(user, None).await;
     }
     let limited = client.post_login("r4").await;
@@ -151,7 +151,7 @@ async fn login_starts_are_rate_limited_per_user_and_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_login_requests_are_refused() {
     let emulator = emulator().await;
-    emulator.register_device(APP, "tom").await.unwrap();
+    user_with_phone(&emulator, "tom").await;
     let app = start_app(builder(&emulator).build().unwrap());
     let mut client = Client::new(&app);
     for (body, what) in [
@@ -188,13 +188,7 @@ async fn bad_login_requests_are_refused() {
     let unknown = client.clone().post_login("nobody").await;
     assert_eq!(unknown.status, 202);
     assert_eq!(unknown.json()["status"], "pending");
-    iampass::ManagementApi::builder(APP, SECRET)
-        .server(emulator.base_url())
-        .build()
-        .unwrap()
-        .add_user("phoneless")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "phoneless").await;
     let phoneless = client.clone().post_login("phoneless").await;
     assert_eq!(
         (phoneless.status, phoneless.json()["status"].clone()),

@@ -3,19 +3,13 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 
 use crate::chromium::{Chromium, browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult, artifacts_dir};
-
-/// Upper bound of every wait for a page condition.
-const WAIT: Duration = Duration::from_secs(15);
-/// How often a condition is re-checked while waiting.
-const POLL: Duration = Duration::from_millis(100);
+use crate::page::{check, find};
 
 /// The new user: the space checks that ids are encoded everywhere.
 const USER: &str = "new user 1";
@@ -312,21 +306,11 @@ impl Run {
     }
 
     async fn wait_css(&self, selector: &str) -> TestResult<fantoccini::elements::Element> {
-        let c = self.client.clone();
-        self.wait_for(&format!("an element matching `{selector}`"), || {
-            let c = c.clone();
-            async move { find(&c, selector).await }
-        })
-        .await
+        crate::page::wait_css(&self.client, selector).await
     }
 
     async fn wait_path(&self, path: &str) -> TestResult {
-        let c = self.client.clone();
-        self.wait_for(&format!("the address to be {path}"), || {
-            let c = c.clone();
-            async move { Ok((c.current_url().await?.path() == path).then_some(())) }
-        })
-        .await
+        crate::page::wait_path(&self.client, path).await
     }
 
     /// The dashboard shows the new user.
@@ -354,43 +338,13 @@ impl Run {
         )
     }
 
-    /// Polls `check` every [`POLL`] until it answers `Some`, for at most [`WAIT`].
-    async fn wait_for<T, F, Fut>(&self, what: &str, mut check: F) -> TestResult<T>
+    /// Polls `check` until it answers `Some` (see [`crate::page::wait_for`]).
+    async fn wait_for<T, F, Fut>(&self, what: &str, check: F) -> TestResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = TestResult<Option<T>>>,
     {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(value) = check().await? {
-                return Ok(value);
-            }
-            if Instant::now() >= deadline {
-                let url = self.client.current_url().await.map(|u| u.to_string());
-                return Err(format!("waited {WAIT:?} for {what}; the tab is at {url:?}").into());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-/// The element matching `selector`, if there is one now.
-async fn find(
-    client: &Client,
-    selector: &str,
-) -> TestResult<Option<fantoccini::elements::Element>> {
-    match client.find(Locator::Css(selector)).await {
-        Ok(element) => Ok(Some(element)),
-        Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn check(condition: bool, message: impl Into<String>) -> TestResult {
-    if condition {
-        Ok(())
-    } else {
-        Err(message.into().into())
+        crate::page::wait_for(&self.client, what, check).await
     }
 }
 

@@ -3,19 +3,14 @@
 //! and goes to the login page when the session is closed on the phone, all without a
 //! reload.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
-use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, Locator};
 
 use crate::chromium::{Chromium, browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
+use crate::page::{check, find, wait_css, wait_for};
 
-/// Upper bound of every wait for a page condition.
-const WAIT: Duration = Duration::from_secs(15);
-/// How often a condition is re-checked while waiting.
-const POLL: Duration = Duration::from_millis(50);
 /// How fast the open page must follow the phone (the figure).
 const LOCK_WITHIN: Duration = Duration::from_secs(3);
 /// The example's demo user (its phone is registered at start).
@@ -172,47 +167,4 @@ async fn story(c: &Client, app: &ExampleApp) -> TestResult {
         format!("the browser console reported errors: {errors:#?}"),
     )?;
     Ok(())
-}
-
-async fn wait_css(c: &Client, selector: &str) -> TestResult<fantoccini::elements::Element> {
-    wait_for(c, &format!("an element matching `{selector}`"), || {
-        find(c, selector)
-    })
-    .await
-}
-
-/// Polls `check` every [`POLL`] until it answers `Some`, for at most [`WAIT`].
-async fn wait_for<T, F, Fut>(c: &Client, what: &str, mut check: F) -> TestResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = TestResult<Option<T>>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        if Instant::now() >= deadline {
-            let url = c.current_url().await.map(|u| u.to_string());
-            return Err(format!("waited {WAIT:?} for {what}; the tab is at {url:?}").into());
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// The element matching `selector`, if there is one now.
-async fn find(c: &Client, selector: &str) -> TestResult<Option<fantoccini::elements::Element>> {
-    match c.find(Locator::Css(selector)).await {
-        Ok(element) => Ok(Some(element)),
-        Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn check(condition: bool, message: impl Into<String>) -> TestResult {
-    if condition {
-        Ok(())
-    } else {
-        Err(message.into().into())
-    }
 }

@@ -1,15 +1,11 @@
 //! Password mode in headless Chromium (issue 9.2): the example's `/signin` checks the password,
 //! then the phone approves. A wrong password never rings the phone.
 
-use std::time::{Duration, Instant};
-
-use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, Locator};
 
 use crate::chromium::{Chromium, browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
-
-const WAIT: Duration = Duration::from_secs(15);
+use crate::page::{wait_css, wait_path};
 
 #[tokio::test]
 async fn password_then_phone_and_a_wrong_password_never_rings() -> TestResult {
@@ -115,30 +111,4 @@ async fn sessions_of(app: &ExampleApp, user: &str) -> TestResult<usize> {
     .json()
     .await?;
     Ok(sessions.len())
-}
-
-async fn wait_css(c: &Client, selector: &str) -> TestResult<fantoccini::elements::Element> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match c.find(Locator::Css(selector)).await {
-            Ok(element) => return Ok(element),
-            Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => {}
-            Err(e) => return Err(e.into()),
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("no `{selector}` after {WAIT:?}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn wait_path(c: &Client, path: &str) -> TestResult {
-    let deadline = Instant::now() + WAIT;
-    while c.current_url().await?.path() != path {
-        if Instant::now() >= deadline {
-            return Err(format!("the address never became {path}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
 }

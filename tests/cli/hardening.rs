@@ -25,7 +25,7 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[tokio::test]
 async fn passwords_in_server_urls_are_never_printed() {
-    let dead = dead_server();
+    let dead = dead_url();
     let with_password = dead.replace("http://", "http://bob:PW-s3cr3t@");
     for server in [
         "http://bob:PW-s3cr3t@[::1",

@@ -1,15 +1,19 @@
-//! Starting emulators, running the `iampass` binary against them, reading its output.
+//! Running the `iampass` binary against an emulator, reading its output. The emulator, its
+//! users and their phones are the fixtures of `tests/common/`, re-exported here for the topics.
 
 use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use assert_cmd::assert::{Assert, OutputAssertExt};
-use iampass::emulator::{Behaviour, Emulator, RunningEmulator};
+use iampass::emulator::RunningEmulator;
 use serde_json::Value;
 
-pub const APP: &str = "app-1";
-pub const SECRET: &str = "secret-1";
+pub use crate::common::emulator::{
+    APP, SECRET, emulator, emulator_timing_out_after, phone_answers, user_with_phone,
+    user_without_phone,
+};
+pub use crate::common::net::dead_url;
 
 /// Longest any one run of the binary may take before the test fails (it never should).
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -29,24 +33,6 @@ const ENV: [&str; 11] = [
     "NO_PROXY",
     "no_proxy",
 ];
-
-pub async fn emulator() -> RunningEmulator {
-    Emulator::builder()
-        .application(APP, SECRET)
-        .start()
-        .await
-        .expect("emulator starts")
-}
-
-/// An emulator where a request nobody answers times out after `pending_timeout`.
-pub async fn emulator_timing_out_after(pending_timeout: Duration) -> RunningEmulator {
-    Emulator::builder()
-        .application(APP, SECRET)
-        .pending_timeout(pending_timeout)
-        .start()
-        .await
-        .expect("emulator starts")
-}
 
 /// The binary with none of the `IAMPASS_*` variables set.
 pub fn bare_iampass() -> Command {
@@ -97,22 +83,4 @@ pub fn json(output: &Output) -> Value {
 /// assert_cmd's assertions on a finished run (they show both streams on failure).
 pub fn check(output: &Output) -> Assert {
     output.clone().assert()
-}
-
-/// Adds `user` with a registered phone.
-pub async fn user_with_phone(emulator: &RunningEmulator, user: &str) {
-    emulator.register_device(APP, user).await.unwrap();
-}
-
-/// Makes `user`'s phone answer every request by itself.
-pub async fn phone_answers(emulator: &RunningEmulator, user: &str, behaviour: Behaviour) {
-    emulator.set_behaviour(APP, user, behaviour).await.unwrap();
-}
-
-/// A loopback URL where nothing listens (a port just bound, then released).
-pub fn dead_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
 }

@@ -130,12 +130,7 @@ async fn max_wait_withdraws_an_unanswered_login() {
 #[tokio::test]
 async fn a_user_without_phone_cannot_sign_in() {
     let emulator = emulator().await;
-    emulator
-        .management_api(APP)
-        .unwrap()
-        .add_user("alice")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "alice").await;
 
     let out = run(iampass(&emulator).args(["login", "alice"])).await;
     check(&out)

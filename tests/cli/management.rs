@@ -52,12 +52,7 @@ async fn users_delete_removes_users() {
 #[tokio::test]
 async fn link_prints_the_users_registration_link() {
     let emulator = emulator().await;
-    emulator
-        .management_api(APP)
-        .unwrap()
-        .add_user("alice")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "alice").await;
     let prefix = format!("{}/phone/register/", emulator.base_url());
 
     let out = run(iampass(&emulator).args(["link", "alice"])).await;
@@ -97,12 +92,7 @@ async fn link_prints_the_users_registration_link() {
 #[tokio::test]
 async fn link_draws_a_qr_code() {
     let emulator = emulator().await;
-    emulator
-        .management_api(APP)
-        .unwrap()
-        .add_user("alice")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "alice").await;
 
     let out = run(iampass(&emulator).args(["link", "alice", "--qr"])).await;
     check(&out).code(0);
@@ -126,12 +116,7 @@ async fn link_draws_a_qr_code() {
 #[tokio::test]
 async fn sms_sends_the_link_to_the_number() {
     let emulator = emulator().await;
-    emulator
-        .management_api(APP)
-        .unwrap()
-        .add_user("alice")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "alice").await;
 
     let out = run(iampass(&emulator).args(["sms", "alice", "+447700900123"])).await;
     check(&out)
@@ -169,12 +154,7 @@ async fn sms_sends_the_link_to_the_number() {
 #[tokio::test]
 async fn device_tells_whether_a_phone_is_registered() {
     let emulator = emulator().await;
-    emulator
-        .management_api(APP)
-        .unwrap()
-        .add_user("alice")
-        .await
-        .unwrap();
+    user_without_phone(&emulator, "alice").await;
 
     let out = run(iampass(&emulator).args(["device", "alice"])).await;
     check(&out)

@@ -141,7 +141,7 @@ async fn an_unwritable_session_out_fails_before_the_request() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_outage() {
-    let server = dead_server();
+    let server = dead_url();
     for args in COMMANDS {
         let out = run(bare_iampass()
             .env("IAMPASS_SERVER", &server)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use iampass::signing::{self, Authentication, SignedRequest};
 use iampass::{AuthenticationApi, ManagementApi, Secret, Session, Status};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -235,4 +235,14 @@ impl ScriptedServer {
             status,
         ))
     }
+}
+
+/// The answer of an authentication that started: a pending session `tok-1` whose secret is
+/// `sess-secret`.
+pub fn started(server: &ScriptedServer) -> Value {
+    json!({"authentication_status": {
+        "authenticated": true, "session_status": "pending", "reason": null,
+        "session_token": "tok-1", "session_secret": "sess-secret",
+        "status_url": format!("{}/authentication/status/tok-1", server.url),
+        "logout_url": format!("{}/authentication/logout/tok-1", server.url)}})
 }

@@ -7,8 +7,7 @@ use iampass::client::UNKNOWN_USER;
 use iampass::{Error, Session, Status};
 use serde_json::json;
 
-use super::server::{Reply, ScriptedServer};
-use super::started;
+use super::server::{Reply, ScriptedServer, started};
 
 #[tokio::test]
 async fn a_flat_status_answer_is_read_like_the_wrapped_one() {

@@ -239,7 +239,7 @@ async fn authentication_through_the_client_status_and_logout() {
 #[tokio::test]
 async fn applications_are_isolated() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let m2 = emulator.management_api(APP2).unwrap();
     assert!(
         m2.has_registered_mobile_device("alice")

@@ -50,7 +50,7 @@ async fn a_burst_of_calls_opens_at_most_the_cap_of_connections() {
     const CAP: usize = 16;
     const CALLS: usize = 4000;
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let relay = CountingRelay::start(emulator.local_addr()).await;
     let api = AuthenticationApi::builder(APP, SECRET)
         .server(&relay.url)

@@ -40,7 +40,7 @@ async fn the_control_api_over_http() {
     // Sessions, filters, actions.
     let auth = emulator.authentication_api(APP).unwrap();
     let first = auth.authenticate_user(user).await.unwrap();
-    user_with_phone(&emulator, APP, "other").await;
+    user_with_phone_in(&emulator, APP, "other").await;
     let second = auth.authenticate_user("other").await.unwrap();
     let (_, all) = c(Method::GET, "/_emulator/sessions", None).await;
     assert_eq!(all.as_array().unwrap().len(), 2);
@@ -148,7 +148,7 @@ async fn the_control_api_over_http() {
 #[tokio::test]
 async fn faults_hit_the_wire_api_only() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let management = emulator.management_api(APP).unwrap();
     let http = reqwest::Client::new();
 
@@ -226,7 +226,7 @@ async fn faults_hit_the_wire_api_only() {
 #[tokio::test]
 async fn injected_errors_carry_retry_after_only_when_it_is_set() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let management = emulator.management_api(APP).unwrap();
     let http = reqwest::Client::new();
     let faults_url = format!("{}/_emulator/faults", emulator.base_url());
@@ -308,7 +308,7 @@ async fn stats_count_requests_per_route() {
     let emulator = emulator().await;
     let management = emulator.management_api(APP).unwrap();
     let auth = emulator.authentication_api(APP).unwrap();
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     emulator.reset_stats().await.unwrap();
     assert_eq!(emulator.stats().await.unwrap().total(), 0);
 

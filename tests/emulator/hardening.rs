@@ -17,7 +17,7 @@ fn port(emulator: &RunningEmulator) -> u16 {
 
 /// A pending session of `user` (with a phone) of [`APP`], and its token.
 async fn pending(emulator: &RunningEmulator, user: &str) -> String {
-    user_with_phone(emulator, APP, user).await;
+    user_with_phone_in(emulator, APP, user).await;
     start_session(emulator, APP, user).await.1
 }
 

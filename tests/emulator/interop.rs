@@ -26,7 +26,7 @@ async fn the_reference_python_client_works_against_the_emulator() {
     let Some(python) = python() else { return };
     let emulator = emulator().await;
     // A session started and approved from Rust, handed to Python as JSON.
-    user_with_phone(&emulator, APP, "rust user").await;
+    user_with_phone_in(&emulator, APP, "rust user").await;
     let (rust_session, token) = start_session(&emulator, APP, "rust user").await;
     session_action(&emulator, &token, SessionAction::Approve).await;
 

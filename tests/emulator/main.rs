@@ -2,9 +2,9 @@
 //! every call (`client`), the session machine (`sessions`), the wire API's edges (`wire`), the
 //! control API, faults and counters (`control`), the phone page (`phone`, `browser`), starting
 //! and stopping (`server`), the binary (`binary`) and the reference Python client (`interop`).
-//! The helpers shared by the topics are here.
+//! The helpers only these topics share are here; the emulator, its users and the polling are
+//! the fixtures of `tests/common/`.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use iampass::emulator::{
@@ -20,15 +20,14 @@ use iampass::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod binary;
 mod browser;
-#[path = "../common/chromium.rs"]
-mod chromium;
 mod client;
 mod connections;
 mod control;
-#[path = "../common/emulator_control.rs"]
-mod emulator_control;
 mod hardening;
 mod interop;
 mod phone;
@@ -36,47 +35,19 @@ mod server;
 mod sessions;
 mod wire;
 
-use emulator_control::*;
+use common::chromium;
+use common::emulator::{
+    APP, SECRET, emulator_timing_out_after, emulator_with, phone_answers, user_with_phone_in,
+};
+use common::emulator_control::*;
+use common::eventually::{DEADLINE, eventually};
 
-const APP: &str = "app-1";
-const SECRET: &str = "secret-1";
 const APP2: &str = "app-2";
 const SECRET2: &str = "secret-2";
 
-/// Longest any awaited state change may take before a test fails.
-const DEADLINE: Duration = Duration::from_secs(10);
-
+/// An emulator of [`APP`] and [`APP2`].
 async fn emulator() -> RunningEmulator {
-    Emulator::builder()
-        .application(APP, SECRET)
-        .application(APP2, SECRET2)
-        .start()
-        .await
-        .expect("emulator starts")
-}
-
-/// An emulator of [`APP`] alone, where a request nobody answers times out after
-/// `pending_timeout`.
-async fn emulator_timing_out_after(pending_timeout: Duration) -> RunningEmulator {
-    Emulator::builder()
-        .application(APP, SECRET)
-        .pending_timeout(pending_timeout)
-        .start()
-        .await
-        .expect("emulator starts")
-}
-
-/// Polls `check` until it holds, failing the test after [`DEADLINE`].
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    emulator_with(|b| b.application(APP2, SECRET2)).await
 }
 
 /// Polls the session's status through the wire API until it is `expected`.
@@ -93,13 +64,6 @@ async fn await_status(session: &mut Session, expected: Status) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Adds the user and registers a phone for them.
-async fn user_with_phone(emulator: &RunningEmulator, app: &str, user: &str) {
-    let management = emulator.management_api(app).unwrap();
-    management.add_user(user).await.unwrap();
-    emulator.register_device(app, user).await.unwrap();
 }
 
 async fn start_session(emulator: &RunningEmulator, app: &str, user: &str) -> (Session, String) {

@@ -6,9 +6,9 @@ use super::*;
 async fn the_phone_page() {
     let emulator = emulator().await;
     let http = reqwest::Client::new();
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let (_, pending) = start_session(&emulator, APP, "alice").await;
-    user_with_phone(&emulator, APP2, "bob").await;
+    user_with_phone_in(&emulator, APP2, "bob").await;
     let (_, active) = start_session(&emulator, APP2, "bob").await;
     session_action(&emulator, &active, SessionAction::Approve).await;
     emulator
@@ -157,7 +157,7 @@ fn statuses(state: &Value, list: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_phone_page_streams_every_change() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let mut events = EventStream::open(&emulator, &format!("?app_id={APP}&user=alice")).await;
     // The first block tells the browser how long to wait before reconnecting.
     let first = events.block().await.unwrap();
@@ -175,7 +175,7 @@ async fn the_phone_page_streams_every_change() {
     assert_eq!(statuses(&events.state().await, "sessions"), ["walkaway"]);
     // Changes elsewhere are not this stream's: another user's request sends nothing, so the
     // next event is the SMS to alice.
-    user_with_phone(&emulator, APP, "bob").await;
+    user_with_phone_in(&emulator, APP, "bob").await;
     start_session(&emulator, APP, "bob").await;
     emulator
         .management_api(APP)
@@ -192,7 +192,7 @@ async fn the_phone_page_streams_every_change() {
 #[tokio::test]
 async fn the_stream_sends_timeouts_when_they_happen_and_ends_with_the_server() {
     let emulator = emulator_timing_out_after(Duration::from_millis(300)).await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let mut events = EventStream::open(&emulator, "").await;
     events.state().await;
     start_session(&emulator, APP, "alice").await;

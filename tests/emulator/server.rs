@@ -5,7 +5,7 @@ use super::*;
 #[actix_web::test]
 async fn runs_under_the_actix_runtime_too() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let (mut session, token) = start_session(&emulator, APP, "alice").await;
     session_action(&emulator, &token, SessionAction::Approve).await;
     assert_eq!(session.get_status().await.unwrap(), Status::Active);

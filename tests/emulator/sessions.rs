@@ -6,7 +6,7 @@ use super::*;
 #[tokio::test]
 async fn every_session_transition_through_the_control_api() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let act = |token: String, action| {
         let emulator = &emulator;
         async move { emulator.session_action(&token, action).await }
@@ -91,7 +91,7 @@ async fn every_session_transition_through_the_control_api() {
 #[tokio::test]
 async fn unanswered_requests_time_out_and_sessions_expire() {
     let emulator = emulator_timing_out_after(Duration::from_millis(1000)).await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let started = Instant::now();
     let (mut session, _) = start_session(&emulator, APP, "alice").await;
     await_status(&mut session, Status::Timeout).await;
@@ -121,8 +121,8 @@ async fn deleting_the_user_or_losing_the_phone_closes_sessions() {
     let emulator = emulator().await;
     let management = emulator.management_api(APP).unwrap();
     let auth = emulator.authentication_api(APP).unwrap();
-    user_with_phone(&emulator, APP, "alice").await;
-    user_with_phone(&emulator, APP, "bob").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "bob").await;
 
     let (mut active, t) = start_session(&emulator, APP, "alice").await;
     session_action(&emulator, &t, SessionAction::Approve).await;
@@ -150,21 +150,12 @@ async fn scripted_phones_answer_by_themselves() {
     let emulator = emulator_timing_out_after(Duration::from_millis(1500)).await;
     let auth = emulator.authentication_api(APP).unwrap();
     for user in ["yes", "no", "silent"] {
-        user_with_phone(&emulator, APP, user).await;
+        user_with_phone_in(&emulator, APP, user).await;
     }
     let after = Duration::from_millis(150);
-    emulator
-        .set_behaviour(APP, "yes", Behaviour::Approve { after })
-        .await
-        .unwrap();
-    emulator
-        .set_behaviour(APP, "no", Behaviour::Deny { after })
-        .await
-        .unwrap();
-    emulator
-        .set_behaviour(APP, "silent", Behaviour::Ignore)
-        .await
-        .unwrap();
+    phone_answers(&emulator, "yes", Behaviour::Approve { after }).await;
+    phone_answers(&emulator, "no", Behaviour::Deny { after }).await;
+    phone_answers(&emulator, "silent", Behaviour::Ignore).await;
 
     let started = Instant::now();
     let mut yes = auth.authenticate_user("yes").await.unwrap();
@@ -181,16 +172,14 @@ async fn scripted_phones_answer_by_themselves() {
     assert!(started.elapsed() >= Duration::from_millis(1500));
 
     // A manual answer before the scripted one wins.
-    emulator
-        .set_behaviour(
-            APP,
-            "yes",
-            Behaviour::Approve {
-                after: Duration::from_secs(60),
-            },
-        )
-        .await
-        .unwrap();
+    phone_answers(
+        &emulator,
+        "yes",
+        Behaviour::Approve {
+            after: Duration::from_secs(60),
+        },
+    )
+    .await;
     let (mut s, t) = start_session(&emulator, APP, "yes").await;
     session_action(&emulator, &t, SessionAction::Deny).await;
     assert_eq!(s.get_status().await.unwrap(), Status::Failed);

@@ -6,7 +6,7 @@ use super::*;
 #[tokio::test]
 async fn signatures_are_verified() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let http = reqwest::Client::new();
     let base = emulator.base_url();
     let url = format!("{base}/management/has_registered_mobile_device/{APP}/alice");
@@ -162,7 +162,7 @@ async fn signatures_are_verified() {
 #[tokio::test]
 async fn unknown_things_and_bad_input_are_4xx_never_5xx() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let http = reqwest::Client::new();
     let base = emulator.base_url().to_owned();
     let expect = |request: reqwest::RequestBuilder, expected: u16, why: &'static str| async move {
@@ -316,7 +316,7 @@ fn signed_with_nonce(
 #[tokio::test]
 async fn nonces_must_be_unsigned_64_bit_integers() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let http = reqwest::Client::new();
     let url = format!(
         "{}/management/has_registered_mobile_device/{APP}/alice",
@@ -343,7 +343,7 @@ async fn nonces_must_be_unsigned_64_bit_integers() {
 #[tokio::test]
 async fn documented_header_spellings_and_no_version_header() {
     let emulator = emulator().await;
-    user_with_phone(&emulator, APP, "alice").await;
+    user_with_phone_in(&emulator, APP, "alice").await;
     let http = reqwest::Client::new();
     let url = format!(
         "{}/management/has_registered_mobile_device/{APP}/alice",
@@ -383,12 +383,7 @@ async fn documented_header_spellings_and_no_version_header() {
 #[tokio::test]
 async fn unknown_users_are_answered_as_configured() {
     let default = emulator().await;
-    let not_found = Emulator::builder()
-        .application(APP, SECRET)
-        .unknown_user_answer(UnknownUserAnswer::NotFound)
-        .start()
-        .await
-        .unwrap();
+    let not_found = emulator_with(|b| b.unknown_user_answer(UnknownUserAnswer::NotFound)).await;
     let http = reqwest::Client::new();
     let authenticate = |emulator: &RunningEmulator, user: &str| {
         let url = format!(
@@ -434,7 +429,7 @@ async fn unknown_users_are_answered_as_configured() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.contains("NO_MOBILE_DEVICE"), "{text}");
     // And a user with a phone starts as usual.
-    user_with_phone(&not_found, APP, "alice").await;
+    user_with_phone_in(&not_found, APP, "alice").await;
     let (status, text) = authenticate(&not_found, "alice").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{text}");
     default.shutdown().await;

@@ -2,10 +2,12 @@
 //! two clones of one memory store (one process), or two instances on one Redis.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iampass::Status;
 use iampass::core::store::{CachedStatus, LimitKey, Rate, Store};
+
+use crate::common::eventually::eventually_within;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -13,22 +15,6 @@ const HOUR: Duration = Duration::from_secs(3600);
 fn whole_ms(at: SystemTime) -> SystemTime {
     let ms = at.duration_since(UNIX_EPOCH).unwrap().as_millis();
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap())
-}
-
-/// Polls `check` every 10 ms until it holds; panics after `within`.
-pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(start.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 pub async fn limits_are_shared_and_refusals_say_when_to_retry(a: Store, b: Store) {
@@ -98,7 +84,7 @@ pub async fn a_revocation_is_seen_by_the_other_instance_within_1s(a: Store, b: S
     assert_eq!(a.cached_status("h1").await.unwrap(), None);
     assert!(b.is_revoked("h1").await.unwrap());
     // Within 1 s (b's local copy), with a little room for a busy machine.
-    eventually(
+    eventually_within(
         Duration::from_millis(1500),
         "b sees the revocation",
         || async { b.cached_status("h1").await.unwrap().is_none() },
@@ -120,7 +106,7 @@ pub async fn a_revocation_is_seen_by_the_other_instance_within_1s(a: Store, b: S
 pub async fn a_revocation_expires(a: Store, b: Store) {
     a.revoke("short", Duration::from_millis(800)).await.unwrap();
     assert!(b.is_revoked("short").await.unwrap());
-    eventually(Duration::from_secs(3), "the revocation expires", || async {
+    eventually_within(Duration::from_secs(3), "the revocation expires", || async {
         !a.is_revoked("short").await.unwrap() && !b.is_revoked("short").await.unwrap()
     })
     .await;
@@ -143,7 +129,7 @@ pub async fn claim_once_has_exactly_one_winner(a: Store, b: Store) {
     let short = Duration::from_millis(800);
     assert!(a.claim_once("short", short).await.unwrap());
     assert!(!b.claim_once("short", short).await.unwrap());
-    eventually(Duration::from_secs(3), "the claim expires", || async {
+    eventually_within(Duration::from_secs(3), "the claim expires", || async {
         b.claim_once("short", HOUR).await.unwrap()
     })
     .await;
@@ -159,7 +145,7 @@ pub async fn status_cache_and_last_good_round_trip_and_expire(a: Store, b: Store
         a.put_status("h3", cached, HOUR).await.unwrap();
         // A new answer replaces the old one everywhere (b's local copy of the first answer
         // lives at most 1 s).
-        eventually(
+        eventually_within(
             Duration::from_millis(1500),
             "b reads the new answer",
             || async { b.cached_status("h3").await.unwrap() == Some(cached) },
@@ -176,7 +162,7 @@ pub async fn status_cache_and_last_good_round_trip_and_expire(a: Store, b: Store
     a.set_last_good("h4", checked_at, short).await.unwrap();
     assert!(b.cached_status("h4").await.unwrap().is_some());
     assert!(b.last_good("h4").await.unwrap().is_some());
-    eventually(
+    eventually_within(
         Duration::from_secs(3),
         "the cached status expires",
         || async {

@@ -11,10 +11,9 @@ use iampass::core::store::Store;
 use iampass::emulator::RunningEmulator;
 use serde_json::json;
 
-use crate::behaviour::eventually;
-use crate::harness::{
-    Answer, Client, TestApp, builder, emulator, phone_approving_at_once, sign_in, start_app,
-};
+use crate::common::actix_app::{Answer, Client, TestApp, builder, sign_in, start_app};
+use crate::common::emulator::{APP, emulator, phone_approving_at_once, user_with_phone};
+use crate::common::eventually::eventually_within;
 use crate::redis_server::RedisServer;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -91,7 +90,7 @@ async fn the_per_user_limit_holds_across_instances() {
         return;
     };
     for user in ["ulla", "ute"] {
-        d.emulator.register_device("app-1", user).await.unwrap();
+        user_with_phone(&d.emulator, user).await;
     }
     let round_trips = d.b.iampass.store().round_trips();
     for app in [&d.a, &d.b, &d.a] {
@@ -116,7 +115,7 @@ async fn a_pending_cookie_is_exchanged_once_across_instances() {
     let mut browser = Client::new(&d.a);
     browser.start_login("vera", Some("/dashboard")).await;
     d.emulator
-        .wait_for_session("app-1", "vera", Status::Active, Duration::from_secs(10))
+        .wait_for_session(APP, "vera", Status::Active, Duration::from_secs(10))
         .await
         .unwrap();
     // The same approved pending cookie polled on both instances at once: one exchange.
@@ -206,7 +205,7 @@ async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_af
         return;
     };
     for user in ["wil", "xena"] {
-        d.emulator.register_device("app-1", user).await.unwrap();
+        user_with_phone(&d.emulator, user).await;
     }
     let mut zoe = Client::new(&d.a);
     sign_in(&d.emulator, &mut zoe, "zoe").await;
@@ -215,7 +214,7 @@ async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_af
     let mut yann = Client::new(&d.b);
     yann.start_login("yann", Some("/dashboard")).await;
     d.emulator
-        .wait_for_session("app-1", "yann", Status::Active, Duration::from_secs(10))
+        .wait_for_session(APP, "yann", Status::Active, Duration::from_secs(10))
         .await
         .unwrap();
 
@@ -251,7 +250,7 @@ async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_af
         (answer, poller)
     });
     // (Three failed calls: at least two are exchange attempts, one every 400 ms.)
-    eventually(Duration::from_secs(5), "b tries the exchange", || async {
+    eventually_within(Duration::from_secs(5), "b tries the exchange", || async {
         d.b.iampass.store().round_trips() >= round_trips + 3
     })
     .await;

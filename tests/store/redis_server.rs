@@ -138,6 +138,8 @@ fn redis_server_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A free loopback port (like `tests/common/net.rs`'s `dead_port`, written here again because
+/// `benches/middleware_load.rs` includes this file alone, without `tests/common/`).
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     listener.local_addr().expect("local address").port()

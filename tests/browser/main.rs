@@ -13,16 +13,20 @@
 //!   `IAMPASS_REQUIRE_BROWSER=1`. On failure the screenshot of every step
 //!   is saved under `target/browser-test/` (set `IAMPASS_BROWSER_SCREENSHOTS=1` to keep them on
 //!   success too).
+//!
+//! `harness` starts the example; `page` waits on the page in Chromium; Chromium itself and the
+//! other shared fixtures are in `tests/common/`.
 
-#[path = "common/chromium.rs"]
-mod chromium;
-#[path = "browser/e2e.rs"]
-mod e2e;
-#[path = "browser/harness.rs"]
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::chromium;
+
 mod harness;
-#[path = "browser/http.rs"]
+
+mod page;
+
+mod e2e;
 mod http;
-#[path = "browser/live.rs"]
 mod live;
-#[path = "browser/password.rs"]
 mod password;

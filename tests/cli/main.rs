@@ -2,15 +2,13 @@
 //! command in text and `--json` form, exit codes, logins approved, denied, timed out,
 //! cancelled and interrupted, session files, bad input, outages and odd user ids.
 
-#[path = "cli/hardening.rs"]
+#[path = "../common/mod.rs"]
+mod common;
+
 mod hardening;
-#[path = "cli/harness.rs"]
 mod harness;
-#[path = "cli/login.rs"]
+
 mod login;
-#[path = "cli/management.rs"]
 mod management;
-#[path = "cli/problems.rs"]
 mod problems;
-#[path = "cli/proxy.rs"]
 mod proxy;

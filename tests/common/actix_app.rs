@@ -1,7 +1,6 @@
-//! Test harness: the emulator, a real actix `HttpServer` on loopback wrapped by the IAMPASS
-//! middleware, and a cookie-carrying HTTP client.
-
-#![allow(dead_code)]
+//! A real actix `HttpServer` on loopback wrapped by the IAMPASS middleware (against the
+//! emulator of `super::emulator`), and a cookie-carrying HTTP client. Used by the `actix` and
+//! `store` suites.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -14,33 +13,15 @@ use iampass::actix::{
     CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
 };
 use iampass::core::store::Rate;
-use iampass::emulator::{Behaviour, Emulator, RunningEmulator, SessionAction};
+use iampass::emulator::{RunningEmulator, SessionAction};
 use iampass::{Session, Status};
 use serde_json::{Value, json};
 
-use crate::emulator_control::session_action;
+use super::emulator::{APP, SECRET, phone_approving_at_once};
+use super::emulator_control::session_action;
 
-pub const APP: &str = "app-1";
-pub const SECRET: &str = "secret-1";
 pub const KEY: [u8; 64] = [11; 64];
 pub const KEY2: [u8; 64] = [22; 64];
-
-pub async fn emulator() -> RunningEmulator {
-    emulator_with(|b| b).await
-}
-
-pub async fn emulator_with(
-    configure: impl FnOnce(iampass::emulator::EmulatorBuilder) -> iampass::emulator::EmulatorBuilder,
-) -> RunningEmulator {
-    configure(
-        Emulator::builder()
-            .application(APP, SECRET)
-            .bind("127.0.0.1:0"),
-    )
-    .start()
-    .await
-    .expect("emulator starts")
-}
 
 /// An IAMPASS client for the test application at `server`, with a per-call `timeout`.
 pub fn client_for(server: &str, timeout: Duration) -> AuthenticationApi {
@@ -387,21 +368,6 @@ pub async fn act_on_pending(
     token
 }
 
-/// Registers a phone for `user` that approves every login at once.
-pub async fn phone_approving_at_once(emulator: &RunningEmulator, user: &str) {
-    emulator.register_device(APP, user).await.unwrap();
-    emulator
-        .set_behaviour(
-            APP,
-            user,
-            Behaviour::Approve {
-                after: Duration::ZERO,
-            },
-        )
-        .await
-        .unwrap();
-}
-
 /// The value of a signed-in cookie for `session` of `user`, sealed by `iampass`.
 pub fn signed_in_cookie(iampass: &Iampass, session: Session, user: &str) -> String {
     let payload = SessionCookie::new(
@@ -413,25 +379,4 @@ pub fn signed_in_cookie(iampass: &Iampass, session: Session, user: &str) -> Stri
         None,
     );
     iampass.seal_cookie(&payload).unwrap().value().to_owned()
-}
-
-/// Waits (bounded) until `check` holds, polling every 20 ms.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A loopback port with nothing listening.
-pub fn dead_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    port
 }

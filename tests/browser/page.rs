@@ -1,0 +1,70 @@
+//! Waiting on the page in Chromium, shared by the `e2e`, `live` and `password` stories: each
+//! wait polls every [`POLL`] for at most [`WAIT`], and a wait that runs out is an error naming
+//! what was awaited and where the tab is.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::{Client, Locator};
+
+use crate::harness::TestResult;
+
+/// Longest any one step may take.
+pub const WAIT: Duration = Duration::from_secs(15);
+/// How often the page is looked at again.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Polls `check` every [`POLL`] until it answers `Some`, for at most [`WAIT`].
+pub async fn wait_for<T, F, Fut>(c: &Client, what: &str, mut check: F) -> TestResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = TestResult<Option<T>>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            let url = c.current_url().await.map(|u| u.to_string());
+            return Err(format!("waited {WAIT:?} for {what}; the tab is at {url:?}").into());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The first element matching `selector`, once there is one.
+pub async fn wait_css(c: &Client, selector: &str) -> TestResult<Element> {
+    wait_for(c, &format!("an element matching `{selector}`"), || {
+        find(c, selector)
+    })
+    .await
+}
+
+/// Waits until the tab's address has the path `path`.
+pub async fn wait_path(c: &Client, path: &str) -> TestResult {
+    wait_for(c, &format!("the address to be {path}"), || async move {
+        Ok((c.current_url().await?.path() == path).then_some(()))
+    })
+    .await
+}
+
+/// The element matching `selector`, if there is one now.
+pub async fn find(c: &Client, selector: &str) -> TestResult<Option<Element>> {
+    match c.find(Locator::Css(selector)).await {
+        Ok(element) => Ok(Some(element)),
+        Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `Ok` when `condition` holds, else the error `message`.
+pub fn check(condition: bool, message: impl Into<String>) -> TestResult {
+    if condition {
+        Ok(())
+    } else {
+        Err(message.into().into())
+    }
+}
