@@ -13,6 +13,8 @@ use crate::core::validate::Validator;
 pub(crate) struct State {
     pub(crate) validator: Validator,
     pub(crate) limits: LoginLimits,
+    /// The application's first-factor attempts (passwords).
+    pub(crate) first_factor: LoginLimits,
     pub(crate) pending: PendingLogins,
     pub(crate) live: LiveHub,
 }
@@ -31,6 +33,12 @@ impl State {
                 settings.per_address,
                 settings.store.clone(),
             ),
+            first_factor: LoginLimits::new(
+                settings.first_factor.0,
+                settings.first_factor.1,
+                settings.store.clone(),
+            )
+            .scoped("first-factor"),
             pending: PendingLogins::new(),
             live: LiveHub::default(),
         }

@@ -229,4 +229,3 @@ impl SessionCookie {
         self.exp.saturating_sub(unix_now())
     }
 }
-

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::Handler;
 use super::start::{Refusal, Start};
 use crate::AuthenticationMethod;
-use crate::core::cookie::Factors;
 use crate::core::Iampass;
 use crate::core::answer::Reply;
+use crate::core::cookie::Factors;
+use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::request::{RequestHead, accepts_html, is_form};
 use crate::core::security::redirect::safe_next;
 
@@ -234,6 +235,55 @@ impl Iampass {
         Ok(LoginStarted {
             reply: reply.cookie(Some(cookie)),
         })
+    }
+
+    /// Takes one attempt of the application's own first factor (a password check) for
+    /// `user` from the request's client address, against limits of their own
+    /// ([`rate_limit_first_factor`](crate::core::IampassBuilder::rate_limit_first_factor),
+    /// shared by the instances through the store): call it *before* checking the password,
+    /// so that guessing costs an attempt whether it succeeds or not. Over a limit:
+    /// `LoginError` with reason `rate_limited`, status `429` and `retry_after()`. The user
+    /// name counts by its confusable-folded form (`Alice`, `ALICE` and `Аlice` are one user).
+    /// With Redis down, this instance's own limiter decides (as for login starts).
+    ///
+    /// ```no_run
+    /// use actix_web::{HttpRequest, HttpResponse, web};
+    /// use iampass::actix::{Iampass, SecondFactor};
+    /// # fn password_ok(_: &str, _: &str) -> bool { true }
+    /// async fn sign_in(req: HttpRequest, form: web::Form<(String, String)>, iampass: web::Data<Iampass>) -> HttpResponse {
+    ///     let (user, password) = form.into_inner();
+    ///     if let Err(e) = iampass.limit_first_factor(&req, &user).await {
+    ///         return HttpResponse::TooManyRequests().body(e.message().to_owned());
+    ///     }
+    ///     if !password_ok(&user, &password) {
+    ///         return HttpResponse::Unauthorized().body("wrong user name or password");
+    ///     }
+    ///     match iampass.start_login(&req, SecondFactor::new(user)).await {
+    ///         Ok(started) => started.into_response(),
+    ///         Err(e) => HttpResponse::ServiceUnavailable().body(e.message().to_owned()),
+    ///     }
+    /// }
+    /// ```
+    pub async fn limit_first_factor(
+        &self,
+        req: &impl RequestHead,
+        user: &str,
+    ) -> Result<(), LoginError> {
+        let address = self.settings().login.trusted_proxies.client_ip(req);
+        let key = crate::user_name::collision_key(crate::user_name::trim(user).unwrap_or(user));
+        match self.state().first_factor.check(&key, address).await {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                let secs = retry_after_secs(wait);
+                tracing::info!(user = ?user, ?address, retry_after = secs, "first factor rate-limited");
+                Err(LoginError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    reason: "rate_limited".into(),
+                    message: format!("Too many sign-in attempts; try again in {secs} s."),
+                    retry_after: Some(secs),
+                })
+            }
+        }
     }
 
     /// Ends the request's IAMPASS session and removes the cookie, from the application's own

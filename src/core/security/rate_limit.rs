@@ -1,16 +1,19 @@
-//! Push-bombing defence: login starts limited per IAMPASS user and per client address, in
-//! the [`Store`] (this process's memory, or Redis shared by every instance).
+//! Push-bombing and guessing defence: login starts, and the application's own first-factor
+//! attempts (passwords), limited per user and per client address, in the [`Store`] (this
+//! process's memory, or Redis shared by every instance).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::core::store::{LimitKey, Rate, Store};
 
-/// The two limits of the login handler (`None`: unlimited), taken from the store.
+/// A pair of limits, per user and per client address (`None`: unlimited), taken from the
+/// store; `scope` keeps the keys of one pair apart from another's.
 pub(crate) struct LoginLimits {
     per_user: Option<Rate>,
     per_address: Option<Rate>,
     store: Store,
+    scope: Option<&'static str>,
 }
 
 impl std::fmt::Debug for LoginLimits {
@@ -29,6 +32,20 @@ impl LoginLimits {
             per_user,
             per_address,
             store,
+            scope: None,
+        }
+    }
+
+    /// The same limits under keys of their own (`scope:user:…`, `scope:addr:…`).
+    pub(crate) fn scoped(mut self, scope: &'static str) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    fn key(&self, key: LimitKey) -> LimitKey {
+        match self.scope {
+            Some(scope) => key.scoped(scope),
+            None => key,
         }
     }
 
@@ -37,10 +54,12 @@ impl LoginLimits {
     /// user's allowance. One store round trip per limit (none in memory).
     pub(crate) async fn check(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         if let (Some(rate), Some(address)) = (self.per_address, address) {
-            self.store.take(&LimitKey::address(address), rate).await?;
+            self.store
+                .take(&self.key(LimitKey::address(address)), rate)
+                .await?;
         }
         if let Some(rate) = self.per_user {
-            self.store.take(&LimitKey::user(user), rate).await?;
+            self.store.take(&self.key(LimitKey::user(user)), rate).await?;
         }
         Ok(())
     }

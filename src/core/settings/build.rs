@@ -104,6 +104,8 @@ impl IampassBuilder {
         for (what, rate) in [
             ("per user", self.per_user),
             ("per address", self.per_address),
+            ("first factor per user", self.first_factor.0),
+            ("first factor per address", self.first_factor.1),
         ] {
             if let Some(problem) = rate.and_then(|r| r.problem()) {
                 return Err(Error::Config(format!("rate limit {what}: {problem}")));
@@ -188,6 +190,7 @@ impl IampassBuilder {
             ),
             per_user: self.per_user,
             per_address: self.per_address,
+            first_factor: self.first_factor,
             resolver,
             login: self.login,
             events: self.events,

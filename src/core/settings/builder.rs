@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::branding::{Branding, ColorScheme, Page};
 use super::defaults::{
-    DEFAULT_COOKIE_NAME, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_ROUTES_PREFIX,
+    DEFAULT_COOKIE_NAME, DEFAULT_FIRST_FACTOR_PER_ADDRESS, DEFAULT_FIRST_FACTOR_PER_USER,
+    DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_USER, DEFAULT_ROUTES_PREFIX,
     DEFAULT_SESSION_MAX_AGE,
 };
 use super::policy::{FailMode, Revalidate, WalkawayPolicy};
@@ -72,6 +73,7 @@ pub struct IampassBuilder {
     pub(super) session_max_age: Duration,
     pub(super) per_user: Option<Rate>,
     pub(super) per_address: Option<Rate>,
+    pub(super) first_factor: (Option<Rate>, Option<Rate>),
     pub(super) resolver: Option<Resolver>,
     pub(crate) extensions: Extensions,
     pub(super) require_first_factor: Option<bool>,
@@ -140,6 +142,10 @@ impl IampassBuilder {
             session_max_age: DEFAULT_SESSION_MAX_AGE,
             per_user: Some(DEFAULT_RATE_PER_USER),
             per_address: Some(DEFAULT_RATE_PER_ADDRESS),
+            first_factor: (
+                Some(DEFAULT_FIRST_FACTOR_PER_USER),
+                Some(DEFAULT_FIRST_FACTOR_PER_ADDRESS),
+            ),
             resolver: None,
             extensions: Extensions::default(),
             require_first_factor: None,
@@ -429,6 +435,30 @@ impl IampassBuilder {
     /// ```
     pub fn rate_limit_per_address(mut self, rate: impl Into<Option<Rate>>) -> Self {
         self.per_address = rate.into();
+        self
+    }
+
+    /// First-factor attempts allowed per user name and per client address (defaults
+    /// [`DEFAULT_FIRST_FACTOR_PER_USER`](crate::core::defaults::DEFAULT_FIRST_FACTOR_PER_USER),
+    /// 10 per minute, and
+    /// [`DEFAULT_FIRST_FACTOR_PER_ADDRESS`](crate::core::defaults::DEFAULT_FIRST_FACTOR_PER_ADDRESS),
+    /// 30 per minute), taken by
+    /// [`Iampass::limit_first_factor`](crate::core::Iampass::limit_first_factor) before the
+    /// application checks a password; apart from the login starts' allowance, in the same
+    /// store. `None` switches one off.
+    ///
+    /// ```
+    /// use iampass::core::store::Rate;
+    /// let b = iampass::actix::Iampass::builder("app", "secret")
+    ///     .rate_limit_first_factor(Rate::per_minute(5), Rate::per_minute(20));
+    /// # let _ = b;
+    /// ```
+    pub fn rate_limit_first_factor(
+        mut self,
+        per_user: impl Into<Option<Rate>>,
+        per_address: impl Into<Option<Rate>>,
+    ) -> Self {
+        self.first_factor = (per_user.into(), per_address.into());
         self
     }
 

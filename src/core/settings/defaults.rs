@@ -51,6 +51,20 @@ pub const DEFAULT_LOGIN_PATH: &str = "/auth/login";
 /// assert_eq!(iampass::core::defaults::DEFAULT_RATE_PER_USER, iampass::core::store::Rate::per_minute(5));
 /// ```
 pub const DEFAULT_RATE_PER_USER: Rate = Rate::per_minute(5);
+/// Default first-factor attempts (e.g. passwords, through
+/// [`Iampass::limit_first_factor`](crate::core::Iampass::limit_first_factor)) per user name:
+/// 10 per minute.
+///
+/// ```
+/// assert_eq!(iampass::core::defaults::DEFAULT_FIRST_FACTOR_PER_USER, iampass::core::store::Rate::per_minute(10));
+/// ```
+pub const DEFAULT_FIRST_FACTOR_PER_USER: Rate = Rate::per_minute(10);
+/// Default first-factor attempts per client address: 30 per minute.
+///
+/// ```
+/// assert_eq!(iampass::core::defaults::DEFAULT_FIRST_FACTOR_PER_ADDRESS, iampass::core::store::Rate::per_minute(30));
+/// ```
+pub const DEFAULT_FIRST_FACTOR_PER_ADDRESS: Rate = Rate::per_minute(30);
 /// Default login starts per client address: 20 per minute.
 ///
 /// ```

@@ -60,6 +60,11 @@ pub(crate) struct Settings {
     pub(crate) session_max_age: Duration,
     pub(crate) per_user: Option<crate::core::store::Rate>,
     pub(crate) per_address: Option<crate::core::store::Rate>,
+    /// The first-factor limits: per user name, per client address.
+    pub(crate) first_factor: (
+        Option<crate::core::store::Rate>,
+        Option<crate::core::store::Rate>,
+    ),
     pub(crate) resolver: Resolver,
     pub(crate) login: LoginSettings,
     pub(crate) events: EventsSettings,

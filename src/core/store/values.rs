@@ -109,6 +109,17 @@ impl LimitKey {
         LimitKey(format!("addr:{}", address_block(address)))
     }
 
+    /// The same key for another limit: `scope:` in front (e.g. the first-factor limits,
+    /// `first-factor:user:alice`, which must not share the login starts' allowance).
+    ///
+    /// ```
+    /// use iampass::core::store::LimitKey;
+    /// assert_eq!(LimitKey::user("alice").scoped("first-factor").as_str(), "first-factor:user:alice");
+    /// ```
+    pub fn scoped(self, scope: &str) -> LimitKey {
+        LimitKey(format!("{scope}:{}", self.0))
+    }
+
     /// The key as stored (`user:alice`, `addr:192.0.2.1`, `addr:2001:db8::`).
     pub fn as_str(&self) -> &str {
         &self.0
