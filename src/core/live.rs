@@ -206,4 +206,21 @@ mod tests {
         assert!(LiveState::Closed.is_final() && LiveState::Expired.is_final());
         assert!(!LiveState::Walkaway.is_final() && !LiveState::Unavailable.is_final());
     }
+
+    #[test]
+    fn stream_caps_count_an_ipv6_client_by_its_64() {
+        let hub = LiveHub::default();
+        let a: IpAddr = "2001:db8:1:2::a".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2::b".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::a".parse().unwrap();
+        assert_eq!(hub.take_place("t1", Some(a), (8, 1)), Ok(()));
+        assert_eq!(
+            hub.take_place("t2", Some(b), (8, 1)),
+            Err(CapReached::Address),
+            "the same /64 is one client"
+        );
+        assert_eq!(hub.take_place("t3", Some(other), (8, 1)), Ok(()));
+        hub.give_back("t1", Some(a));
+        assert_eq!(hub.take_place("t2", Some(b), (8, 1)), Ok(()));
+    }
 }

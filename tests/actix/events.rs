@@ -296,6 +296,41 @@ async fn streams_are_capped_per_session_and_per_address() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stream_gives_its_place_back_within_about_a_second() {
+    // The default heartbeat (15 s) and caps (8 per session): actix notices a closed
+    // connection only when a write fails, so the stream's probe comment must do it.
+    let emulator = emulator().await;
+    let app = start_app(
+        builder(&emulator)
+            .events_interval(INTERVAL)
+            .build()
+            .unwrap(),
+    );
+    let mut erin = Client::new(&app);
+    sign_in(&emulator, &mut erin, "erin").await;
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let mut events = Events::open(&erin, "/auth/events").await;
+        events.expect_state("active").await;
+        streams.push(events);
+    }
+    assert_eq!(Events::open(&erin, "/auth/events").await.status, 429);
+    drop(streams);
+    let closed = Instant::now();
+    let mut reopened = eventually_some(
+        Duration::from_secs(2),
+        "a closed stream's place to be freed within 2 s",
+        || async {
+            let events = Events::open(&erin, "/auth/events").await;
+            (events.status == 200).then_some(events)
+        },
+    )
+    .await;
+    reopened.expect_state("active").await;
+    assert!(closed.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streams_of_one_session_share_one_status_check_per_interval() {
     const STREAMS: usize = 5;
     let emulator = emulator().await;

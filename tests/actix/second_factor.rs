@@ -147,3 +147,49 @@ async fn an_apps_own_tests_sign_in_in_one_call() {
         "hi zoe"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_only_cookie_does_not_pass_a_password_deployment() {
+    // Two deployments of one application, server and cookie key: one signs in by user name
+    // and phone, the other by password then phone.
+    let emulator = emulator().await;
+    let phone_only = start_app(builder(&emulator).build().unwrap());
+    let password = two_factor_app(
+        builder(&emulator)
+            .public_login(false)
+            .login_path("/signin")
+            .build()
+            .unwrap(),
+    );
+    let mut mallory = Client::new(&phone_only);
+    crate::harness::sign_in(&emulator, &mut mallory, "ada").await;
+    assert_eq!(mallory.get("/dashboard").await.status, 200);
+
+    let mut skipping = Client::new(&password);
+    skipping.cookie = mallory.cookie.clone();
+    let refused = skipping.get("/dashboard").await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert!(skipping.cookie.is_none(), "the refused cookie is removed");
+
+    // The same cookie with the password step on record passes.
+    let mut ada = Client::new(&password);
+    let started = ada
+        .post_json("/signin", json!({"user": "ada", "password": "pw"}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    // (The phone approves at once, as set up by the first sign-in.)
+    assert_eq!(ada.poll_until_done().await.json()["status"], "active");
+    assert_eq!(ada.get("/dashboard").await.body, "hi ada");
+
+    // A deployment may say it does not require the first factor.
+    let lenient = start_app(
+        builder(&emulator)
+            .public_login(false)
+            .require_first_factor(false)
+            .build()
+            .unwrap(),
+    );
+    let mut accepted = Client::new(&lenient);
+    accepted.cookie = mallory.cookie.clone();
+    assert_eq!(accepted.get("/dashboard").await.status, 200);
+}

@@ -28,6 +28,11 @@ use crate::core::request::RequestHead;
 use crate::core::security::redirect::is_safe_redirect;
 use crate::{Session, Status};
 
+/// How often an open stream writes a comment line (`:`, which EventSource ignores): a client
+/// that went away makes the write after next fail, so its place in the caps is given back
+/// within about a second even on servers that notice a closed connection only by writing.
+pub(crate) const CLIENT_PROBE: Duration = Duration::from_millis(500);
+
 /// The live-lock script, served as `{prefix}/live.js`.
 const LIVE_JS: &str = include_str!("../../../templates/pages/live.js");
 
@@ -94,6 +99,8 @@ impl Handler {
         let heartbeat = self.iampass.settings().events.heartbeat;
         let mut ticks = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut probes = tokio::time::interval_at(Instant::now() + CLIENT_PROBE, CLIENT_PROBE);
+        probes.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let until_expiry = payload
             .expires_at()
             .duration_since(SystemTime::now())
@@ -101,6 +108,7 @@ impl Handler {
         let feed = Feed {
             receiver,
             ticks,
+            probes,
             expires: Instant::now() + until_expiry,
             login_url,
             sent: None,
@@ -153,9 +161,15 @@ fn frame(state: LiveState, login_url: &str) -> Bytes {
 
 /// One open stream: the session's shared feed, its heartbeat and the cookie's expiry. Its
 /// slot in the caps is given back when the adapter drops it (end of stream or client gone).
+///
+/// Its place is given back as soon as the adapter notices the client is gone; servers that
+/// notice only when a write fails (actix-web) notice within two [`CLIENT_PROBE`]s, thanks to
+/// the comment line written every probe.
 struct Feed {
     receiver: watch::Receiver<LiveState>,
     ticks: Interval,
+    /// Writes a comment line (`:`) every [`CLIENT_PROBE`].
+    probes: Interval,
     expires: Instant,
     login_url: String,
     sent: Option<LiveState>,
@@ -189,6 +203,9 @@ impl Feed {
                     if changed.is_err() {
                         return None;
                     }
+                }
+                _ = self.probes.tick() => {
+                    return Some((Bytes::from_static(b":\n"), self));
                 }
                 _ = self.ticks.tick() => {
                     return Some((Bytes::from_static(b"event: heartbeat\ndata: {}\n\n"), self));

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::core::security::client_addr::address_block;
 use crate::core::security::in_flight::InFlight;
 use crate::core::store::{Store, StoreError, session_handle};
 use crate::{AuthenticationApi, Error, Session};
@@ -107,6 +108,8 @@ impl PendingLogins {
         per_login: usize,
         per_address: usize,
     ) -> Result<PollGuard<'_>, PollRefused> {
+        // An IPv6 client counts by its /64, as for every per-address limit.
+        let address = address.map(address_block);
         let entry = self.entry(token);
         if entry.polls.fetch_add(1, Ordering::AcqRel) >= per_login {
             entry.polls.fetch_sub(1, Ordering::AcqRel);

@@ -15,8 +15,8 @@ use crate::AuthenticationMethod;
 use crate::core::Iampass;
 use crate::core::answer::Reply;
 use crate::core::cookie::Factors;
-use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::request::{RequestHead, accepts_html, is_form};
+use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
 
 /// A phone approval the application starts after its own first factor.
