@@ -132,8 +132,7 @@ pub mod signing;
 pub mod user_name;
 
 pub use client::{
-    AddUserResult, AddedUsers, AuthenticationApi, CircuitState, ClientBuilder, DeviceRegistration,
-    ManagementApi,
+    AddUserResult, AddedUsers, AuthenticationApi, ClientBuilder, DeviceRegistration, ManagementApi,
 };
 pub use encoding::{quote_plus, unquote_plus};
 pub use error::Error;

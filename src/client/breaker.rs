@@ -20,7 +20,7 @@
 //! `429`, `5xx`. Any other answer (a `404`, a refusal, a `401`) shows the server is alive.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -306,20 +306,6 @@ impl Drop for Ticket<'_> {
     }
 }
 
-/// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3), capped at
-/// [`MAX_RETRY_AFTER`]. A date in the past is zero; anything unreadable is `None`.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Too many digits for a u64 is "very long", not "unreadable".
-        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
-    } else {
-        let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,30 +509,5 @@ mod tests {
             );
         }
         assert_eq!(Outcome::of(&Ok(())), Outcome::Answered);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        let secs = |s| Some(Duration::from_secs(s));
-        assert_eq!(parse_retry_after("120", now), secs(120));
-        assert_eq!(parse_retry_after(" 0 ", now), secs(0));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            secs(30)
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
-            secs(0),
-            "a date in the past means now"
-        );
-        assert_eq!(parse_retry_after("99999999", now), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(MAX_RETRY_AFTER)
-        );
-        for bad in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994"] {
-            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
-        }
     }
 }
