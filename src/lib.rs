@@ -119,6 +119,8 @@
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod client;
 #[cfg(feature = "core")]
 pub mod core;

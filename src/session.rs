@@ -275,7 +275,7 @@ impl Session {
     }
 
     /// A session from every stored part (the actix cookie's compact form).
-    #[cfg(feature = "actix")]
+    #[cfg(feature = "core")]
     pub(crate) fn from_parts(
         session_token: Option<String>,
         session_secret: Option<String>,

@@ -100,7 +100,7 @@ async fn submit(
         .start_login(&request, SecondFactor::new(user).next(next.clone()))
         .await
     {
-        Ok(started) => started.into_response(),
+        Ok(started) => started.into_http_response(),
         Err(error) => {
             // The app sees the precise reason; the user only needs to know what to do.
             tracing::info!(

@@ -13,55 +13,18 @@ use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
 use super::request::context_of;
 use super::responder::answer;
-use crate::core::{
-    Denial, Iampass, IampassIdentity, Presence, RequestContext, RequestOutcome, login_url,
-};
+use crate::core::{self, Denial, Iampass, IampassIdentity, Identified, Presence};
 
 /// Resolves the request's identity, or the reason there is none (with the configuration
 /// when the middleware ran, so the denial can be answered as configured).
-pub(crate) async fn identify(
-    req: &HttpRequest,
-) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
-    let Some(context) = context_of(req) else {
-        tracing::error!(
-            path = req.path(),
-            "an IAMPASS extractor or guard is used on a route that is not wrapped by \
-             Iampass::middleware(): add `.wrap(iampass.middleware())` to the App or scope"
-        );
-        return Err((None, Denial::MissingMiddleware));
-    };
-    let outcome = context.outcome(req).await;
-    judged(req, &context, outcome)
+pub(crate) async fn identify(req: &HttpRequest) -> Identified {
+    core::identify(req, context_of(req)).await
 }
 
-/// The identity, or the denial (with the configuration) for an outcome.
-fn judged(
-    req: &HttpRequest,
-    context: &RequestContext,
-    outcome: RequestOutcome,
-) -> Result<IampassIdentity, (Option<Iampass>, Denial)> {
-    // The configuration is cloned only for a denial: the signed-in path copies nothing.
-    let iampass = context.iampass();
-    match outcome {
-        RequestOutcome::Identity(identity) => Ok(identity),
-        RequestOutcome::Anonymous(status) => {
-            let login_url = login_url(iampass.login_path(), req);
-            Err((
-                Some(iampass.clone()),
-                Denial::Unauthenticated { status, login_url },
-            ))
-        }
-        RequestOutcome::Unavailable(reason) => {
-            Err((Some(iampass.clone()), Denial::Unavailable { reason }))
-        }
-    }
-}
-
-/// The answer to a denial: the configured responder's, else the default.
+/// [`identify`] when the answer is known without waiting, as the rejection to give.
 fn identify_now(req: &HttpRequest) -> Option<Result<IampassIdentity, Rejection>> {
     let context = context_of(req)?;
-    let outcome = context.outcome_now(req)?;
-    Some(judged(req, &context, outcome).map_err(|denial| rejection(req, denial)))
+    Some(core::identify_now(req, &context)?.map_err(|denial| rejection(req, denial)))
 }
 
 fn rejection(req: &HttpRequest, (iampass, denial): (Option<Iampass>, Denial)) -> Rejection {

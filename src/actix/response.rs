@@ -45,19 +45,20 @@ impl Responder for LoginStarted {
 }
 
 impl LoginStarted {
-    /// The response, to return or to adjust.
+    /// The actix response, to return or to adjust (`LoginStarted` is also a `Responder`;
+    /// with the `axum` feature it is `IntoResponse`, whose `into_response` this is not).
     ///
     /// ```no_run
     /// use actix_web::{HttpRequest, HttpResponse, web};
     /// use iampass::actix::{Iampass, SecondFactor};
     /// async fn second_step(req: HttpRequest, iampass: web::Data<Iampass>) -> HttpResponse {
     ///     match iampass.start_login(&req, SecondFactor::new("alice")).await {
-    ///         Ok(started) => started.into_response(),
+    ///         Ok(started) => started.into_http_response(),
     ///         Err(e) => HttpResponse::ServiceUnavailable().body(e.message().to_owned()),
     ///     }
     /// }
     /// ```
-    pub fn into_response(self) -> HttpResponse {
+    pub fn into_http_response(self) -> HttpResponse {
         respond(self.into_reply())
     }
 }

@@ -22,12 +22,19 @@
 //! | `answer` | [`Reply`]: what the core answers, for the adapter to write |
 //! | `request` | [`RequestHead`]: what the core reads of a request |
 
+// Without an adapter, the parts only adapters use have no user.
+#![cfg_attr(
+    not(any(feature = "actix", feature = "axum")),
+    allow(dead_code, unused_imports)
+)]
+
 mod answer;
 mod context;
 mod cookie;
 mod csp;
 mod denial;
 mod iampass;
+mod identify;
 mod identity;
 mod live;
 mod log;
@@ -60,7 +67,6 @@ pub use settings::{ColorScheme, FailMode, IampassBuilder, Page, Revalidate, Walk
 pub use context::{Outcome, RequestContext};
 
 // For the adapters.
-pub(crate) use context::Outcome as RequestOutcome;
+pub(crate) use identify::{Identified, identify, identify_now};
 pub(crate) use login::{Handler, live_js, login_js};
-pub(crate) use security::redirect::login_url;
 pub(crate) use settings::Branding;

@@ -204,7 +204,7 @@ async fn app_sign_in(
 ) -> HttpResponse {
     let user = body["user"].as_str().unwrap_or_default();
     match iampass.start_login(&req, SecondFactor::new(user)).await {
-        Ok(started) => started.into_response(),
+        Ok(started) => started.into_http_response(),
         Err(e) => HttpResponse::UnprocessableEntity().json(json!({"reason": e.reason()})),
     }
 }

@@ -22,7 +22,7 @@ async fn sign_in(
     }
     let login = SecondFactor::new(user).next("/dashboard");
     match iampass.start_login(&req, login).await {
-        Ok(started) => Ok(started.into_response()),
+        Ok(started) => Ok(started.into_http_response()),
         // The app sees the precise reason; here it passes it on.
         Err(e) => Ok(HttpResponse::UnprocessableEntity()
             .json(json!({"reason": e.reason(), "message": e.message()}))),

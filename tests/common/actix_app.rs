@@ -200,10 +200,15 @@ pub fn http() -> reqwest::Client {
 
 impl Client {
     pub fn new(app: &TestApp) -> Self {
+        Client::at(&app.url, &app.iampass)
+    }
+
+    /// A client of the app at `base` (any framework) serving `iampass`'s deployment.
+    pub fn at(base: &str, iampass: &Iampass) -> Self {
         Client {
             http: http(),
-            base: app.url.clone(),
-            cookie_name: app.iampass.cookie_name().to_owned(),
+            base: base.to_owned(),
+            cookie_name: iampass.cookie_name().to_owned(),
             cookie: None,
             extra: Vec::new(),
         }

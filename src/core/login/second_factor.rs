@@ -259,7 +259,7 @@ impl Iampass {
     ///         return HttpResponse::Unauthorized().body("wrong user name or password");
     ///     }
     ///     match iampass.start_login(&req, SecondFactor::new(user)).await {
-    ///         Ok(started) => started.into_response(),
+    ///         Ok(started) => started.into_http_response(),
     ///         Err(e) => HttpResponse::ServiceUnavailable().body(e.message().to_owned()),
     ///     }
     /// }

@@ -70,6 +70,7 @@ pub(crate) struct Settings {
     pub(crate) events: EventsSettings,
     pub(crate) store: Store,
     pub(crate) branding: Branding,
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
     pub(crate) extensions: Extensions,
 }
 
@@ -166,8 +167,10 @@ impl Default for EventsSettings {
 /// Settings that only one adapter reads (e.g. actix's unauthenticated responder, which takes
 /// actix types): kept by type, so the core needs to know none of them.
 #[derive(Clone, Default)]
+#[cfg_attr(not(feature = "actix"), allow(dead_code))]
 pub(crate) struct Extensions(Vec<Arc<dyn Any + Send + Sync>>);
 
+#[cfg_attr(not(feature = "actix"), allow(dead_code))]
 impl Extensions {
     /// Keeps `value`, replacing one of the same type.
     pub(crate) fn insert<T: Any + Send + Sync>(&mut self, value: T) {
