@@ -350,7 +350,10 @@ impl RequestContext {
                 Outcome::Anonymous(status)
             }
             Verdict::Unavailable(reason) => {
-                iampass.state().outage.went_without(Without::Refused, &reason);
+                iampass
+                    .state()
+                    .outage
+                    .went_without(Without::Refused, &reason);
                 tracing::debug!(
                     user = payload.user(),
                     error = reason,

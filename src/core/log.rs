@@ -257,7 +257,10 @@ mod tests {
             }
             assert!(outage.in_outage());
             // A cached answer from before the outage ends nothing.
-            outage.answered_at(t0 - Duration::from_millis(500), t0 + Duration::from_secs(25));
+            outage.answered_at(
+                t0 - Duration::from_millis(500),
+                t0 + Duration::from_secs(25),
+            );
             assert!(outage.in_outage());
             outage.answered_at(t0 + Duration::from_secs(26), t0 + Duration::from_secs(26));
             assert!(!outage.in_outage());
@@ -265,9 +268,15 @@ mod tests {
         let warnings = lines_at(&log, "WARN");
         assert!(warnings.len() <= 4, "{log}");
         assert_eq!(warnings.len(), 3, "the first, then every 10 s: {log}");
-        assert!(warnings[0].contains("error=\"IAMPASS answered HTTP 503\""), "{log}");
+        assert!(
+            warnings[0].contains("error=\"IAMPASS answered HTTP 503\""),
+            "{log}"
+        );
         assert!(warnings[2].contains("refused=4000"), "{log}");
-        assert!(warnings[1].contains("4001 requests refused in the last 10 s"), "{log}");
+        assert!(
+            warnings[1].contains("4001 requests refused in the last 10 s"),
+            "{log}"
+        );
         let recovered = lines_at(&log, "INFO");
         assert_eq!(recovered.len(), 1, "{log}");
         assert!(

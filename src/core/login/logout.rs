@@ -49,12 +49,21 @@ impl Handler {
                 ),
                 Err(e) if e.is_outage() => {
                     let error = text(&e);
-                    iampass.state().outage.went_without(Without::Refused, &error);
-                    tracing::debug!(error, "IAMPASS unavailable at logout; cookie removed locally");
+                    iampass
+                        .state()
+                        .outage
+                        .went_without(Without::Refused, &error);
+                    tracing::debug!(
+                        error,
+                        "IAMPASS unavailable at logout; cookie removed locally"
+                    );
                     outage = true;
                 }
                 Err(e) => {
-                    tracing::debug!(error = text(&e), "IAMPASS logout refused (session already over)")
+                    tracing::debug!(
+                        error = text(&e),
+                        "IAMPASS logout refused (session already over)"
+                    )
                 }
             }
         }

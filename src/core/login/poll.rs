@@ -123,10 +123,7 @@ impl Handler {
                         Progress::Active(cookie, next)
                     }
                     Err(e) => {
-                        tracing::error!(
-                            error = text(&e),
-                            "cannot seal the IAMPASS session cookie"
-                        );
+                        tracing::error!(error = text(&e), "cannot seal the IAMPASS session cookie");
                         Progress::Ended(
                             Status::Failed,
                             "the session cookie could not be written".into(),

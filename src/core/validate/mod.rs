@@ -253,7 +253,10 @@ impl Validator {
         } else if let (Some(ttl), Some(handle)) = (self.revalidate_after, handle) {
             let cached = CachedStatus::new(status, SystemTime::now());
             if let Err(e) = self.store.put_status(handle, cached, ttl).await {
-                tracing::debug!(error = text(&e), "status not shared (the next instance asks IAMPASS)");
+                tracing::debug!(
+                    error = text(&e),
+                    "status not shared (the next instance asks IAMPASS)"
+                );
             }
         }
         if status != Status::Active {
