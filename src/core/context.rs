@@ -16,7 +16,7 @@ use crate::Status;
 use crate::core::Iampass;
 use crate::core::cookie::{CookieState, Rejected, SessionCookie};
 use crate::core::identity::IampassIdentity;
-use crate::core::log::short_handle;
+use crate::core::log::{Without, short_handle, text};
 use crate::core::request::RequestHead;
 use crate::core::validate::{Judged, Verdict};
 
@@ -291,12 +291,18 @@ impl RequestContext {
         match verdict {
             Verdict::Allow { stale } => {
                 if stale {
-                    tracing::warn!(
+                    let error = answer.as_ref().err().map(text).unwrap_or_default();
+                    iampass.state().outage.went_without(Without::Stale, &error);
+                    tracing::debug!(
                         user = payload.user(),
                         age_ms = last_good.map(|d| d.as_millis() as u64),
-                        error = %answer.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+                        error,
                         "IAMPASS unavailable: accepting the last good status (stale-if-error)"
                     );
+                } else if answer.is_ok()
+                    && let Some((at, _)) = at
+                {
+                    iampass.state().outage.answered(at);
                 }
                 if self.key_index() > 0 {
                     // Opened by an old key: move the user to the current key.
@@ -304,7 +310,7 @@ impl RequestContext {
                         Ok(cookie) => {
                             *self.reissue.lock().unwrap_or_else(|e| e.into_inner()) = Some(cookie);
                         }
-                        Err(e) => tracing::debug!(error = %e, "cannot re-seal the cookie"),
+                        Err(e) => tracing::debug!(error = text(&e), "cannot re-seal the cookie"),
                     }
                 } else if !stale
                     && let (Some(raw), Some((at, generation))) = (self.raw.as_deref(), at)
@@ -324,6 +330,11 @@ impl RequestContext {
                 Outcome::Identity(IampassIdentity::from_cookie(payload))
             }
             Verdict::Deny { status, remove } => {
+                if answer.is_ok()
+                    && let Some((at, _)) = at
+                {
+                    iampass.state().outage.answered(at);
+                }
                 tracing::debug!(
                     user = payload.user(),
                     ?status,
@@ -339,9 +350,13 @@ impl RequestContext {
                 Outcome::Anonymous(status)
             }
             Verdict::Unavailable(reason) => {
-                tracing::warn!(
+                iampass
+                    .state()
+                    .outage
+                    .went_without(Without::Refused, &reason);
+                tracing::debug!(
                     user = payload.user(),
-                    error = %reason,
+                    error = reason,
                     "IAMPASS unavailable: refusing (fail mode closed)"
                 );
                 Outcome::Unavailable(reason)

@@ -3,6 +3,7 @@
 //! and the event streams' tickers. Settings never change; this does, request by request.
 
 use crate::core::live::LiveHub;
+use crate::core::log::OutageLog;
 use crate::core::login::pending::PendingLogins;
 use crate::core::security::rate_limit::LoginLimits;
 use crate::core::settings::Settings;
@@ -17,6 +18,8 @@ pub(crate) struct State {
     pub(crate) first_factor: LoginLimits,
     pub(crate) pending: PendingLogins,
     pub(crate) live: LiveHub,
+    /// IAMPASS outages, logged once and summed up (not once per refused request).
+    pub(crate) outage: OutageLog,
 }
 
 impl State {
@@ -41,6 +44,7 @@ impl State {
             .scoped("first-factor"),
             pending: PendingLogins::new(),
             live: LiveHub::default(),
+            outage: OutageLog::default(),
         }
     }
 }

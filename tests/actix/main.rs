@@ -24,6 +24,7 @@ mod cookie;
 mod events;
 mod flow;
 mod hardening;
+mod logs;
 mod outage;
 mod public_login;
 mod second_factor;

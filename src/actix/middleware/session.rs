@@ -131,7 +131,10 @@ where
             // A handler that set a cookie of ours (a fresh login, a logout) wins.
             let replaced = response.response().cookies().any(|c| c.name() == name);
             if !replaced && let Err(e) = response.response_mut().add_cookie(&cookie) {
-                tracing::warn!(error = %e, "cannot update the IAMPASS session cookie");
+                tracing::warn!(
+                    error = e.to_string(),
+                    "cannot update the IAMPASS session cookie"
+                );
             }
         }
         Poll::Ready(Ok(response))

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::Handler;
 use crate::core::answer::Reply;
+use crate::core::log::{Without, text};
 use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form};
 
@@ -47,11 +48,22 @@ impl Handler {
                     "IAMPASS refused the logout (session already over?); cookie removed"
                 ),
                 Err(e) if e.is_outage() => {
-                    tracing::warn!(error = %e, "IAMPASS unavailable at logout; cookie removed locally");
+                    let error = text(&e);
+                    iampass
+                        .state()
+                        .outage
+                        .went_without(Without::Refused, &error);
+                    tracing::debug!(
+                        error,
+                        "IAMPASS unavailable at logout; cookie removed locally"
+                    );
                     outage = true;
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, "IAMPASS logout refused (session already over)")
+                    tracing::debug!(
+                        error = text(&e),
+                        "IAMPASS logout refused (session already over)"
+                    )
                 }
             }
         }

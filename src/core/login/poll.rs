@@ -12,7 +12,8 @@ use crate::Status;
 use crate::core::answer::Reply;
 use crate::core::cookie::SessionCookie;
 use crate::core::denial::UNAVAILABLE_MESSAGE;
-use crate::core::login::pending::Checked;
+use crate::core::log::{Without, text};
+use crate::core::login::pending::{Checked, MIN_RECHECK};
 use crate::core::pages::{self, Wait};
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::safe_next;
@@ -81,8 +82,18 @@ impl Handler {
             .await
         {
             Checked::Answered(session) => *session,
-            Checked::Unavailable(why) => return Progress::Unavailable(why),
+            Checked::Unavailable(why) => {
+                iampass.state().outage.went_without(Without::Refused, &why);
+                return Progress::Unavailable(why);
+            }
         };
+        if !session.session_status().is_terminal() {
+            // Asked within MIN_RECHECK (an ended login is answered from memory).
+            let asked = Instant::now().checked_sub(MIN_RECHECK);
+            if let Some(asked) = asked {
+                iampass.state().outage.answered(asked);
+            }
+        }
         match session.session_status() {
             Status::Active => {
                 let token = payload.session().session_token().unwrap_or_default();
@@ -112,7 +123,7 @@ impl Handler {
                         Progress::Active(cookie, next)
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "cannot seal the IAMPASS session cookie");
+                        tracing::error!(error = text(&e), "cannot seal the IAMPASS session cookie");
                         Progress::Ended(
                             Status::Failed,
                             "the session cookie could not be written".into(),
@@ -241,7 +252,7 @@ impl Handler {
             ),
             Progress::StoreUnavailable(e) => {
                 tracing::warn!(
-                    error = %e,
+                    error = e,
                     "shared store unavailable: login approved, not yet exchanged"
                 );
                 // Not a 5xx: the login is not lost, only its last step waits for the store.
@@ -258,7 +269,7 @@ impl Handler {
                 .retry_after(RETRY_AFTER_SECS)
             }
             Progress::Unavailable(e) => {
-                tracing::warn!(error = %e, "IAMPASS unavailable on the wait page");
+                tracing::debug!(error = e, "IAMPASS unavailable on the wait page");
                 self.html(
                     StatusCode::SERVICE_UNAVAILABLE,
                     pages::wait_page(
@@ -340,7 +351,7 @@ impl Handler {
                         continue;
                     }
                     tracing::warn!(
-                        error = %e,
+                        error = e,
                         "shared store unavailable: login approved, not yet exchanged"
                     );
                     // Still pending for the browser (never a 5xx caused by the store alone):
@@ -355,7 +366,7 @@ impl Handler {
                     .cookie(reissued)
                 }
                 Progress::Unavailable(e) => {
-                    tracing::warn!(error = %e, "IAMPASS unavailable during poll");
+                    tracing::debug!(error = e, "IAMPASS unavailable during poll");
                     Reply::json(
                         StatusCode::SERVICE_UNAVAILABLE,
                         json!({"status": "unavailable", "error": "iampass_unavailable",

@@ -12,7 +12,7 @@ use super::{Handler, decoy};
 use crate::core::answer::Reply;
 use crate::core::cookie::{CookieState, Factors, SessionCookie};
 use crate::core::denial::UNAVAILABLE_MESSAGE;
-use crate::core::log::{session_short_handle, short_handle};
+use crate::core::log::{OutageLog, Without, session_short_handle, short_handle, text};
 use crate::core::login::pending::PENDING_MAX_AGE;
 use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form};
@@ -100,8 +100,11 @@ impl Refusal {
         )
     }
 
-    fn unavailable(error: &Error) -> Self {
-        tracing::warn!(error = %error, "IAMPASS unavailable during login");
+    /// IAMPASS cannot be reached: logged as part of the outage (see [`OutageLog`]).
+    fn unavailable(error: &Error, outage: &OutageLog) -> Self {
+        let error = text(error);
+        outage.went_without(Without::Refused, &error);
+        tracing::debug!(error, "IAMPASS unavailable during login");
         Refusal {
             status: StatusCode::SERVICE_UNAVAILABLE,
             body: json!({"error": "iampass_unavailable", "message": UNAVAILABLE_MESSAGE}),
@@ -436,9 +439,11 @@ impl Handler {
             Some(id) => id.trim().to_owned(),
             None => match iampass.settings().resolve_user(user.to_owned()).await {
                 Ok(id) => id,
-                Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
+                Err(e) if e.is_outage() => {
+                    return Err(Refusal::unavailable(&e, &iampass.state().outage));
+                }
                 Err(e) => {
-                    tracing::debug!(error = %e, "user resolver refused a login");
+                    tracing::debug!(error = text(&e), "user resolver refused a login");
                     return Err(self.unresolved(req, user).await);
                 }
             },
@@ -453,11 +458,16 @@ impl Handler {
             .authenticate_user_with(&resolved, methods, Some(start.duration))
             .await;
         let session = match session {
-            Ok(session) => session,
-            Err(e) if e.is_outage() => return Err(Refusal::unavailable(&e)),
+            Ok(session) => {
+                iampass.state().outage.answered(std::time::Instant::now());
+                session
+            }
+            Err(e) if e.is_outage() => {
+                return Err(Refusal::unavailable(&e, &iampass.state().outage));
+            }
             Err(e) if e.is_not_found() => return Err(Refusal::unknown_user()),
             Err(e) => {
-                tracing::error!(error = %e, "IAMPASS refused to start a login");
+                tracing::error!(error = text(&e), "IAMPASS refused to start a login");
                 return Err(Refusal::failed(
                     StatusCode::BAD_GATEWAY,
                     "IAMPASS_ERROR",
@@ -513,7 +523,10 @@ impl Handler {
         match sealed {
             Ok(cookie) => Ok(cookie),
             Err(e) => {
-                tracing::warn!(error = %e, "login cookie too large; ending the IAMPASS session");
+                tracing::warn!(
+                    error = text(&e),
+                    "login cookie too large; ending the IAMPASS session"
+                );
                 let mut session = session;
                 let _ = session.destroy().await;
                 Err(Refusal::bad_request(
@@ -539,7 +552,10 @@ impl Handler {
             match session.destroy().await {
                 Ok(()) => tracing::info!(handle = %short_handle(&token), "previous login ended"),
                 Err(e) => {
-                    tracing::debug!(error = %e, "the previous login could not be ended at IAMPASS")
+                    tracing::debug!(
+                        error = text(&e),
+                        "the previous login could not be ended at IAMPASS"
+                    )
                 }
             }
         });

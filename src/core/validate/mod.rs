@@ -26,7 +26,7 @@ pub(crate) use self::flight::Answer;
 use self::flight::Flights;
 pub(crate) use self::verdict::{Policy, Transition, Verdict};
 
-use crate::core::log::short_handle;
+use crate::core::log::{short_handle, text};
 use crate::core::store::{CachedStatus, Store, session_handle};
 use crate::{AuthenticationApi, Error, Session, Status};
 
@@ -253,7 +253,10 @@ impl Validator {
         } else if let (Some(ttl), Some(handle)) = (self.revalidate_after, handle) {
             let cached = CachedStatus::new(status, SystemTime::now());
             if let Err(e) = self.store.put_status(handle, cached, ttl).await {
-                tracing::debug!(error = %e, "status not shared (the next instance asks IAMPASS)");
+                tracing::debug!(
+                    error = text(&e),
+                    "status not shared (the next instance asks IAMPASS)"
+                );
             }
         }
         if status != Status::Active {
@@ -274,7 +277,7 @@ impl Validator {
                 .await
             {
                 Ok(()) => entry.shared_at = Some(now),
-                Err(e) => tracing::debug!(error = %e, "last good time not shared"),
+                Err(e) => tracing::debug!(error = text(&e), "last good time not shared"),
             }
         }
         last_good.insert(Arc::from(token), entry);
@@ -318,8 +321,8 @@ impl Validator {
         self.forget(token).await;
         if let Err(e) = self.store.revoke(&session_handle(token), ttl).await {
             tracing::warn!(
-                error = %e,
-                handle = %short_handle(token),
+                error = text(&e),
+                handle = short_handle(token),
                 "the revocation could not be shared with the other instances"
             );
         }
