@@ -7,7 +7,8 @@
 //! With no configuration it starts an IAMPASS emulator in the same process, creates an
 //! application on it and a user `demo` whose phone is already registered, with a random
 //! password printed at start: open the app, sign in as `demo` with that password, and approve
-//! the request on the emulator's phone page.
+//! the request on the emulator's phone page. (When the emulator listens beyond loopback, its
+//! control API wants a token: the phone URL printed carries it as `?token=…`.)
 //!
 //! Two modes (`LOGIN_MODE`):
 //!
@@ -29,13 +30,22 @@
 //! | `LOGIN_MODE` | `password` or `passwordless` | `password` |
 //! | `IAMPASS_REDIS_URL` | shared state in Redis (build with `--features emulator,redis`) | in memory |
 //! | `IAMPASS_REVALIDATE_AFTER_SECS` | ask IAMPASS at most every N s per session (`0`: every request) | every request |
-//! | `RUST_LOG` | log filter, e.g. `iampass=debug` | `warn` |
+//! | `IAMPASS_DEMO_USER` | the seeded user (given a phone on the embedded emulator; must exist at an external IAMPASS) | `demo` |
+//! | `IAMPASS_DEMO_PASSWORD` | its password in password mode (8 characters to 256 bytes; never printed), so several instances share it; also seeded with `IAMPASS_SERVER` | random, printed (embedded emulator only) |
+//! | `RUST_LOG` | log filter, e.g. `iampass=debug`; colours only when stderr is a terminal | `warn` |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
 //! (sign-up: adds the user at IAMPASS, sets the password in password mode, and shows the phone
 //! registration link as a QR code), `GET|POST /signin` (password mode's first factor),
 //! `GET /locked` (where the dashboard sends you while your phone is away), and the crate's
 //! sign-in routes under `/auth`.
+//!
+//! Password guessing is limited before any hashing, per user name and per client address
+//! (`Iampass::limit_first_factor`: by default 10 a minute per user, 30 per address; `429` with
+//! `Retry-After`), and at most one password is hashed per CPU at a time (`503` with
+//! `Retry-After: 1` at once when all are busy). Sign-ups are limited to 5 a minute per address
+//! (`429`). These limits live in the store, so instances sharing Redis share them; passwords
+//! are kept in each instance's memory (give instances the same `IAMPASS_DEMO_PASSWORD`).
 
 #[path = "login_page/pages.rs"]
 mod pages;
@@ -45,17 +55,18 @@ mod passwords;
 mod signin;
 
 use std::error::Error;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use iampass::ManagementApi;
 use iampass::actix::{ColorScheme, Iampass, Revalidate};
 use iampass::core::store::Store;
 use iampass::emulator::{Emulator, RunningEmulator};
+use iampass::{ManagementApi, user_name};
 
 use pages::LoginMode;
-use passwords::Passwords;
+use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -66,6 +77,50 @@ struct Upstream {
     application_secret: String,
     /// Kept alive for as long as the app runs, when embedded.
     emulator: Option<RunningEmulator>,
+}
+
+/// The seeded account: `IAMPASS_DEMO_USER` and, in password mode, its password.
+struct Demo {
+    user: String,
+    /// `IAMPASS_DEMO_PASSWORD`, never printed.
+    password_from_env: Option<String>,
+}
+
+impl Demo {
+    fn from_env() -> Result<Demo, BoxError> {
+        let user = match env("IAMPASS_DEMO_USER") {
+            None => "demo".to_owned(),
+            Some(raw) => {
+                let checked = user_name::check_new(&raw)
+                    .map_err(|e| format!("IAMPASS_DEMO_USER {raw:?}: {e}"))?;
+                if checked.name().chars().count() > pages::MAX_NAME_CHARS {
+                    return Err(format!(
+                        "IAMPASS_DEMO_USER is too long: at most {} characters",
+                        pages::MAX_NAME_CHARS
+                    )
+                    .into());
+                }
+                checked.name().to_owned()
+            }
+        };
+        let password_from_env = match env("IAMPASS_DEMO_PASSWORD") {
+            Some(password)
+                if password.chars().count() < MIN_PASSWORD_CHARS
+                    || password.len() > MAX_PASSWORD_BYTES =>
+            {
+                return Err(format!(
+                    "IAMPASS_DEMO_PASSWORD must be {MIN_PASSWORD_CHARS} characters to \
+                     {MAX_PASSWORD_BYTES} bytes long"
+                )
+                .into());
+            }
+            password => password,
+        };
+        Ok(Demo {
+            user,
+            password_from_env,
+        })
+    }
 }
 
 #[actix_web::main]
@@ -82,10 +137,11 @@ async fn run() -> Result<(), BoxError> {
     // Every setting is read before anything starts, so a bad one is one clear error.
     let mode = LoginMode::parse(env("LOGIN_MODE").as_deref())?;
     let revalidate = revalidate_from_env()?;
+    let demo = Demo::from_env()?;
     let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
     let upstream = match env("IAMPASS_SERVER") {
         Some(server) => external_upstream(server)?,
-        None => embedded_upstream().await?,
+        None => embedded_upstream(&demo.user).await?,
     };
     let builder = Iampass::builder(
         upstream.application_id.clone(),
@@ -143,14 +199,24 @@ async fn run() -> Result<(), BoxError> {
     .build()?;
 
     let passwords = Passwords::new()?;
-    let demo_password = passwords::random_password();
-    if upstream.emulator.is_some() && mode == LoginMode::Password {
-        passwords.set("demo", &demo_password).await?;
+    // The demo password: IAMPASS_DEMO_PASSWORD (so instances share it), else a random one
+    // printed below, on the embedded emulator only (an external IAMPASS's users have no
+    // password here unless given one).
+    let random_password = (demo.password_from_env.is_none() && upstream.emulator.is_some())
+        .then(passwords::random_password);
+    let demo_password = demo
+        .password_from_env
+        .as_deref()
+        .or(random_password.as_deref());
+    if mode == LoginMode::Password
+        && let Some(password) = demo_password
+    {
+        passwords.set(&demo.user, password).await?;
     }
     let state = web::Data::new(pages::AppState {
         management,
         phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
-        names: pages::UserNames::with(["demo"]),
+        names: pages::UserNames::with([demo.user.as_str()]),
         mode,
         passwords,
     });
@@ -188,29 +254,49 @@ async fn run() -> Result<(), BoxError> {
 
     let app_url = format!("http://{addr}");
     println!("login_page listening on {app_url}");
+    let demo_user = &demo.user;
     if let Some(emulator) = &upstream.emulator {
+        // Beyond loopback the emulator's phone page and control API want its token: the URL
+        // printed here carries it (the page keeps it in a cookie); the app's own footer links
+        // the page without it, as every visitor sees that link.
+        let phone_url = match emulator.control_token() {
+            Some(token) => format!(
+                "{}?token={}",
+                emulator.phone_url(),
+                percent_encoding::utf8_percent_encode(
+                    token.expose(),
+                    percent_encoding::NON_ALPHANUMERIC
+                )
+            ),
+            None => emulator.phone_url(),
+        };
         println!(
-            "iampass emulator on {} (phone: {})",
-            emulator.base_url(),
-            emulator.phone_url()
+            "iampass emulator on {} (phone: {phone_url})",
+            emulator.base_url()
         );
         match mode {
             LoginMode::Password => {
-                println!("demo password: {demo_password}");
+                match &random_password {
+                    Some(password) => println!("demo password: {password}"),
+                    None => {
+                        println!("demo user: {demo_user} (password from IAMPASS_DEMO_PASSWORD)")
+                    }
+                }
                 println!(
-                    "Open {app_url} and sign in as `demo` with that password, then approve the \
-                     request on the phone page ({}); or create your own account at \
-                     {app_url}/register.",
-                    emulator.phone_url()
+                    "Open {app_url} and sign in as `{demo_user}` with that password, then approve \
+                     the request on the phone page ({phone_url}); or create your own account at \
+                     {app_url}/register."
                 );
             }
             LoginMode::Passwordless => println!(
-                "Open {app_url} and sign in as `demo`, then approve the request on the phone page \
-                 ({}); or create your own account at {app_url}/register.",
-                emulator.phone_url()
+                "Open {app_url} and sign in as `{demo_user}`, then approve the request on the \
+                 phone page ({phone_url}); or create your own account at {app_url}/register."
             ),
         }
     } else {
+        if mode == LoginMode::Password && demo.password_from_env.is_some() {
+            println!("demo user: {demo_user} (password from IAMPASS_DEMO_PASSWORD)");
+        }
         println!(
             "Open {app_url}, create an account at {app_url}/register or sign in with a user \
              whose phone is registered with application {}.",
@@ -239,8 +325,9 @@ fn external_upstream(server: String) -> Result<Upstream, BoxError> {
     })
 }
 
-/// No `IAMPASS_SERVER`: an emulator in this process, a fresh application, and `demo`'s phone.
-async fn embedded_upstream() -> Result<Upstream, BoxError> {
+/// No `IAMPASS_SERVER`: an emulator in this process, a fresh application, and the demo
+/// user's phone.
+async fn embedded_upstream(demo_user: &str) -> Result<Upstream, BoxError> {
     let bind = env("IAMPASS_EMULATOR_BIND").unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let application_id = format!("acme-notes-{:08x}", rand::random::<u32>());
     let application_secret: String = rand::random::<[u8; 24]>()
@@ -253,7 +340,7 @@ async fn embedded_upstream() -> Result<Upstream, BoxError> {
         .start()
         .await
         .map_err(|e| format!("cannot start the IAMPASS emulator on {bind}: {e}"))?;
-    emulator.register_device(&application_id, "demo").await?;
+    emulator.register_device(&application_id, demo_user).await?;
     Ok(Upstream {
         server: emulator.base_url().to_owned(),
         application_id,
@@ -301,13 +388,14 @@ fn revalidate_from_env() -> Result<Revalidate, BoxError> {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`); `RUST_LOG=iampass=debug` shows
-/// every sign-in step.
+/// every sign-in step. Coloured only on a terminal: a log file or a pipe gets plain text.
 fn init_log() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

@@ -5,16 +5,21 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{Denial, IampassIdentity, RequireIampass};
+use iampass::actix::{Denial, Iampass, IampassIdentity, RequireIampass};
 use iampass::core::accepts_html;
 use iampass::core::is_safe_redirect;
 use iampass::core::is_same_origin;
+use iampass::core::store::{LimitKey, Rate};
 use iampass::{AddUserResult, ManagementApi, Status, user_name};
 
-use crate::passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};
+use crate::passwords::{HashError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};
 
 /// The longest user name or display name the sign-up form accepts, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
+
+/// Sign-ups per client address: each one creates a user at IAMPASS (and hashes a password).
+/// Counted in the deployment's store, so instances sharing Redis share it.
+pub const SIGN_UPS_PER_ADDRESS: Rate = Rate::per_minute(5);
 
 const STYLESHEET: &str = include_str!("../../templates/example/app.css");
 const FAVICON: &str = include_str!("../../templates/example/favicon.svg");
@@ -294,12 +299,16 @@ async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>)
 /// `POST /register`: adds the user at IAMPASS and shows the phone registration link.
 ///
 /// The body is parsed by hand so that every malformed submission gets the form back with a
-/// 400 and a message, never actix's bare text answer.
+/// 400 and a message, never actix's bare text answer. A valid, free name counts against its
+/// address's [`SIGN_UPS_PER_ADDRESS`] (`429` with `Retry-After` beyond it); in password mode
+/// the password is hashed before the user is created (`503` with `Retry-After: 1` when every
+/// hashing slot is taken, and nothing is created).
 async fn register_submit(
     request: HttpRequest,
     body: web::Bytes,
     who: Option<IampassIdentity>,
     state: web::Data<AppState>,
+    iampass: web::Data<Iampass>,
 ) -> HttpResponse {
     let signed_in = who.map(|who| who.user().to_owned());
     if !is_same_origin(&request) {
@@ -338,17 +347,56 @@ async fn register_submit(
             ),
         );
     }
+    if let Some(address) = request.peer_addr().map(|peer| peer.ip()) {
+        // The example trusts no proxy: the client is the TCP peer. Behind a load balancer,
+        // use the address the crate's `TrustedProxies` gives.
+        let key = LimitKey::address(address).scoped("register");
+        if let Err(wait) = iampass.store().take(&key, SIGN_UPS_PER_ADDRESS).await {
+            state.names.release(checked.collision_key());
+            let mut response = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-ups from your address; please wait a little and try again."
+                    .to_owned(),
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return response;
+        }
+    }
+    // The password first: a busy server creates nothing.
+    let hashed = if state.mode == LoginMode::Password {
+        match state.passwords.hash(&form.password).await {
+            Ok(hashed) => Some(hashed),
+            Err(HashError::Busy) => {
+                state.names.release(checked.collision_key());
+                let mut response = refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Acme Notes is busy right now; please try again in a moment.".to_owned(),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                return response;
+            }
+            Err(HashError::Failed(error)) => {
+                state.names.release(checked.collision_key());
+                eprintln!("login_page: {error}");
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, error);
+            }
+        }
+    } else {
+        None
+    };
     let added = state.management.add_user(user).await;
     if !matches!(added, Ok(AddUserResult::Success)) {
         state.names.release(checked.collision_key());
     }
     match added {
         Ok(AddUserResult::Success) => {
-            if state.mode == LoginMode::Password
-                && let Err(error) = state.passwords.set(user, &form.password).await
-            {
-                eprintln!("login_page: {error}");
-                return refuse(StatusCode::INTERNAL_SERVER_ERROR, error);
+            if let Some(hashed) = hashed {
+                state.passwords.insert(user, hashed);
             }
         }
         Ok(AddUserResult::UserExists) => {

@@ -1,16 +1,18 @@
 //! Password mode's sign-in: `GET /signin` shows the form, `POST /signin` checks the password
 //! (the app's own first factor) and then starts the phone approval with
 //! [`Iampass::start_login`], which answers `303` to the crate's wait page with the pending
-//! cookie. A wrong password never reaches IAMPASS: no phone rings.
+//! cookie. A wrong password never reaches IAMPASS: no phone rings. Password guessing is
+//! limited per user name and per address, and hashing is bounded (see [`submit`]).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use iampass::actix::{Iampass, IampassIdentity, SecondFactor};
-use iampass::core::is_same_origin;
+use iampass::core::{accepts_html, is_same_origin};
 
 use crate::pages::{AppState, Layout, each_field, html, safe_path};
-use crate::passwords::MAX_PASSWORD_BYTES;
+use crate::passwords::{Busy, MAX_PASSWORD_BYTES};
 
 /// The routes of password mode.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -54,6 +56,12 @@ async fn form(
 }
 
 /// `POST /signin` (form: `user`, `password`, `next`).
+///
+/// Refusals re-render the form with a message; a client asking for JSON only
+/// (`Accept: application/json`) gets `{"status": "failed", "reason", "message"}` instead.
+/// Before any hashing, attempts are limited per user name and per client address
+/// ([`Iampass::limit_first_factor`]: `429` with `Retry-After`), and a password is checked only
+/// when a hashing slot is free (else `503` with `Retry-After: 1`, at once).
 async fn submit(
     request: HttpRequest,
     body: web::Bytes,
@@ -64,35 +72,75 @@ async fn submit(
     let signed_in = who.map(|who| who.user().to_owned());
     let form = SignIn::parse(&body);
     let next = safe_path(form.next.as_deref()).to_owned();
-    let refuse = |status, message: &str| {
-        page(
-            &state,
-            signed_in.clone(),
-            status,
-            form.user.clone(),
-            next.clone(),
-            Some(message.to_owned()),
-        )
+    let json = wants_json(&request);
+    let refuse = |refusal: Refusal| {
+        let mut response = if json {
+            HttpResponse::build(refusal.status).json(serde_json::json!({
+                "status": "failed",
+                "reason": refusal.reason,
+                "message": refusal.message,
+            }))
+        } else {
+            page(
+                &state,
+                signed_in.clone(),
+                refusal.status,
+                form.user.clone(),
+                next.clone(),
+                Some(refusal.message.to_owned()),
+            )
+        };
+        if let Some(secs) = refusal.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     };
     if !is_same_origin(&request) {
-        return refuse(
+        return refuse(Refusal::new(
             StatusCode::FORBIDDEN,
+            "cross_site",
             "This form can only be submitted from Acme Notes itself.",
-        );
+        ));
     }
     if form.malformed || form.user.trim().is_empty() || form.password.is_empty() {
-        return refuse(
+        return refuse(Refusal::new(
             StatusCode::BAD_REQUEST,
+            "missing_fields",
             "Please enter your user name and password.",
-        );
+        ));
     }
     if form.password.len() > MAX_PASSWORD_BYTES || form.user.len() > 256 {
-        return refuse(StatusCode::BAD_REQUEST, "Wrong user name or password.");
+        return refuse(Refusal::wrong_password());
+    }
+    // Guessing costs an attempt, right or wrong, before any hashing: per user name and per
+    // client address, shared by every instance through the store.
+    if let Err(error) = iampass.limit_first_factor(&request, &form.user).await {
+        return refuse(Refusal {
+            retry_after: Some(error.retry_after().unwrap_or(1)),
+            ..Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many sign-in attempts; please wait a little and try again.",
+            )
+        });
     }
     // The first factor. Unknown users and wrong passwords get the same answer, after the
     // same work.
-    let Some(user) = state.passwords.check(&form.user, &form.password).await else {
-        return refuse(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
+    let user = match state.passwords.check(&form.user, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return refuse(Refusal::wrong_password()),
+        Err(Busy) => {
+            return refuse(Refusal {
+                retry_after: Some(1),
+                ..Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "Acme Notes is busy right now; please try again in a moment.",
+                )
+            });
+        }
     };
     // The second: the phone. The crate answers `303` to its wait page (`202` JSON for an
     // API client) and sets the pending cookie.
@@ -107,30 +155,74 @@ async fn submit(
                 reason = error.reason(),
                 "the phone approval could not start"
             );
-            let (status, message) = if error.is_unavailable() {
-                (
+            let refusal = if error.is_unavailable() {
+                Refusal::new(
                     StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
                     "IAMPASS cannot be reached right now; please try again in a moment.",
                 )
-            } else if error.retry_after().is_some() {
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many sign-in attempts; please wait a little and try again.",
-                )
+            } else if let Some(secs) = error.retry_after() {
+                Refusal {
+                    retry_after: Some(secs),
+                    ..Refusal::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        "Too many sign-in attempts; please wait a little and try again.",
+                    )
+                }
             } else if error.reason() == "NO_MOBILE_DEVICE" {
-                (
+                Refusal::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    "no_phone",
                     "No phone is linked to your account yet: finish linking it from the sign-up page.",
                 )
             } else {
-                (
+                Refusal::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_started",
                     "The approval on your phone could not start. Please try again.",
                 )
             };
-            refuse(status, message)
+            refuse(refusal)
         }
     }
+}
+
+/// Why a sign-in was refused, as the form or as JSON.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    message: &'static str,
+    retry_after: Option<u64>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &'static str, message: &'static str) -> Refusal {
+        Refusal {
+            status,
+            reason,
+            message,
+            retry_after: None,
+        }
+    }
+
+    fn wrong_password() -> Refusal {
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "Wrong user name or password.",
+        )
+    }
+}
+
+/// A client that asks for JSON and not for HTML (a script rather than the form).
+pub fn wants_json(request: &HttpRequest) -> bool {
+    !accepts_html(request)
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("application/json"))
 }
 
 fn page(

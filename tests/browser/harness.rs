@@ -83,14 +83,45 @@ pub fn example_binary() -> TestResult<PathBuf> {
         .map_err(Into::into)
 }
 
-/// A running `login_page` example (with its embedded emulator), killed on drop.
+/// How to start the example: its mode, more environment, and where its stderr goes.
+pub struct Launch {
+    mode: &'static str,
+    env: Vec<(String, String)>,
+    stderr: Option<PathBuf>,
+}
+
+impl Launch {
+    /// `LOGIN_MODE=mode`, on free loopback ports, with its embedded emulator.
+    pub fn mode(mode: &'static str) -> Launch {
+        Launch {
+            mode,
+            env: Vec::new(),
+            stderr: None,
+        }
+    }
+
+    /// One more environment variable (set after the defaults, so it wins).
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Launch {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Writes the app's stderr to `path` rather than the test's own.
+    pub fn stderr_to(mut self, path: PathBuf) -> Launch {
+        self.stderr = Some(path);
+        self
+    }
+}
+
+/// A running `login_page` example (with its embedded emulator, unless launched with
+/// `IAMPASS_SERVER`), killed on drop.
 pub struct ExampleApp {
     child: Child,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub url: String,
-    /// The emulator's base URL.
+    /// The embedded emulator's base URL (empty with `IAMPASS_SERVER`).
     pub emulator_url: String,
-    /// The emulator's phone page.
+    /// The embedded emulator's phone page, as printed (empty with `IAMPASS_SERVER`).
     pub phone_url: String,
     /// The seeded `demo` user's password (password mode only).
     pub demo_password: Option<String>,
@@ -103,28 +134,50 @@ impl ExampleApp {
     /// `IAMPASS_SERVER`, and waits for the lines it prints once both servers accept
     /// connections.
     pub fn start() -> TestResult<ExampleApp> {
-        ExampleApp::start_in("passwordless")
+        ExampleApp::launch(Launch::mode("passwordless"))
     }
 
     /// Starts the example in password mode (a password, then the phone), and reads the
     /// seeded `demo` user's password from what it prints.
     pub fn start_password() -> TestResult<ExampleApp> {
-        ExampleApp::start_in("password")
+        ExampleApp::launch(Launch::mode("password"))
     }
 
-    fn start_in(mode: &str) -> TestResult<ExampleApp> {
+    /// Starts the example as `launch` says, and waits for the last line it prints once it
+    /// serves (`Open …`).
+    pub fn launch(launch: Launch) -> TestResult<ExampleApp> {
         let binary = example_binary()?;
-        let mut child = Command::new(&binary)
-            .env("LOGIN_MODE", mode)
+        let mut command = Command::new(&binary);
+        command
+            .env("LOGIN_MODE", launch.mode)
             .env("BIND", "127.0.0.1:0")
-            .env("IAMPASS_EMULATOR_BIND", "127.0.0.1:0")
-            .env_remove("IAMPASS_SERVER")
-            .env_remove("IAMPASS_APPLICATION_ID")
-            .env_remove("IAMPASS_APPLICATION_SECRET")
-            .env_remove("IAMPASS_COOKIE_KEY")
+            .env("IAMPASS_EMULATOR_BIND", "127.0.0.1:0");
+        for name in [
+            "IAMPASS_SERVER",
+            "IAMPASS_APPLICATION_ID",
+            "IAMPASS_APPLICATION_SECRET",
+            "IAMPASS_COOKIE_KEY",
+            "IAMPASS_COOKIE_OLD_KEYS",
+            "IAMPASS_DEMO_USER",
+            "IAMPASS_DEMO_PASSWORD",
+            "IAMPASS_REDIS_URL",
+        ] {
+            command.env_remove(name);
+        }
+        for (name, value) in &launch.env {
+            command.env(name, value);
+        }
+        let stderr = match &launch.stderr {
+            Some(path) => Stdio::from(
+                std::fs::File::create(path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+            ),
+            None => Stdio::inherit(),
+        };
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let stdout = child.stdout.take().expect("piped stdout");
@@ -149,26 +202,26 @@ impl ExampleApp {
             demo_password: None,
             output,
         };
-        let password_mode = mode == "password";
         let deadline = Instant::now() + Duration::from_secs(60);
-        while app.url.is_empty()
-            || app.phone_url.is_empty()
-            || (password_mode && app.demo_password.is_none())
-        {
+        let mut ready = false;
+        while !ready {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match lines_rx.recv_timeout(left) {
                 Ok(line) => line,
                 Err(_) => {
                     let status = app.child.try_wait().ok().flatten();
                     return Err(format!(
-                        "the example did not print its addresses within 60 s (exit: {status:?}); \
+                        "the example was not ready within 60 s (exit: {status:?}); \
                          output: {:?}",
                         app.output()
                     )
                     .into());
                 }
             };
-            if let Some(password) = line.strip_prefix("demo password: ") {
+            if line.starts_with("Open ") {
+                // The last line, printed once the app serves.
+                ready = true;
+            } else if let Some(password) = line.strip_prefix("demo password: ") {
                 app.demo_password = Some(password.trim().to_owned());
             } else if let Some(url) = line.strip_prefix("login_page listening on ") {
                 app.url = url.trim().trim_end_matches('/').to_owned();

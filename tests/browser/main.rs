@@ -6,6 +6,10 @@
 //!   away, come back and a remote close, without a reload.
 //! - `password`: password mode in headless Chromium: a wrong password never rings the phone;
 //!   the right one, then the phone's approval, signs in.
+//! - `hardening`: the example under abuse and in deployment, over HTTP: password guessing
+//!   limited and hashing bounded, sign-ups limited, a phone-only cookie refused by a password
+//!   deployment, two instances sharing the demo account, plain-text logs when redirected, the
+//!   emulator's token in the phone URL.
 //! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
 //!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
 //!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`; other paths through
@@ -27,6 +31,7 @@ mod harness;
 mod page;
 
 mod e2e;
+mod hardening;
 mod http;
 mod live;
 mod password;
