@@ -139,7 +139,7 @@ impl Transport {
         async {
             let ticket = match &self.breaker {
                 Some(breaker) => Some(breaker.acquire().inspect_err(|e| {
-                    tracing::debug!(error = %e, "not sent: circuit open");
+                    tracing::debug!(error = e.to_string(), "not sent: circuit open");
                 })?),
                 None => None,
             };
@@ -152,7 +152,7 @@ impl Transport {
                         limit: self.max_concurrent,
                         waited: started.elapsed(),
                     };
-                    tracing::debug!(error = %e, "not sent: too many calls in flight");
+                    tracing::debug!(error = e.to_string(), "not sent: too many calls in flight");
                     // Dropping the ticket decides nothing: the server was not asked.
                     return Err(e);
                 }
@@ -177,7 +177,7 @@ impl Transport {
                     .await
                 {
                     Err(Error::Connect(e)) if attempt < attempts => {
-                        tracing::debug!(error = %e, "connect failed, retrying once");
+                        tracing::debug!(error = e.to_string(), "connect failed, retrying once");
                     }
                     other => break other,
                 }
@@ -194,7 +194,7 @@ impl Transport {
                 Err(Error::Http { status, .. }) => {
                     span.record("status", *status);
                 }
-                Err(e) => tracing::debug!(error = %e, "request failed"),
+                Err(e) => tracing::debug!(error = e.to_string(), "request failed"),
             }
             result.map(|(_, body)| body)
         }

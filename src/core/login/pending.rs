@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::core::log::text;
 use crate::core::security::client_addr::address_block;
 use crate::core::security::in_flight::InFlight;
 use crate::core::store::{Store, StoreError, session_handle};
@@ -150,7 +151,7 @@ impl PendingLogins {
             }
             Err(e) => {
                 // IAMPASS does not know the login (any more): it is over.
-                tracing::debug!(error = %e, "IAMPASS refused a pending login's status");
+                tracing::debug!(error = text(&e), "IAMPASS refused a pending login's status");
                 Checked::Answered(Box::new(Session::failed_to_start(Some(
                     "UNKNOWN_SESSION".to_owned(),
                 ))))
