@@ -347,9 +347,9 @@ async fn register_submit(
             ),
         );
     }
-    if let Some(address) = request.peer_addr().map(|peer| peer.ip()) {
-        // The example trusts no proxy: the client is the TCP peer. Behind a load balancer,
-        // use the address the crate's `TrustedProxies` gives.
+    // The client's address as the crate's own limits see it (behind trusted proxies, the
+    // address they forward).
+    if let Some(address) = iampass.client_ip(&request) {
         let key = LimitKey::address(address).scoped("register");
         if let Err(wait) = iampass.store().take(&key, SIGN_UPS_PER_ADDRESS).await {
             state.names.release(checked.collision_key());

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::cookie::SessionCookie;
+use crate::core::request::RequestHead;
 use crate::core::settings::{IampassBuilder, Settings};
 use crate::core::state::State;
 use crate::core::store::Store;
@@ -222,6 +223,24 @@ impl Iampass {
     /// ```
     pub fn public_login(&self) -> bool {
         self.settings().login.public_login
+    }
+
+    /// The client's address for `req`: its TCP peer, or behind one of the configured
+    /// [`trusted_proxies`](IampassBuilder::trusted_proxies) the address that proxy forwarded
+    /// (as the crate's own per-address limits see it). For an application's own limits.
+    ///
+    /// ```
+    /// # let iampass = iampass::core::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
+    /// # #[cfg(feature = "actix")] {
+    /// let req = actix_web::test::TestRequest::default()
+    ///     .peer_addr("192.0.2.7:5000".parse().unwrap())
+    ///     .to_http_request();
+    /// assert_eq!(iampass.client_ip(&req), Some("192.0.2.7".parse().unwrap()));
+    /// # }
+    /// # Ok::<(), iampass::Error>(())
+    /// ```
+    pub fn client_ip(&self, req: &impl RequestHead) -> Option<std::net::IpAddr> {
+        self.settings().login.trusted_proxies.client_ip(req)
     }
 
     /// The shared state of this deployment's instances (memory, or Redis); see
