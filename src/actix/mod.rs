@@ -99,6 +99,41 @@
 //! Point [`IampassBuilder::login_path`] at the SPA's own route so HTML navigations without a
 //! session land there rather than on the crate's page.
 //!
+//! ## IAMPASS as the second factor
+//! After the application's own first factor (a password, SSO), its handler starts the phone
+//! approval with [`Iampass::start_login`] and answers what the crate's `POST {prefix}/login`
+//! would (`202` + `poll_url` for a `fetch`, `303` to the wait page for a form). Take an
+//! attempt with [`Iampass::limit_first_factor`] *before* checking the password, so that
+//! guessing is limited whether it succeeds or not; end a session with [`Iampass::logout`].
+//!
+//! ```no_run
+//! use actix_web::{HttpRequest, HttpResponse, Responder, web};
+//! use iampass::actix::{Iampass, SecondFactor};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct SignIn { user: String, password: String }
+//!
+//! fn password_ok(_user: &str, _password: &str) -> bool { true } // the application's check
+//!
+//! async fn sign_in(req: HttpRequest, form: web::Form<SignIn>, iampass: web::Data<Iampass>) -> HttpResponse {
+//!     if let Err(limited) = iampass.limit_first_factor(&req, &form.user).await {
+//!         return HttpResponse::TooManyRequests().body(limited.message().to_owned());
+//!     }
+//!     if !password_ok(&form.user, &form.password) {
+//!         return HttpResponse::Unauthorized().body("wrong user name or password");
+//!     }
+//!     match iampass.start_login(&req, SecondFactor::new(&form.user).next("/dashboard")).await {
+//!         Ok(started) => started.into_http_response(), // the phone rings; the wait page polls
+//!         Err(e) => HttpResponse::ServiceUnavailable().body(e.message().to_owned()),
+//!     }
+//! }
+//!
+//! async fn sign_out(req: HttpRequest, iampass: web::Data<Iampass>) -> impl Responder {
+//!     iampass.logout(&req).await // 303 to the after-logout path, or JSON
+//! }
+//! # let _ = (sign_in, sign_out);
+//! ```
+//!
 //! ## Asking for the identity: three ways
 //! - [`RequireIampass`]: the handler runs only for a signed-in user; everyone else gets the
 //!   default (or the configured) answer. Use it for pages and API routes that need a user;

@@ -15,41 +15,19 @@ use crate::{AuthenticationApi, Error, Secret};
 /// An adapter makes its middleware, extractors and routes from it (with feature `actix`:
 /// `middleware()`, `routes()`, `require()`).
 ///
-/// Cheap to clone (one `Arc`): build it once, outside `HttpServer::new`, so every worker
+/// Cheap to clone (one `Arc`): build it once (outside actix's `HttpServer::new`), so every worker
 /// shares the key ring, the caches and the rate limiters.
 ///
-/// ```no_run
-/// use actix_web::{App, HttpServer, web};
-/// use iampass::actix::{Iampass, IampassIdentity, RequireIampass};
-///
-/// #[actix_web::main]
-/// async fn main() -> std::io::Result<()> {
-///     let iampass = Iampass::from_env()
-///         .and_then(|b| b.build())
-///         .expect("IAMPASS configuration");
-///     HttpServer::new(move || {
-///         App::new()
-///             .wrap(iampass.middleware())
-///             .configure(iampass.routes())
-///             .route("/", web::get().to(|who: Option<IampassIdentity>| async move {
-///                 match who {
-///                     Some(who) => format!("hello {}", who.user()),
-///                     None => "hello stranger: /auth/login".to_owned(),
-///                 }
-///             }))
-///             .route("/dashboard", web::get().to(|who: RequireIampass| async move {
-///                 format!("dashboard of {}", who.user())
-///             }))
-///             .service(web::scope("/admin").wrap(iampass.require()).route(
-///                 "",
-///                 web::get().to(|| async { "admin" }),
-///             ))
-///     })
-///     .bind(("127.0.0.1", 8080))?
-///     .run()
-///     .await
-/// }
 /// ```
+/// use iampass::core::Iampass;
+/// let iampass = Iampass::builder("app-id", "app-secret")
+///     .cookie_key(&[7u8; 64]) // 64 random bytes from configuration in real life
+///     .build()?;
+/// assert_eq!(iampass.login_path(), "/auth/login");
+/// # Ok::<(), iampass::Error>(())
+/// ```
+///
+/// The adapters' module docs show it serving an app: [`crate::actix`], [`crate::axum`].
 #[derive(Clone)]
 pub struct Iampass {
     inner: Arc<Shared>,
@@ -229,16 +207,8 @@ impl Iampass {
     /// [`trusted_proxies`](IampassBuilder::trusted_proxies) the address that proxy forwarded
     /// (as the crate's own per-address limits see it). For an application's own limits.
     ///
-    /// ```
-    /// # let iampass = iampass::core::Iampass::builder("a", "s").cookie_key(&[1; 64]).build()?;
-    /// # #[cfg(feature = "actix")] {
-    /// let req = actix_web::test::TestRequest::default()
-    ///     .peer_addr("192.0.2.7:5000".parse().unwrap())
-    ///     .to_http_request();
-    /// assert_eq!(iampass.client_ip(&req), Some("192.0.2.7".parse().unwrap()));
-    /// # }
-    /// # Ok::<(), iampass::Error>(())
-    /// ```
+    /// In an actix-web handler: `iampass.client_ip(&req)` with the `HttpRequest`; in axum,
+    /// with the request's `Parts`.
     pub fn client_ip(&self, req: &impl RequestHead) -> Option<std::net::IpAddr> {
         self.settings().login.trusted_proxies.client_ip(req)
     }

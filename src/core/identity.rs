@@ -7,22 +7,23 @@ use crate::core::cookie::SessionCookie;
 
 /// A signed-in user: IAMPASS confirmed the session is `active` for this request.
 ///
-/// As an extractor it refuses requests without one (like [`RequireIampass`]); as
+/// As an adapter's extractor it refuses requests without one (like [`RequireIampass`]); as
 /// `Option<IampassIdentity>` it never refuses (anonymous, and also while IAMPASS is
 /// unavailable, is `None`); as `Result<IampassIdentity, Denial>` the handler sees why.
 ///
 /// ```
-/// use actix_web::{web, App};
-/// use iampass::actix::IampassIdentity;
-/// async fn home(who: Option<IampassIdentity>) -> String {
+/// use iampass::core::IampassIdentity;
+/// fn greeting(who: Option<&IampassIdentity>) -> String {
 ///     match who {
 ///         Some(who) => format!("hello {} ({})", who.user(), who.iampass_user_id()),
 ///         None => "hello stranger".into(),
 ///     }
 /// }
-/// let app = App::new().route("/", web::get().to(home));
-/// # let _ = app;
+/// assert_eq!(greeting(None), "hello stranger");
 /// ```
+///
+/// With an adapter: `Option<IampassIdentity>` as a handler argument (see
+/// [`crate::actix`] and [`crate::axum`]).
 ///
 /// [`RequireIampass`]: crate::actix::RequireIampass
 /// [`Denial`]: crate::core::Denial

@@ -11,16 +11,28 @@ use std::net::SocketAddr;
 /// adapter for another framework implements it for its request type.
 ///
 /// ```
-/// # #[cfg(feature = "actix")] {
-/// use iampass::core::RequestHead;
-/// let req = actix_web::test::TestRequest::get()
-///     .uri("/page?next=%2Fx")
-///     .insert_header(("Accept", "text/html"))
-///     .to_http_request();
-/// assert_eq!(req.path(), "/page");
-/// assert_eq!(RequestHead::query(&req), "next=%2Fx");
-/// assert_eq!(RequestHead::header(&req, "accept"), Some("text/html"));
-/// # }
+/// use std::net::SocketAddr;
+/// use iampass::core::{RequestHead, accepts_html};
+///
+/// /// A request of some framework, as an adapter sees it.
+/// struct Plain { path: String, accept: String }
+///
+/// impl RequestHead for Plain {
+///     fn method(&self) -> &str { "GET" }
+///     fn path(&self) -> &str { &self.path }
+///     fn query(&self) -> &str { "" }
+///     fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+///         (name == "accept").then_some(self.accept.as_str()).into_iter()
+///     }
+///     fn contains_header(&self, name: &str) -> bool { name == "accept" }
+///     fn peer_addr(&self) -> Option<SocketAddr> { None }
+///     fn scheme(&self) -> String { "https".into() }
+///     fn host(&self) -> String { "example.com".into() }
+/// }
+///
+/// let req = Plain { path: "/page".into(), accept: "text/html".into() };
+/// assert_eq!(req.header("accept"), Some("text/html"));
+/// assert!(accepts_html(&req));
 /// ```
 pub trait RequestHead {
     /// The method, upper case (`GET`, `POST`, ...).
@@ -55,15 +67,8 @@ pub trait RequestHead {
 
 /// `true` when the client prefers an HTML answer (a browser navigation or form).
 ///
-/// ```
-/// # #[cfg(feature = "actix")] {
-/// use iampass::core::accepts_html;
-/// let req = actix_web::test::TestRequest::default()
-///     .insert_header(("Accept", "text/html,application/xhtml+xml"))
-///     .to_http_request();
-/// assert!(accepts_html(&req));
-/// # }
-/// ```
+/// For example `accept: text/html,application/xhtml+xml` (a browser navigation) is, and
+/// `accept: application/json` is not (see [`RequestHead`]'s example).
 pub fn accepts_html(req: &impl RequestHead) -> bool {
     req.header("accept")
         .is_some_and(|accept| accept.contains("text/html"))

@@ -86,8 +86,8 @@ impl SecondFactor {
 /// A started approval: the answer to return from the handler (`202` JSON with the poll URL
 /// for an API client, `303` to the wait page for a browser form), with the pending cookie.
 ///
-/// With feature `actix` it is an `actix_web::Responder` (and `into_response()` gives the
-/// `HttpResponse`).
+/// With feature `actix` it is a `Responder` (and `into_http_response()` gives the
+/// `HttpResponse`); with feature `axum`, `IntoResponse`.
 #[derive(Debug)]
 pub struct LoginStarted {
     reply: Reply,
@@ -101,8 +101,8 @@ impl LoginStarted {
 }
 
 /// Why an approval could not start, with the precise reason (only the application sees it:
-/// what it shows the user is its own choice). As an error response (`actix_web::ResponseError`
-/// with feature `actix`) it answers JSON with the status, `reason` and `message`.
+/// what it shows the user is its own choice). As an error response (`ResponseError` with feature
+/// `actix`, `IntoResponse` with `axum`) it answers JSON with the status, `reason` and `message`.
 #[derive(Debug, Clone)]
 pub struct LoginError {
     status: StatusCode,
@@ -182,26 +182,8 @@ impl Iampass {
     /// browser then polls `{prefix}/poll` (or lands on the wait page). Works whether or not
     /// [`public_login`](crate::actix::IampassBuilder::public_login) is on.
     ///
-    /// ```no_run
-    /// use actix_web::{HttpRequest, Responder, web};
-    /// use iampass::actix::{Iampass, LoginError, SecondFactor};
-    ///
-    /// #[derive(serde::Deserialize)]
-    /// struct SignIn { user: String, password: String }
-    ///
-    /// async fn sign_in(
-    ///     req: HttpRequest,
-    ///     form: web::Form<SignIn>,
-    ///     iampass: web::Data<Iampass>,
-    /// ) -> Result<impl Responder, actix_web::Error> {
-    ///     # fn password_ok(_: &str, _: &str) -> bool { true }
-    ///     if !password_ok(&form.user, &form.password) {
-    ///         return Err(actix_web::error::ErrorUnauthorized("wrong user name or password"));
-    ///     }
-    ///     let login = SecondFactor::new(&form.user).next("/dashboard");
-    ///     Ok(iampass.start_login(&req, login).await?)
-    /// }
-    /// ```
+    /// See the adapters' docs for a handler: [`crate::actix`] ("IAMPASS as the second
+    /// factor") and [`crate::axum`].
     pub async fn start_login(
         &self,
         req: &impl RequestHead,
@@ -246,24 +228,8 @@ impl Iampass {
     /// name counts by its confusable-folded form (`Alice`, `ALICE` and `Аlice` are one user).
     /// With Redis down, this instance's own limiter decides (as for login starts).
     ///
-    /// ```no_run
-    /// use actix_web::{HttpRequest, HttpResponse, web};
-    /// use iampass::actix::{Iampass, SecondFactor};
-    /// # fn password_ok(_: &str, _: &str) -> bool { true }
-    /// async fn sign_in(req: HttpRequest, form: web::Form<(String, String)>, iampass: web::Data<Iampass>) -> HttpResponse {
-    ///     let (user, password) = form.into_inner();
-    ///     if let Err(e) = iampass.limit_first_factor(&req, &user).await {
-    ///         return HttpResponse::TooManyRequests().body(e.message().to_owned());
-    ///     }
-    ///     if !password_ok(&user, &password) {
-    ///         return HttpResponse::Unauthorized().body("wrong user name or password");
-    ///     }
-    ///     match iampass.start_login(&req, SecondFactor::new(user)).await {
-    ///         Ok(started) => started.into_http_response(),
-    ///         Err(e) => HttpResponse::ServiceUnavailable().body(e.message().to_owned()),
-    ///     }
-    /// }
-    /// ```
+    /// See the adapters' docs for a handler: [`crate::actix`] ("IAMPASS as the second
+    /// factor") and [`crate::axum`].
     pub async fn limit_first_factor(
         &self,
         req: &impl RequestHead,
@@ -290,13 +256,8 @@ impl Iampass {
     /// handler (same answer as `POST {prefix}/logout`: `303` to the after-logout path for a
     /// browser, JSON otherwise; cross-site requests refused).
     ///
-    /// ```no_run
-    /// use actix_web::{HttpRequest, Responder, web};
-    /// use iampass::actix::Iampass;
-    /// async fn sign_out(req: HttpRequest, iampass: web::Data<Iampass>) -> impl Responder {
-    ///     iampass.logout(&req).await
-    /// }
-    /// ```
+    /// See the adapters' docs for a handler: [`crate::actix`] ("IAMPASS as the second
+    /// factor") and [`crate::axum`].
     pub async fn logout(&self, req: &impl RequestHead) -> Reply {
         Handler::new(self, None, req).logout(req).await
     }

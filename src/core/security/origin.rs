@@ -25,20 +25,8 @@ pub(crate) fn check_same_origin(req: &impl RequestHead) -> Result<(), CrossSite>
 ///
 /// Use it to protect an app's own `POST` routes against cross-site forms:
 ///
-/// ```
-/// # #[cfg(feature = "actix")] {
-/// use actix_web::{HttpRequest, HttpResponse};
-/// use iampass::core::is_same_origin;
-///
-/// async fn change_settings(req: HttpRequest) -> HttpResponse {
-///     if !is_same_origin(&req) {
-///         return HttpResponse::Forbidden().body("cross-site request refused");
-///     }
-///     HttpResponse::Ok().finish()
-/// }
-/// # let _ = change_settings;
-/// # }
-/// ```
+/// With actix-web: `if !is_same_origin(&req) { return HttpResponse::Forbidden().finish(); }`
+/// in the handler (`req: HttpRequest`); with axum, with the request's `Parts`.
 pub fn is_same_origin(req: &impl RequestHead) -> bool {
     check_same_origin(req).is_ok()
 }
