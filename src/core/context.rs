@@ -260,15 +260,22 @@ impl RequestContext {
         };
         let span = self.span(req, payload, token);
         async {
+            // Two reference counts, not a copy of the session, for the call.
+            let (asking, cookie) = (iampass.clone(), payload.clone());
+            let fetch = async move {
+                asking
+                    .authentication_api()
+                    .session_status(cookie.session())
+                    .await
+            };
             let judged = iampass
                 .state()
                 .validator
                 .judge(
-                    iampass.authentication_api(),
-                    payload.session(),
                     token,
                     Some(payload.user()),
                     iampass.settings().policy(),
+                    fetch,
                 )
                 .await;
             self.judge(payload, token, judged)

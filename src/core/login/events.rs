@@ -7,6 +7,7 @@
 //! (`live`): one IAMPASS check per interval for all of the session's streams.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -282,6 +283,7 @@ fn subscribe(
 /// The session's ticker: asks IAMPASS (through the shared validator) every interval while
 /// at least one stream reads the feed; stops when the last one goes or the session ends.
 async fn tick(iampass: Iampass, token: String, session: Session, feed: watch::Sender<LiveState>) {
+    let session = Arc::new(session);
     let interval = iampass.settings().events.interval;
     let live = &iampass.state().live;
     loop {
@@ -292,16 +294,12 @@ async fn tick(iampass: Iampass, token: String, session: Session, feed: watch::Se
         if live.retire(&token, &feed, false) {
             return;
         }
+        let (asking, asked) = (iampass.clone(), session.clone());
+        let fetch = async move { asking.authentication_api().session_status(&asked).await };
         let judged = iampass
             .state()
             .validator
-            .judge(
-                iampass.authentication_api(),
-                &session,
-                &token,
-                None,
-                iampass.settings().policy(),
-            )
+            .judge(&token, None, iampass.settings().policy(), fetch)
             .await;
         let state = LiveState::from_verdict(&judged.verdict, iampass.settings().walkaway);
         feed.send_if_modified(|current| {

@@ -28,7 +28,7 @@ pub(crate) use self::verdict::{Policy, Transition, Verdict};
 
 use crate::core::log::{short_handle, text};
 use crate::core::store::{CachedStatus, Store, session_handle};
-use crate::{AuthenticationApi, Error, Session, Status};
+use crate::{Error, Status};
 
 /// Bound on the number of sessions remembered by each local cache.
 const CAPACITY: u64 = 100_000;
@@ -189,20 +189,20 @@ impl Validator {
 
     /// What IAMPASS says of the session now, and what it means: the one sequence every
     /// judge of a session follows (a request, a live stream's ticker). Its status (coalesced,
-    /// cached) → the walkaway / return audit event (with `user` when known) → on an outage,
-    /// how long ago it was last good → the verdict by `policy`.
-    pub(crate) async fn judge(
+    /// cached; `fetch` asks IAMPASS, run only when no call is in flight) → the walkaway /
+    /// return audit event (with `user` when known) → on an outage, how long ago it was last
+    /// good → the verdict by `policy`.
+    pub(crate) async fn judge<F>(
         &self,
-        api: &AuthenticationApi,
-        session: &Session,
         token: &str,
         user: Option<&str>,
         policy: Policy,
-    ) -> Judged {
-        let (api, asked) = (api.clone(), session.clone());
-        let checked = self
-            .status(token, async move { api.session_status(&asked).await })
-            .await;
+        fetch: F,
+    ) -> Judged
+    where
+        F: Future<Output = Result<Status, Error>> + Send + 'static,
+    {
+        let checked = self.status(token, fetch).await;
         if let Some(transition) = checked.transition {
             transition.log(user, &short_handle(token));
         }
