@@ -59,7 +59,9 @@ impl LoginLimits {
                 .await?;
         }
         if let Some(rate) = self.per_user {
-            self.store.take(&self.key(LimitKey::user(user)), rate).await?;
+            self.store
+                .take(&self.key(LimitKey::user(user)), rate)
+                .await?;
         }
         Ok(())
     }
