@@ -88,7 +88,7 @@ struct Args {
     #[arg(long, value_name = "ANSWER", value_enum, default_value_t = UnknownUser::Reason)]
     unknown_user: UnknownUser,
 
-    /// The token the control API and phone page want (Authorization: Bearer <token>).
+    /// The token the control API and phone page want (`Authorization: Bearer <token>`).
     /// Optional on loopback; beyond it, a random one is made and printed when none is given.
     #[arg(
         long,

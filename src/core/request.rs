@@ -134,35 +134,6 @@ impl TestHead {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_explicit_json_accept_wins_over_a_form_body() {
-        let form = |accept: Option<&str>| {
-            let head = TestHead::get("/auth/login")
-                .header("content-type", "application/x-www-form-urlencoded");
-            let head = match accept {
-                Some(accept) => head.header("accept", accept),
-                None => head,
-            };
-            answers_html(&head, is_form(&head))
-        };
-        assert!(form(None));
-        assert!(form(Some("*/*")));
-        assert!(form(Some("text/html,application/xhtml+xml,*/*;q=0.8")));
-        assert!(!form(Some("application/json")));
-        assert!(!form(Some("Application/JSON, text/plain")));
-        assert!(!form(Some("application/json, text/html;q=0.5")));
-        assert!(form(Some("text/html, application/json;q=0.5")));
-        let fetch = TestHead::get("/x").header("accept", "application/json");
-        assert!(!answers_html(&fetch, false));
-        let plain = TestHead::get("/x");
-        assert!(!answers_html(&plain, false));
-    }
-}
-
-#[cfg(test)]
 impl RequestHead for TestHead {
     fn method(&self) -> &str {
         &self.method
@@ -190,5 +161,34 @@ impl RequestHead for TestHead {
     }
     fn host(&self) -> String {
         self.header("host").unwrap_or("localhost").to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_json_accept_wins_over_a_form_body() {
+        let form = |accept: Option<&str>| {
+            let head = TestHead::get("/auth/login")
+                .header("content-type", "application/x-www-form-urlencoded");
+            let head = match accept {
+                Some(accept) => head.header("accept", accept),
+                None => head,
+            };
+            answers_html(&head, is_form(&head))
+        };
+        assert!(form(None));
+        assert!(form(Some("*/*")));
+        assert!(form(Some("text/html,application/xhtml+xml,*/*;q=0.8")));
+        assert!(!form(Some("application/json")));
+        assert!(!form(Some("Application/JSON, text/plain")));
+        assert!(!form(Some("application/json, text/html;q=0.5")));
+        assert!(form(Some("text/html, application/json;q=0.5")));
+        let fetch = TestHead::get("/x").header("accept", "application/json");
+        assert!(!answers_html(&fetch, false));
+        let plain = TestHead::get("/x");
+        assert!(!answers_html(&plain, false));
     }
 }

@@ -69,8 +69,8 @@ impl Factors {
 /// assert!(!cookie.is_expired());
 /// ```
 ///
-/// [`Iampass::seal_cookie`]: super::Iampass::seal_cookie
-/// [`Iampass::open_cookie`]: super::Iampass::open_cookie
+/// [`Iampass::seal_cookie`]: crate::core::Iampass::seal_cookie
+/// [`Iampass::open_cookie`]: crate::core::Iampass::open_cookie
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionCookie {
     #[serde(rename = "v")]
