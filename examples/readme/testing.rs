@@ -46,6 +46,10 @@ pub fn routes(iampass: Iampass) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(iampass.clone()))
             .configure(iampass.routes())
+            .route(
+                "/signin",
+                web::get().to(|| async { "your sign-in form, as above" }),
+            )
             .route("/signin", web::post().to(sign_in))
             .route(
                 "/dashboard",
