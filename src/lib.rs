@@ -98,8 +98,10 @@
 //!   never "signed out" (the cookie is kept). `StaleIfError(grace)` is the explicit opt-in.
 //! - **Walkaway denies but keeps the login** ([`WalkawayPolicy::Deny`](actix::WalkawayPolicy)):
 //!   the phone coming back restores access without signing in again.
-//! - **5 s per IAMPASS call** ([`DEFAULT_REQUEST_TIMEOUT`](crate::core::defaults::DEFAULT_REQUEST_TIMEOUT)):
-//!   a slow IAMPASS is an outage, and a request waiting longer than that helps nobody.
+//! - **5 s per IAMPASS call** ([`DEFAULT_REQUEST_TIMEOUT`](crate::core::defaults::DEFAULT_REQUEST_TIMEOUT))
+//!   for the client an [`actix::Iampass`] builds from the credentials: a slow IAMPASS is an
+//!   outage, and a request waiting longer than that helps nobody. A client built alone
+//!   ([`ClientBuilder`]) waits 10 s ([`client::DEFAULT_TIMEOUT`]), for scripts and tools.
 //! - **1 h absolute login lifetime** ([`DEFAULT_SESSION_MAX_AGE`](crate::core::defaults::DEFAULT_SESSION_MAX_AGE)),
 //!   also asked of IAMPASS, and never extended by re-issuing the cookie.
 //! - **Cookie `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`**, sealed with AES-256-GCM by a
@@ -141,7 +143,5 @@ pub use error::Error;
 pub use secret::Secret;
 pub use session::{AuthenticationMethod, Session, Status};
 
-/// Compiles the README's Rust snippets as doctests, so the README stays true.
-#[cfg(all(doctest, feature = "actix", feature = "emulator"))]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+// The README's Rust programs are `examples/readme/*.rs`, built as examples; the `readme` test
+// suite checks that the README shows them byte for byte.

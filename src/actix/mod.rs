@@ -83,8 +83,9 @@
 //! [`IampassBuilder::page_style`], [`IampassBuilder::color_scheme`]), or are replaced by the
 //! application's own HTML ([`IampassBuilder::page_renderer`]).
 //!
-//! A single-page app needs none of them: every handler answers JSON when the request does not
-//! ask for HTML (`Accept: application/json`, `Content-Type: application/json`).
+//! A single-page app needs none of them: every handler answers JSON when the request asks for
+//! it (`Accept: application/json`, which wins even over a form body) or neither accepts HTML
+//! nor posts a form (`Content-Type: application/json`).
 //!
 //! 1. start: `POST {prefix}/login` with `{"user": "…", "next": "/app"}` (public mode), or the
 //!    application's own endpoint calling [`Iampass::start_login`] after its first factor →

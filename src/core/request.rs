@@ -74,6 +74,28 @@ pub fn accepts_html(req: &impl RequestHead) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// `true` when the client asked for JSON explicitly: its `Accept` names `application/json`,
+/// before `text/html` if it names both. That wins over a form body: a `fetch` posting a form
+/// with `Accept: application/json` gets the JSON answer (`202` + `poll_url`), not a redirect.
+pub(crate) fn prefers_json(req: &impl RequestHead) -> bool {
+    let Some(accept) = req.header("accept") else {
+        return false;
+    };
+    let accept = accept.to_ascii_lowercase();
+    match (accept.find("application/json"), accept.find("text/html")) {
+        (Some(json), Some(html)) => json < html,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// `true` when the answer should be HTML (a page, or a `303`) rather than JSON: never when
+/// JSON was asked for explicitly ([`prefers_json`]), otherwise for a form post (`form`) or a
+/// client that accepts HTML.
+pub(crate) fn answers_html(req: &impl RequestHead, form: bool) -> bool {
+    !prefers_json(req) && (form || accepts_html(req))
+}
+
 /// `true` for an HTML form submission.
 pub(crate) fn is_form(req: &impl RequestHead) -> bool {
     req.header("content-type").is_some_and(|ct| {
@@ -144,5 +166,34 @@ impl RequestHead for TestHead {
     }
     fn host(&self) -> String {
         self.header("host").unwrap_or("localhost").to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_json_accept_wins_over_a_form_body() {
+        let form = |accept: Option<&str>| {
+            let head = TestHead::get("/auth/login")
+                .header("content-type", "application/x-www-form-urlencoded");
+            let head = match accept {
+                Some(accept) => head.header("accept", accept),
+                None => head,
+            };
+            answers_html(&head, is_form(&head))
+        };
+        assert!(form(None));
+        assert!(form(Some("*/*")));
+        assert!(form(Some("text/html,application/xhtml+xml,*/*;q=0.8")));
+        assert!(!form(Some("application/json")));
+        assert!(!form(Some("Application/JSON, text/plain")));
+        assert!(!form(Some("application/json, text/html;q=0.5")));
+        assert!(form(Some("text/html, application/json;q=0.5")));
+        let fetch = TestHead::get("/x").header("accept", "application/json");
+        assert!(!answers_html(&fetch, false));
+        let plain = TestHead::get("/x");
+        assert!(!answers_html(&plain, false));
     }
 }

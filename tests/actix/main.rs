@@ -21,6 +21,7 @@ mod branding;
 mod breaker;
 mod config;
 mod cookie;
+mod dead_ends;
 mod events;
 mod flow;
 mod hardening;

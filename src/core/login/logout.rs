@@ -9,12 +9,12 @@ use super::Handler;
 use crate::core::answer::Reply;
 use crate::core::log::{Without, text};
 use crate::core::pages;
-use crate::core::request::{RequestHead, accepts_html, is_form};
+use crate::core::request::{RequestHead, answers_html, is_form};
 
 impl Handler {
     /// `POST {prefix}/logout`.
     pub(crate) async fn logout(&self, req: &impl RequestHead) -> Reply {
-        let html = is_form(req) || accepts_html(req);
+        let html = answers_html(req, is_form(req));
         if let Some(refused) = self.refuse_cross_site(req, html) {
             return refused;
         }

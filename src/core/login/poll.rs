@@ -49,6 +49,12 @@ enum Progress {
 const STORE_UNAVAILABLE_MESSAGE: &str =
     "The sign-in was approved; finishing it is briefly unavailable, retrying\u{2026}";
 
+/// The answer to a poll without a pending-login cookie, with its likely causes.
+const NO_PENDING_LOGIN_MESSAGE: &str = "No pending sign-in: this request carried no valid \
+    pending-login cookie. Over plain HTTP a Secure cookie is dropped by non-browser clients \
+    (and by browsers on any host but localhost): use HTTPS, or cookie_secure(false) in \
+    development only. Otherwise the sign-in expired or already ended: start it again.";
+
 /// The answer to a pending cookie presented again after its exchange.
 const EXCHANGED_MESSAGE: &str =
     "This sign-in was already completed. If that was not you, sign in again and sign out.";
@@ -296,7 +302,8 @@ impl Handler {
         let Some(payload) = self.context.pending() else {
             return Reply::json(
                 StatusCode::UNAUTHORIZED,
-                json!({"error": "no_pending_login", "status": null}),
+                json!({"error": "no_pending_login", "status": null,
+                       "message": NO_PENDING_LOGIN_MESSAGE}),
             );
         };
         let settings = &self.iampass.settings().login;

@@ -15,7 +15,7 @@ use crate::AuthenticationMethod;
 use crate::core::Iampass;
 use crate::core::answer::Reply;
 use crate::core::cookie::Factors;
-use crate::core::request::{RequestHead, accepts_html, is_form};
+use crate::core::request::{RequestHead, answers_html, is_form};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
 
@@ -206,7 +206,7 @@ impl Iampass {
             .start(req, &start, &next)
             .await
             .map_err(LoginError::from_refusal)?;
-        let reply = if is_form(req) || accepts_html(req) {
+        let reply = if answers_html(req, is_form(req)) {
             Reply::see_other(format!("{}/login?wait=1", self.routes_prefix()))
         } else {
             Reply::json(

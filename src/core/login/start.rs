@@ -15,7 +15,7 @@ use crate::core::denial::UNAVAILABLE_MESSAGE;
 use crate::core::log::{OutageLog, Without, session_short_handle, short_handle, text};
 use crate::core::login::pending::PENDING_MAX_AGE;
 use crate::core::pages;
-use crate::core::request::{RequestHead, accepts_html, is_form};
+use crate::core::request::{RequestHead, accepts_html, is_form, prefers_json};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
 use crate::user_name::{self, UserNameError};
@@ -213,6 +213,10 @@ impl Handler {
             return self.wait_page(req).await;
         }
         let next = safe_next(req.query_param("next").as_deref());
+        if let Some(elsewhere) = self.own_sign_in(&next) {
+            // The public user-name form would only answer 403: the application's page instead.
+            return elsewhere;
+        }
         // `?user=` prefills the form (e.g. right after sign-up); over-long values are dropped.
         let user = req.query_param("user").filter(|u| u.len() <= MAX_USER_LEN);
         let warning = self.insecure_transport(req).then_some(INSECURE_TRANSPORT);
@@ -224,6 +228,22 @@ impl Handler {
             warning,
         );
         self.html(StatusCode::OK, page)
+    }
+
+    /// With the public login off and the application's own sign-in page elsewhere
+    /// ([`login_path`](crate::core::IampassBuilder::login_path)): a `303` to that page, keeping
+    /// `next`. `None` while the public login is on, or when `login_path` is this very page.
+    fn own_sign_in(&self, next: &str) -> Option<Reply> {
+        let login_path = self.iampass.login_path();
+        if self.iampass.public_login() || login_path == format!("{}/login", self.prefix()) {
+            return None;
+        }
+        if next == "/" {
+            return Some(Reply::see_other(login_path));
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let sep = if login_path.contains('?') { '&' } else { '?' };
+        Some(Reply::see_other(format!("{login_path}{sep}next={encoded}")))
     }
 
     /// `true` when the cookie is `Secure` but the request came over plain HTTP from a name
@@ -280,6 +300,12 @@ impl Handler {
             Err(refusal) => return self.refuse(req, form, "", "/", refusal),
         };
         let next = safe_next(request.next.as_deref());
+        // An explicit `Accept: application/json` wins over a form body.
+        let html = form && !prefers_json(req);
+        if html && let Some(elsewhere) = self.own_sign_in(&next) {
+            // A form (an old copy of the user-name page): the application's sign-in page.
+            return elsewhere;
+        }
         if !self.iampass.public_login() {
             let refusal = Refusal {
                 status: StatusCode::FORBIDDEN,
@@ -291,7 +317,7 @@ impl Handler {
             return self.refuse(req, form, "", &next, refusal);
         }
         match self.start_public(req, &request, &next).await {
-            Ok(cookie) if form => {
+            Ok(cookie) if html => {
                 Reply::see_other(format!("{}/login?wait=1", self.prefix())).cookie(Some(cookie))
             }
             Ok(cookie) => Reply::json(
@@ -311,7 +337,8 @@ impl Handler {
         next: &str,
         r: Refusal,
     ) -> Reply {
-        let html = form || (accepts_html(req) && r.status != StatusCode::PAYLOAD_TOO_LARGE);
+        let html = !prefers_json(req)
+            && (form || (accepts_html(req) && r.status != StatusCode::PAYLOAD_TOO_LARGE));
         let reply = if html {
             let user = if user.len() <= MAX_USER_LEN { user } else { "" };
             let page = pages::login_form(
