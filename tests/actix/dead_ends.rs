@@ -27,7 +27,7 @@ async fn sign_in(
         .start_login(&req, SecondFactor::new(&form.user).next("/dashboard"))
         .await
     {
-        Ok(started) => started.into_response(),
+        Ok(started) => started.into_http_response(),
         Err(e) => HttpResponse::UnprocessableEntity().body(e.message().to_owned()),
     }
 }
