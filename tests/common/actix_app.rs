@@ -186,6 +186,9 @@ pub struct Client {
     pub base: String,
     pub cookie_name: String,
     pub cookie: Option<String>,
+    /// The crate's other cookies (named after the session cookie, e.g. `iampass-step-up`),
+    /// carried like a browser would.
+    pub others: std::collections::BTreeMap<String, String>,
     /// Extra headers on every request.
     pub extra: Vec<(String, String)>,
 }
@@ -210,6 +213,7 @@ impl Client {
             base: base.to_owned(),
             cookie_name: iampass.cookie_name().to_owned(),
             cookie: None,
+            others: Default::default(),
             extra: Vec::new(),
         }
     }
@@ -223,8 +227,14 @@ impl Client {
 
     pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
         let mut request = request;
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", format!("{}={}", self.cookie_name, cookie));
+        let mut pairs: Vec<String> = self
+            .cookie
+            .iter()
+            .map(|cookie| format!("{}={}", self.cookie_name, cookie))
+            .collect();
+        pairs.extend(self.others.iter().map(|(k, v)| format!("{k}={v}")));
+        if !pairs.is_empty() {
+            request = request.header("cookie", pairs.join("; "));
         }
         for (k, v) in &self.extra {
             request = request.header(k.as_str(), v.as_str());
@@ -259,6 +269,22 @@ impl Client {
                 self.cookie = None;
             } else {
                 self.cookie = Some(value);
+            }
+        }
+        let prefix = format!("{}-", self.cookie_name);
+        for set in answer.headers.get_all("set-cookie").iter() {
+            let Ok(set) = set.to_str() else { continue };
+            let Some((name, rest)) = set.split_once('=') else {
+                continue;
+            };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let value = rest.split(';').next().unwrap_or_default().to_owned();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.others.remove(name);
+            } else {
+                self.others.insert(name.to_owned(), value);
             }
         }
         answer

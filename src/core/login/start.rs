@@ -3,11 +3,12 @@
 
 use bytes::Bytes;
 use cookie::Cookie;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::body::read_body;
 use super::{Handler, decoy};
 use crate::core::answer::Reply;
 use crate::core::cookie::{CookieState, Factors, SessionCookie};
@@ -27,8 +28,6 @@ use crate::{AuthenticationMethod, Error};
 /// assert_eq!(iampass::core::defaults::MAX_USER_LEN, 256);
 /// ```
 pub const MAX_USER_LEN: usize = user_name::MAX_LEN;
-/// Largest login request body accepted (`413` above).
-pub(crate) const MAX_BODY: usize = 8 * 1024;
 
 /// Shown on the login page when the browser will drop the `Secure` cookie.
 const INSECURE_TRANSPORT: &str = "Signing in cannot work here: this site is served over plain \
@@ -72,7 +71,7 @@ pub(super) struct Start<'a> {
 }
 
 impl Refusal {
-    fn bad_request(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(status: StatusCode, message: impl Into<String>) -> Self {
         let message = message.into();
         Refusal {
             status,
@@ -82,7 +81,11 @@ impl Refusal {
         }
     }
 
-    fn failed(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(super) fn failed(
+        status: StatusCode,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let message = message.into();
         Refusal {
             status,
@@ -114,53 +117,6 @@ impl Refusal {
     }
 }
 
-/// Reads the body within `deadline`, refusing more than [`MAX_BODY`] bytes (declared or
-/// sent); a body still arriving at the deadline is answered `408`.
-async fn read_body<S, E>(
-    req: &impl RequestHead,
-    body: S,
-    deadline: std::time::Duration,
-) -> Result<Vec<u8>, Refusal>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    match tokio::time::timeout(deadline, read_whole_body(req, body)).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::info!(path = req.path(), "request body not sent in time");
-            Err(Refusal::bad_request(
-                StatusCode::REQUEST_TIMEOUT,
-                "The request took too long to arrive.",
-            ))
-        }
-    }
-}
-
-async fn read_whole_body<S, E>(req: &impl RequestHead, mut body: S) -> Result<Vec<u8>, Refusal>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let too_large =
-        || Refusal::bad_request(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
-    let declared = req
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| {
-            Refusal::bad_request(StatusCode::BAD_REQUEST, "The request could not be read.")
-        })?;
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
 /// The login request from a form or JSON body.
 fn parse_request(form: bool, body: &[u8]) -> Result<LoginRequest, Refusal> {
     if !form {
@@ -182,7 +138,7 @@ fn parse_request(form: bool, body: &[u8]) -> Result<LoginRequest, Refusal> {
     Ok(request)
 }
 
-fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusal> {
+pub(super) fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusal> {
     methods
         .iter()
         .map(|m| {
@@ -329,7 +285,7 @@ impl Handler {
         }
     }
 
-    fn refuse(
+    pub(super) fn refuse(
         &self,
         req: &impl RequestHead,
         form: bool,
@@ -452,13 +408,13 @@ impl Handler {
         }
     }
 
-    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
-    pub(super) async fn start(
+    /// Resolves the user, takes the rate limits and asks IAMPASS to start an approval: the
+    /// started session and the IAMPASS user id (for a login and for a step-up).
+    pub(super) async fn ask_phone(
         &self,
         req: &impl RequestHead,
         start: &Start<'_>,
-        next: &str,
-    ) -> Result<Cookie<'static>, Refusal> {
+    ) -> Result<(crate::Session, String), Refusal> {
         let iampass = &self.iampass;
         let user = check_user(start.user)?;
         let methods = &start.methods;
@@ -478,7 +434,6 @@ impl Handler {
         if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
             return Err(self.unresolved(req, user).await);
         }
-        let address = self.client_ip(req);
         self.take_limits(req, &resolved).await?;
         let session = iampass
             .authentication_api()
@@ -517,6 +472,21 @@ impl Handler {
                 message,
             ));
         }
+        Ok((session, resolved))
+    }
+
+    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
+    pub(super) async fn start(
+        &self,
+        req: &impl RequestHead,
+        start: &Start<'_>,
+        next: &str,
+    ) -> Result<Cookie<'static>, Refusal> {
+        let iampass = &self.iampass;
+        let (session, resolved) = self.ask_phone(req, start).await?;
+        let user = check_user(start.user)?;
+        let address = self.client_ip(req);
+        let methods = &start.methods;
         // One request at a time: the login this browser had (pending or signed in) ends.
         if let Some(previous) = self.context.payload() {
             let ttl = previous.remaining_life();
@@ -567,7 +537,7 @@ impl Handler {
     /// Ends, in the background, the IAMPASS session of this browser's previous login (a
     /// pending request left on the phone, or a signed-in session being replaced).
     /// The session is revoked in the store for `ttl` (its cookie's remaining life).
-    fn end_previous(&self, previous: crate::Session, ttl: std::time::Duration) {
+    pub(super) fn end_previous(&self, previous: crate::Session, ttl: std::time::Duration) {
         let Some(token) = previous.session_token().map(str::to_owned) else {
             return;
         };
