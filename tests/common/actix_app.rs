@@ -10,7 +10,8 @@ use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceRespon
 use actix_web::{App, HttpResponse, HttpServer, web};
 use iampass::AuthenticationApi;
 use iampass::actix::{
-    CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
+    CookieState, Iampass, IampassBuilder, IampassIdentity, RecentApproval, RequireIampass,
+    SessionCookie,
 };
 use iampass::core::store::Rate;
 use iampass::emulator::{RunningEmulator, SessionAction};
@@ -43,8 +44,8 @@ pub fn builder(emulator: &RunningEmulator) -> IampassBuilder {
         .rate_limit_per_address(Rate::per_minute(1000))
 }
 
-/// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/admin` (scope
-/// guard), `/public`, and the login routes under `/auth`.
+/// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/recent`
+/// (RecentApproval), `/admin` (scope guard), `/public`, and the login routes under `/auth`.
 pub struct TestApp {
     pub url: String,
     pub iampass: Iampass,
@@ -84,6 +85,11 @@ async fn dashboard(who: RequireIampass) -> String {
     format!("hi {}", who.user())
 }
 
+/// A route that needs a recent approval (the builder's step-up window and methods).
+async fn recent(who: RecentApproval) -> String {
+    format!("recent {}", who.user())
+}
+
 pub fn start_app(iampass: Iampass) -> TestApp {
     serve(iampass, 2, |iampass| {
         App::new()
@@ -91,6 +97,7 @@ pub fn start_app(iampass: Iampass) -> TestApp {
             .configure(iampass.routes())
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
+            .route("/recent", web::get().to(recent))
             .route("/public", web::get().to(|| async { "public" }))
             .route("/presence", web::get().to(presence))
             .service(
@@ -222,6 +229,7 @@ impl Client {
     pub fn to(&self, app: &TestApp) -> Self {
         let mut c = Client::new(app);
         c.cookie = self.cookie.clone();
+        c.others = self.others.clone();
         c
     }
 

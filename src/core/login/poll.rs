@@ -131,7 +131,7 @@ impl Handler {
                     Err(e) => return Progress::StoreUnavailable(e.to_string()),
                 }
                 if let Flow::StepUp(signed_in) = flow {
-                    return self.finish_step_up(signed_in, payload, session);
+                    return self.finish_step_up(signed_in, payload, session).await;
                 }
                 let next = safe_next(payload.next());
                 let done = payload

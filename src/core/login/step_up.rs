@@ -413,7 +413,7 @@ impl Handler {
 
     /// An approved step-up: the session cookie re-sealed with the new session, approval time
     /// and methods; the old IAMPASS session revoked and logged out.
-    pub(super) fn finish_step_up(
+    pub(super) async fn finish_step_up(
         &self,
         signed_in: &SessionCookie,
         step: &SessionCookie,
@@ -431,6 +431,12 @@ impl Handler {
                     methods = methods_text(step.methods(), ","),
                     "step-up approved"
                 );
+                // Revoked before the new cookie is handed out (every instance sharing the
+                // store refuses the old one within a second), then logged out at IAMPASS.
+                if let Some(token) = signed_in.session().session_token() {
+                    let ttl = signed_in.remaining_life();
+                    self.iampass.state().validator.revoke(token, ttl).await;
+                }
                 self.end_previous(signed_in.session().clone(), signed_in.remaining_life());
                 Progress::Active(cookie, next)
             }
