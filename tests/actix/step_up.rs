@@ -322,7 +322,7 @@ async fn the_page_and_the_form_flow_without_javascript() {
         let mut client = client.clone();
         async move {
             let answer = client.get_html("/auth/step-up?wait=1").await;
-            (answer.status == 303).then(|| (answer, client))
+            (answer.status == 303).then_some((answer, client))
         }
     })
     .await;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::StatusCode;
 
-use super::start::Refusal;
+use super::refusal::Refusal;
 use crate::core::request::RequestHead;
 
 /// Largest login request body accepted (`413` above).

@@ -25,6 +25,8 @@ mod events;
 mod logout;
 pub(crate) mod pending;
 mod poll;
+mod progress;
+mod refusal;
 mod second_factor;
 mod start;
 mod step_up;

@@ -18,7 +18,7 @@ use crate::core::pages::{self, Wait};
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::safe_next;
 
-use super::step_up::step_up_text;
+use super::progress::{Flow, Progress, step_up_text};
 
 /// Longest long-poll wait (`?wait=N` is capped to this).
 ///
@@ -30,31 +30,6 @@ pub const MAX_POLL_WAIT: Duration = Duration::from_secs(25);
 const POLL_INTERVAL: Duration = Duration::from_millis(400);
 /// Seconds a poller or the wait page is asked to wait while IAMPASS is unavailable.
 const RETRY_AFTER_SECS: u64 = 2;
-
-/// Whose pending approval a poll or wait page follows.
-pub(super) enum Flow {
-    /// A login: its pending cookie becomes the signed-in one.
-    Login,
-    /// A step-up of this signed-in cookie: re-sealed with the new approval once approved;
-    /// the pending approval is in the step-up cookie.
-    StepUp(Box<SessionCookie>),
-}
-
-/// How a pending login stands after asking IAMPASS.
-pub(super) enum Progress {
-    /// Signed in: the authenticated cookie to set and where to go.
-    Active(Cookie<'static>, String),
-    /// Still waiting; the updated payload and its cookie when the stored status changed.
-    Waiting(Status, Option<(Box<SessionCookie>, Cookie<'static>)>),
-    /// Ended without success; the cookie is to be removed.
-    Ended(Status, String),
-    /// IAMPASS cannot be asked; why (for the log).
-    Unavailable(String),
-    /// Approved, but this pending cookie was already exchanged for a signed-in one.
-    Exchanged,
-    /// Approved, but the store cannot say whether another instance exchanged it; why.
-    StoreUnavailable(String),
-}
 
 /// The answer to an approved login while the store cannot confirm it was not exchanged yet.
 const STORE_UNAVAILABLE_MESSAGE: &str =

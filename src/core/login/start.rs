@@ -9,18 +9,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::body::read_body;
+use super::refusal::Refusal;
 use super::{Handler, decoy};
+use crate::AuthenticationMethod;
 use crate::core::answer::Reply;
 use crate::core::cookie::{CookieState, Factors, SessionCookie};
-use crate::core::denial::UNAVAILABLE_MESSAGE;
-use crate::core::log::{OutageLog, Without, session_short_handle, short_handle, text};
+use crate::core::log::{session_short_handle, short_handle, text};
 use crate::core::login::pending::PENDING_MAX_AGE;
 use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form, prefers_json};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
 use crate::user_name::{self, UserNameError};
-use crate::{AuthenticationMethod, Error};
 
 /// Longest user name accepted at login, in bytes.
 ///
@@ -48,15 +48,6 @@ struct LoginRequest {
     methods: Option<Vec<String>>,
 }
 
-/// Why a login could not start, and how to answer it.
-pub(super) struct Refusal {
-    pub(super) status: StatusCode,
-    pub(super) body: serde_json::Value,
-    /// Shown on the HTML form.
-    pub(super) message: String,
-    pub(super) retry_after: Option<u64>,
-}
-
 /// A login about to start, its inputs decided: by the public handler from the request and the
 /// policy, or by the application's own handler ([`Iampass::start_login`](crate::core::Iampass::start_login)).
 pub(super) struct Start<'a> {
@@ -68,53 +59,6 @@ pub(super) struct Start<'a> {
     pub(super) duration: std::time::Duration,
     /// How the user is signing in (recorded in the cookie).
     pub(super) factors: Factors,
-}
-
-impl Refusal {
-    pub(super) fn bad_request(status: StatusCode, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Refusal {
-            status,
-            body: json!({"error": "bad_request", "message": message}),
-            message,
-            retry_after: None,
-        }
-    }
-
-    pub(super) fn failed(
-        status: StatusCode,
-        reason: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        let message = message.into();
-        Refusal {
-            status,
-            body: json!({"status": "failed", "reason": reason.into(), "message": message}),
-            message,
-            retry_after: None,
-        }
-    }
-
-    fn unknown_user() -> Self {
-        Refusal::failed(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "UNKNOWN_USER",
-            "This user name is not known.",
-        )
-    }
-
-    /// IAMPASS cannot be reached: logged as part of the outage (see [`OutageLog`]).
-    fn unavailable(error: &Error, outage: &OutageLog) -> Self {
-        let error = text(error);
-        outage.went_without(Without::Refused, &error);
-        tracing::debug!(error, "IAMPASS unavailable during login");
-        Refusal {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: json!({"error": "iampass_unavailable", "message": UNAVAILABLE_MESSAGE}),
-            message: "IAMPASS cannot be reached right now; please try again in a moment.".into(),
-            retry_after: Some(5),
-        }
-    }
 }
 
 /// The login request from a form or JSON body.

@@ -18,8 +18,9 @@ use serde_json::json;
 use super::Handler;
 use super::body::read_body;
 use super::pending::PENDING_MAX_AGE;
-use super::poll::{Flow, Progress};
-use super::start::{Refusal, Start, parse_methods};
+use super::progress::{Flow, Progress};
+use super::refusal::Refusal;
+use super::start::{Start, parse_methods};
 use crate::core::answer::Reply;
 use crate::core::context::{Outcome, cookie_value};
 use crate::core::cookie::{CookieCodec, CookieState, SessionCookie};
@@ -39,24 +40,6 @@ struct StepUpRequest {
     next: Option<String>,
     #[serde(default)]
     methods: Option<Vec<String>>,
-}
-
-/// How a step-up that ended without approval reads (the user is still signed in).
-pub(super) fn step_up_text(status: Status) -> &'static str {
-    match status {
-        Status::Failed => {
-            "Not confirmed: the request was refused on the phone. You are still signed in."
-        }
-        Status::Timeout => {
-            "Not confirmed: the request on the phone timed out. You are still signed in."
-        }
-        Status::Cancelled => "Not confirmed: the request was cancelled. You are still signed in.",
-        Status::Closed => "Not confirmed: the request was ended. You are still signed in.",
-        Status::Walkaway => "Your phone seems to be away; bring it back nearby.",
-        Status::Pending => "Check your phone and approve the request.",
-        Status::Identifying => "Your phone is confirming it is you.",
-        Status::Active => "Confirmed.",
-    }
 }
 
 fn parse_request(form: bool, body: &[u8]) -> Result<StepUpRequest, Refusal> {
