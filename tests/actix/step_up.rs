@@ -209,6 +209,22 @@ async fn a_refused_step_up_leaves_the_user_signed_in_and_still_refused() {
     let done = client.poll_until_done().await;
     assert_eq!(done.json()["status"], "cancelled", "{}", done.body);
     assert_eq!(client.get("/dashboard").await.status, 200);
+    // Signing out while a step-up waits on the phone ends both.
+    let started = client
+        .post_json("/auth/step-up", json!({"next": "/facial"}))
+        .await;
+    assert_eq!(started.status, 202);
+    let waiting = session_of(&emulator, user, Status::Pending).await;
+    let out = client.post_json("/auth/logout", json!({})).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(client.cookie.is_none() && client.others.is_empty());
+    eventually("the waiting step-up to be ended", || async {
+        let sessions = emulator.sessions(Some(APP), Some(user)).await.unwrap();
+        sessions
+            .iter()
+            .any(|s| s.session_token == waiting && s.session_status == Status::Closed)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
