@@ -32,13 +32,16 @@
 //! | `IAMPASS_REVALIDATE_AFTER_SECS` | ask IAMPASS at most every N s per session (`0`: every request) | every request |
 //! | `IAMPASS_DEMO_USER` | the seeded user (given a phone on the embedded emulator; must exist at an external IAMPASS) | `demo` |
 //! | `IAMPASS_DEMO_PASSWORD` | its password in password mode (8 characters to 256 bytes; never printed), so several instances share it; also seeded with `IAMPASS_SERVER` | random, printed (embedded emulator only) |
+//! | `IAMPASS_STEP_UP_SECS` | how recent a phone approval must be to show `/settings/api-key` | `300` |
+//! | `IAMPASS_STEP_UP_METHODS` | comma-separated methods that approval must have asked for (`acceptance`, `device`, `facial`) | `facial` |
 //! | `RUST_LOG` | log filter, e.g. `iampass=debug`; colours only when stderr is a terminal | `warn` |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
 //! (sign-up: adds the user at IAMPASS, sets the password in password mode, and shows the phone
 //! registration link as a QR code), `GET|POST /signin` (password mode's first factor),
-//! `GET /locked` (where the dashboard sends you while your phone is away), and the crate's
-//! sign-in routes under `/auth`.
+//! `GET /locked` (where the dashboard sends you while your phone is away),
+//! `GET /settings/api-key` (a sensitive page: a fresh phone approval first, through the
+//! crate's step-up page `/auth/step-up`), and the crate's sign-in routes under `/auth`.
 //!
 //! Password guessing is limited before any hashing, per user name and per client address
 //! (`Iampass::limit_first_factor`: by default 10 a minute per user, 30 per address; `429` with
@@ -47,6 +50,8 @@
 //! (`429`). These limits live in the store, so instances sharing Redis share them; passwords
 //! are kept in each instance's memory (give instances the same `IAMPASS_DEMO_PASSWORD`).
 
+#[path = "login_page/api_key.rs"]
+mod api_key;
 #[path = "login_page/pages.rs"]
 mod pages;
 #[path = "login_page/passwords.rs"]
@@ -138,6 +143,7 @@ async fn run() -> Result<(), BoxError> {
     let mode = LoginMode::parse(env("LOGIN_MODE").as_deref())?;
     let revalidate = revalidate_from_env()?;
     let demo = Demo::from_env()?;
+    let step_up = api_key::StepUp::from_env()?;
     let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
     let upstream = match env("IAMPASS_SERVER") {
         Some(server) => external_upstream(server)?,
@@ -234,6 +240,8 @@ async fn run() -> Result<(), BoxError> {
             .wrap(iampass.middleware())
             .configure(auth_routes.clone())
             .configure(pages::routes)
+            // A sensitive page: a recent phone approval (a step-up) first.
+            .service(api_key::scope(&iampass, &step_up))
             .configure(move |cfg| {
                 if mode == LoginMode::Password {
                     signin::routes(cfg);

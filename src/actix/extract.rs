@@ -8,12 +8,14 @@ use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
 use super::request::context_of;
 use super::responder::answer;
-use crate::core::{self, Denial, Iampass, IampassIdentity, Identified, Presence};
+use crate::core::{
+    self, Denial, Iampass, IampassIdentity, Identified, Presence, RecentApproval, Requirement,
+};
 
 /// Resolves the request's identity, or the reason there is none (with the configuration
 /// when the middleware ran, so the denial can be answered as configured).
@@ -94,6 +96,36 @@ impl FromRequest for RequireIampass {
                 Either::Right(Box::pin(async move { later.await.map(RequireIampass) }))
             }
         }
+    }
+}
+
+/// A signed-in user whose last phone approval is recent: within the window (and with the
+/// methods) of the enclosing [`require_recent`](crate::core::Iampass::require_recent) guard,
+/// else of [`step_up_window`](crate::core::IampassBuilder::step_up_window) and
+/// [`step_up_methods`](crate::core::IampassBuilder::step_up_methods). Otherwise the handler
+/// does not run and the step-up answer is given (see [`Denial::StepUpRequired`]).
+///
+/// ```
+/// use actix_web::{web, App};
+/// use iampass::actix::RecentApproval;
+/// async fn api_key(who: RecentApproval) -> String {
+///     format!("{}'s API key: k-123", who.user())
+/// }
+/// let app = App::new().route("/settings/api-key", web::get().to(api_key));
+/// # let _ = app;
+/// ```
+impl FromRequest for RecentApproval {
+    type Error = Rejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Rejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let requirement = req.extensions().get::<Requirement>().cloned();
+            core::recent(&req, context_of(&req), requirement.as_ref())
+                .await
+                .map_err(|denial| rejection(&req, denial))
+        })
     }
 }
 

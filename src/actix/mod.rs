@@ -166,9 +166,10 @@ mod routes;
 
 pub use crate::core::{
     ColorScheme, CookieState, Denial, Factors, FailMode, ForwardedHeader, Iampass, IampassBuilder,
-    IampassIdentity, LoginError, LoginStarted, Page, Presence, Revalidate, SecondFactor,
-    SessionCookie, TrustedProxies, WalkawayPolicy, defaults, env,
+    IampassIdentity, LoginError, LoginStarted, Page, Presence, RecentApproval, Revalidate,
+    SecondFactor, SessionCookie, TrustedProxies, WalkawayPolicy, defaults, env,
 };
 pub use extract::{Rejection, RequireIampass};
+pub use middleware::recent::{RequireRecentMiddleware, RequireRecentService};
 pub use middleware::require::RequireIampassMiddleware;
 pub use middleware::session::IampassMiddleware;

@@ -16,7 +16,11 @@ pub(crate) fn respond(reply: Reply) -> HttpResponse {
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
     for (name, value) in headers {
-        builder.insert_header((name, value.into_owned()));
+        if name == "set-cookie" {
+            builder.append_header((name, value.into_owned()));
+        } else {
+            builder.insert_header((name, value.into_owned()));
+        }
     }
     if let Some(cookie) = cookie {
         builder.cookie(cookie);

@@ -16,8 +16,12 @@ impl Iampass {
     /// - `POST {prefix}/login`: JSON `{"user", "next"?, "methods"?}` or a form (`user`,
     ///   `next`): starts the login (`202 {"status": "pending", "poll_url"}`, or `303` to the
     ///   wait page for a form);
-    /// - `GET {prefix}/poll[?wait=N]`: the pending login's status (long-polls up to N s,
-    ///   at most 25); `{"status": "active", "redirect": next}` once signed in;
+    /// - `GET {prefix}/poll[?wait=N]`: the pending login's (or step-up's) status (long-polls
+    ///   up to N s, at most 25); `{"status": "active", "redirect": next}` once signed in;
+    /// - `GET {prefix}/step-up[?next=/path][&methods=facial]`: the step-up page of a
+    ///   signed-in user (see [`Iampass::require_recent`]); `POST {prefix}/step-up` (JSON
+    ///   `{"next"?, "methods"?}` or a form): asks the phone again, answered like a login
+    ///   start; the poll completes it;
     /// - `POST {prefix}/logout`: ends the session at IAMPASS and removes the cookie;
     /// - `GET {prefix}/events[?next=/page]`: Server-Sent Events with the signed-in session's
     ///   state (`active`, `walkaway`, `closed`, `expired`, `unavailable`, and `heartbeat`);
@@ -44,6 +48,7 @@ impl Iampass {
                 iampass.clone(),
                 iampass.clone(),
             );
+            let (step_page, step_start) = (iampass.clone(), iampass.clone());
             cfg.service(
                 web::resource(format!("{prefix}/login"))
                     .route(web::get().to(move |req: HttpRequest| {
@@ -53,6 +58,17 @@ impl Iampass {
                     .route(web::post().to(move |req: HttpRequest, body: web::Payload| {
                         let h = Handler::new(&start, context_of(&req), &req);
                         async move { respond(h.login(&req, body).await) }
+                    })),
+            )
+            .service(
+                web::resource(format!("{prefix}/step-up"))
+                    .route(web::get().to(move |req: HttpRequest| {
+                        let h = Handler::new(&step_page, context_of(&req), &req);
+                        async move { respond(h.step_up_page(&req).await) }
+                    }))
+                    .route(web::post().to(move |req: HttpRequest, body: web::Payload| {
+                        let h = Handler::new(&step_start, context_of(&req), &req);
+                        async move { respond(h.step_up(&req, body).await) }
                     })),
             )
             .service(web::resource(format!("{prefix}/poll")).route(web::get().to(

@@ -44,7 +44,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(parts: &Parts, (iampass, denial): (Option<Iampass>, Denial)) -> Self {
+    pub(crate) fn new(parts: &Parts, (iampass, denial): (Option<Iampass>, Denial)) -> Self {
         let response = deny(iampass.as_ref(), parts, &denial);
         Rejection { denial, response }
     }

@@ -36,11 +36,15 @@
 
 mod extract;
 mod layer;
+mod recent;
 mod request;
 mod response;
 mod routes;
 
-pub use crate::core::{Denial, Iampass, IampassBuilder, IampassIdentity, Presence, SecondFactor};
+pub use crate::core::{
+    Denial, Iampass, IampassBuilder, IampassIdentity, Presence, RecentApproval, SecondFactor,
+};
 pub use extract::{Rejection, RequireIampass};
 pub use layer::{IampassLayer, IampassService, RequireIampassLayer, RequireIampassService};
+pub use recent::{RequireRecentLayer, RequireRecentService};
 pub use routes::routes;

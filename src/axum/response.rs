@@ -24,7 +24,11 @@ pub(crate) fn respond(reply: Reply) -> Response {
     let map = response.headers_mut();
     for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            map.insert(HeaderName::from_static(name), value);
+            if name == "set-cookie" {
+                map.append(SET_COOKIE, value);
+            } else {
+                map.insert(HeaderName::from_static(name), value);
+            }
         }
     }
     if let Some(cookie) = cookie

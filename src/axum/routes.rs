@@ -13,7 +13,8 @@ use crate::core::{Handler, Iampass, live_js, login_js};
 
 /// The login routes of `iampass` under its
 /// [`routes_prefix`](crate::core::IampassBuilder::routes_prefix) (default `/auth`), the same
-/// as the actix adapter's: `GET`/`POST {prefix}/login`, `GET {prefix}/poll`,
+/// as the actix adapter's: `GET`/`POST {prefix}/login`, `GET`/`POST {prefix}/step-up`,
+/// `GET {prefix}/poll`,
 /// `GET {prefix}/login.js`, `POST {prefix}/logout`, `GET {prefix}/events` and
 /// `GET {prefix}/live.js`. Merge them into the app's router, inside [`IampassLayer`](super::IampassLayer).
 ///
@@ -34,7 +35,23 @@ pub fn routes<S: Clone + Send + Sync + 'static>(iampass: &Iampass) -> Router<S> 
         iampass.clone(),
         iampass.clone(),
     );
+    let (step_page, step_start) = (iampass.clone(), iampass.clone());
     Router::new()
+        .route(
+            &format!("{prefix}/step-up"),
+            get(move |parts: Parts| async move {
+                let handler = Handler::new(&step_page, context_of(&parts.extensions), &parts);
+                handler.step_up_page(&parts).await.into_response()
+            })
+            .post(move |req: Request<Body>| async move {
+                let (parts, body) = req.into_parts();
+                let handler = Handler::new(&step_start, context_of(&parts.extensions), &parts);
+                handler
+                    .step_up(&parts, body.into_data_stream())
+                    .await
+                    .into_response()
+            }),
+        )
         .route(
             &format!("{prefix}/login"),
             get(move |parts: Parts| async move {

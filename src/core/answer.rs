@@ -57,6 +57,8 @@ pub struct Reply {
     body: Body,
     retry_after: Option<u64>,
     cookie: Option<Cookie<'static>>,
+    /// Another cookie of the crate (the step-up cookie), written as a `set-cookie` header.
+    extra_cookie: Option<Cookie<'static>>,
     security_headers: bool,
     /// The page's CSP when not the default one (branded pages).
     csp: Option<Arc<str>>,
@@ -111,6 +113,7 @@ impl Reply {
             body,
             retry_after: None,
             cookie: None,
+            extra_cookie: None,
             security_headers: true,
             csp: None,
         }
@@ -141,14 +144,25 @@ impl Reply {
         self
     }
 
+    /// Sets (or removes) a second cookie of the crate, the step-up cookie, when there is one.
+    pub(crate) fn extra_cookie(mut self, cookie: Option<Cookie<'static>>) -> Self {
+        self.extra_cookie = cookie.or(self.extra_cookie);
+        self
+    }
+
     /// The answer's status.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
-    /// The status, the headers (the cookie aside), the cookie to set and the body.
+    /// The status, the headers (the session cookie aside), the session cookie to set and the
+    /// body. A second cookie of the crate (the short-lived step-up cookie) is one of the
+    /// headers, as `set-cookie`: an adapter appends `set-cookie` headers, never replaces.
     pub fn into_parts(self) -> (StatusCode, Vec<Header>, Option<Cookie<'static>>, ReplyBody) {
         let mut headers: Vec<Header> = Vec::with_capacity(8);
+        if let Some(extra) = &self.extra_cookie {
+            headers.push(("set-cookie", extra.encoded().to_string().into()));
+        }
         if let Some(secs) = self.retry_after {
             headers.push(("retry-after", secs.to_string().into()));
         }

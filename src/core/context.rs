@@ -63,7 +63,7 @@ pub struct RequestContext {
 
 /// The value of the cookie `name` in the request's `Cookie` headers (the first one), without
 /// parsing the others.
-fn cookie_value<'r>(req: &'r impl RequestHead, name: &'r str) -> Option<&'r str> {
+pub(crate) fn cookie_value<'r>(req: &'r impl RequestHead, name: &'r str) -> Option<&'r str> {
     req.headers("cookie")
         .flat_map(|h| h.split(';'))
         .find_map(|pair| {

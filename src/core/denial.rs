@@ -24,7 +24,8 @@ const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 ///
 /// What an adapter's extractors fail with, and what a custom unauthenticated responder is
 /// given. The default answers: `303` to the login page (HTML) or `401` JSON without a
-/// session, a locked page after a walkaway, `503` with `Retry-After` while IAMPASS cannot be
+/// session, `303` to the step-up page or `401` `{"error": "step_up_required", "step_up_url",
+/// "message"}` when a recent approval is needed, a locked page after a walkaway, `503` with `Retry-After` while IAMPASS cannot be
 /// asked, `500` without the middleware.
 ///
 /// ```
@@ -54,9 +55,20 @@ pub enum Denial {
         /// What went wrong (for logs; not shown to users by the default responder).
         reason: String,
     },
+    /// Signed in, but the route needs a recent approval on the phone (a step-up) and the
+    /// last one is too old or was made with other methods.
+    StepUpRequired {
+        /// The step-up page, with a safe `next` back to this request and the methods the
+        /// route requires.
+        step_up_url: String,
+    },
     /// The route is not wrapped by the adapter's middleware: a configuration error.
     MissingMiddleware,
 }
+
+/// The message of a step-up answer.
+pub(crate) const STEP_UP_MESSAGE: &str =
+    "This action needs a fresh approval on your phone: confirm it is still you.";
 
 impl Denial {
     /// The status of the default answer: `401`, `503` or `500`.
@@ -68,7 +80,9 @@ impl Denial {
     /// ```
     pub fn status_code(&self) -> StatusCode {
         match self {
-            Denial::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Denial::Unauthenticated { .. } | Denial::StepUpRequired { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             Denial::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Denial::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +116,14 @@ impl Denial {
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "unauthenticated", "status": status.map(Status::as_str)}),
             ),
+            Denial::StepUpRequired { step_up_url } if html => {
+                Reply::see_other(step_up_url.as_str())
+            }
+            Denial::StepUpRequired { step_up_url } => Reply::json(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "step_up_required", "step_up_url": step_up_url,
+                       "message": STEP_UP_MESSAGE}),
+            ),
             Denial::Unavailable { .. } if html => Reply::html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 pages::unavailable_page(branding, UNAVAILABLE_MESSAGE),
@@ -128,6 +150,7 @@ impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Denial::Unauthenticated { .. } => f.write_str("unauthenticated"),
+            Denial::StepUpRequired { .. } => f.write_str("step-up required"),
             Denial::Unavailable { .. } => f.write_str("IAMPASS unavailable"),
             Denial::MissingMiddleware => f.write_str("IAMPASS middleware missing"),
         }
@@ -181,6 +204,13 @@ mod tests {
             StatusCode::INTERNAL_SERVER_ERROR
         );
         assert_eq!(anon.to_string(), "unauthenticated");
+        let stale = Denial::StepUpRequired {
+            step_up_url: "/auth/step-up?next=%2Fx".into(),
+        };
+        let (status, headers) = answer(&stale, true);
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(has(&headers, "location", Some("/auth/step-up?next=%2Fx")));
+        assert_eq!(answer(&stale, false).0, StatusCode::UNAUTHORIZED);
         assert_eq!(down.status_code(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

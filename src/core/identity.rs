@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::core::cookie::SessionCookie;
+use crate::AuthenticationMethod;
+use crate::core::cookie::{Factors, SessionCookie};
 
 /// A signed-in user: IAMPASS confirmed the session is `active` for this request.
 ///
@@ -53,6 +54,23 @@ impl IampassIdentity {
     /// When the login completed.
     pub fn issued_at(&self) -> SystemTime {
         self.cookie.issued_at()
+    }
+
+    /// When the user last approved on the phone: at login, or at the last step-up.
+    pub fn approved_at(&self) -> SystemTime {
+        self.cookie
+            .approved_at()
+            .unwrap_or_else(|| self.cookie.issued_at())
+    }
+
+    /// The methods that approval asked of the phone (empty: IAMPASS chose).
+    pub fn methods(&self) -> &[AuthenticationMethod] {
+        self.cookie.methods()
+    }
+
+    /// How the user signed in.
+    pub fn factors(&self) -> Factors {
+        self.cookie.factors()
     }
 }
 

@@ -15,7 +15,8 @@
 //! | `cookie` | the sealed cookie ([`SessionCookie`]) and its codec |
 //! | `context` | the one reader of a request's cookie; judges it on demand |
 //! | `validate` | coalesced status calls, caches, the verdict, the per-thread fast path |
-//! | `login` | start, poll, exchange, decoys, logout, second factor, event stream |
+//! | `login` | start, poll, exchange, decoys, logout, second factor, step-up, event stream |
+//! | `step_up` | recent approvals: the requirement of a guarded route, [`RecentApproval`] |
 //! | [`store`] | state shared by instances: memory or Redis |
 //! | `security` | client address, same-origin, safe redirects, rate limits |
 //! | `pages`, `csp` | the login, wait and message pages and their CSP |
@@ -45,6 +46,7 @@ mod request;
 mod security;
 mod settings;
 mod state;
+mod step_up;
 pub mod store;
 mod validate;
 
@@ -62,6 +64,7 @@ pub use security::redirect::is_safe_redirect;
 pub use settings::defaults;
 pub use settings::env;
 pub use settings::{ColorScheme, FailMode, IampassBuilder, Page, Revalidate, WalkawayPolicy};
+pub use step_up::RecentApproval;
 
 #[doc(hidden)]
 pub use context::{Outcome, RequestContext};
@@ -70,3 +73,4 @@ pub use context::{Outcome, RequestContext};
 pub(crate) use identify::{Identified, identify, identify_now};
 pub(crate) use login::{Handler, live_js, login_js};
 pub(crate) use settings::Branding;
+pub(crate) use step_up::{Requirement, recent};

@@ -1,5 +1,5 @@
 //! The ready-made HTML pages (askama templates under `templates/pages/`): the login form,
-//! the no-JavaScript wait page, and a message page for errors. The login and wait pages
+//! the step-up page, the no-JavaScript wait page, and a message page for errors. The login and wait pages
 //! carry the application's [`Branding`], or are the application's own HTML through its page
 //! renderer.
 
@@ -38,6 +38,22 @@ struct LoginForm<'a> {
     poll_url: &'a str,
     user: &'a str,
     next: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/step_up.html")]
+struct StepUpForm<'a> {
+    brand: Brand<'a>,
+    step_up_url: &'a str,
+    script_url: &'a str,
+    poll_url: &'a str,
+    user: &'a str,
+    next: &'a str,
+    /// The methods, for people (`facial, device`).
+    methods: &'a str,
+    /// The methods, for the form (`facial,device`).
+    methods_value: &'a str,
     error: Option<&'a str>,
 }
 
@@ -106,6 +122,47 @@ pub(crate) fn login_form(
     )
 }
 
+/// The step-up page: who is signed in, where they are going, and a button that posts to
+/// `{prefix}/step-up` (the login script submits it as JSON and polls).
+pub(crate) fn step_up_form(
+    branding: &Branding,
+    prefix: &str,
+    user: &str,
+    next: &str,
+    methods: &[crate::AuthenticationMethod],
+    error: Option<&str>,
+) -> String {
+    let step_up_url = format!("{prefix}/step-up");
+    let poll_url = format!("{prefix}/poll");
+    let script_url = format!("{prefix}/login.js");
+    let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
+    if let Some(renderer) = &branding.renderer {
+        return renderer(&Page::StepUp {
+            step_up_url,
+            poll_url,
+            script_url,
+            user: user.to_owned(),
+            next: next.to_owned(),
+            methods: names,
+            error: error.map(str::to_owned),
+        });
+    }
+    render(
+        StepUpForm {
+            brand: Brand::of(branding),
+            step_up_url: &step_up_url,
+            script_url: &script_url,
+            poll_url: &poll_url,
+            user,
+            next,
+            methods: &names.join(", "),
+            methods_value: &names.join(","),
+            error,
+        }
+        .render(),
+    )
+}
+
 /// What the wait page shows.
 pub(crate) enum Wait<'a> {
     /// Still waiting for the phone (the page refreshes itself); `retry_url` starts over.
@@ -120,8 +177,9 @@ pub(crate) enum Wait<'a> {
     },
 }
 
-/// The self-refreshing page a form login lands on without JavaScript.
-pub(crate) fn wait_page(branding: &Branding, wait: Wait<'_>) -> String {
+/// The self-refreshing page a form login (or a step-up, `step_up`) lands on without
+/// JavaScript.
+pub(crate) fn wait_page(branding: &Branding, wait: Wait<'_>, step_up: bool) -> String {
     let brand = Brand::of(branding);
     let page = match wait {
         Wait::Waiting { message, retry_url } => WaitPage {
@@ -134,7 +192,11 @@ pub(crate) fn wait_page(branding: &Branding, wait: Wait<'_>) -> String {
         },
         Wait::Failed { message, retry_url } => WaitPage {
             brand,
-            title: "Sign-in did not complete",
+            title: if step_up {
+                "Not confirmed"
+            } else {
+                "Sign-in did not complete"
+            },
             message,
             refresh: false,
             failed: true,
@@ -212,6 +274,7 @@ mod tests {
                 message: "approve on your phone",
                 retry_url: "/auth/login",
             },
+            false,
         );
         assert!(waiting.contains(r#"href="/auth/login""#));
         assert!(waiting.contains(r#"<meta http-equiv="refresh" content="2">"#));
@@ -221,7 +284,9 @@ mod tests {
                 message: "denied",
                 retry_url: "/auth/login?next=%2Fx",
             },
+            true,
         );
+        assert!(failed.contains("Not confirmed"));
         assert!(!failed.contains("http-equiv"));
         assert!(failed.contains(r#"href="/auth/login?next=%2Fx""#));
     }

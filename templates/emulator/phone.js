@@ -9,6 +9,8 @@
   var query = params.toString();
   var notice = document.getElementById("notice");
   var last = {};
+  // Pending requests of users already signed in to the same application (step-ups).
+  var stepUps = [];
 
   function node(tag, cls, text) {
     var e = document.createElement(tag);
@@ -40,7 +42,11 @@
   var renderers = {
     pending: function (s) {
       var li = sessionItem(s);
-      li.appendChild(node("div", "meta", s.app_id + " asks you to sign in · " + s.methods.join(", ")));
+      if (stepUps.indexOf(s.session_token) >= 0) {
+        li.appendChild(node("div", "meta step-up", "Confirm again: you are already signed in to " + s.app_id + " · " + s.methods.join(", ")));
+      } else {
+        li.appendChild(node("div", "meta", s.app_id + " asks you to sign in · " + s.methods.join(", ")));
+      }
       var actions = node("div", "actions");
       actions.appendChild(button("approve", "Approve", s.session_token));
       actions.appendChild(button("deny", "Deny", s.session_token));
@@ -82,9 +88,10 @@
   };
 
   function render(state) {
+    stepUps = state.step_ups || [];
     Object.keys(renderers).forEach(function (id) {
       var items = state[id] || [];
-      var key = JSON.stringify(items);
+      var key = JSON.stringify(items) + (id === "pending" ? JSON.stringify(stepUps) : "");
       if (last[id] === key) { return; }
       last[id] = key;
       var list = document.getElementById(id);
@@ -96,7 +103,10 @@
 
   try {
     var initial = JSON.parse(body.dataset.initial || "{}");
-    Object.keys(renderers).forEach(function (id) { last[id] = JSON.stringify(initial[id] || []); });
+    stepUps = initial.step_ups || [];
+    Object.keys(renderers).forEach(function (id) {
+      last[id] = JSON.stringify(initial[id] || []) + (id === "pending" ? JSON.stringify(stepUps) : "");
+    });
   } catch (e) {
     last = {};
   }

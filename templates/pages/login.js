@@ -1,10 +1,12 @@
 /* iampass login page script, served as {prefix}/login.js so the page needs no inline code
- * (Content-Security-Policy: script-src 'self'). Without JavaScript the form posts and a
- * self-refreshing wait page takes over. */
+ * (Content-Security-Policy: script-src 'self'). It also drives the step-up page (form
+ * iampass-step-up). Without JavaScript the form posts and a self-refreshing wait page takes
+ * over. */
 (function () {
   "use strict";
-  var form = document.getElementById("iampass-login");
+  var form = document.getElementById("iampass-login") || document.getElementById("iampass-step-up");
   if (!form || !window.fetch || !window.JSON) { return; }
+  var stepUp = form.id === "iampass-step-up";
   var status = document.getElementById("iampass-status");
   var text = document.getElementById("iampass-status-text");
   var spinner = document.getElementById("iampass-spinner");
@@ -18,6 +20,12 @@
     cancelled: "The request was cancelled on your phone.",
     closed: "The sign-in was ended."
   };
+  if (stepUp) {
+    texts.pending = "Check your phone and approve the request\u2026";
+    texts.failed = "Not confirmed: the request was refused on your phone. You are still signed in.";
+    texts.timeout = "Not confirmed: the request on your phone timed out. You are still signed in.";
+    texts.cancelled = "Not confirmed: the request was cancelled. You are still signed in.";
+  }
   function show(message, busy, failed) {
     text.textContent = message;
     spinner.hidden = !busy;
@@ -38,7 +46,7 @@
       .then(function (res) {
         var s = res.body.status;
         if (s === "active") {
-          show("Signed in. Taking you there\u2026", true, false);
+          show(stepUp ? "Confirmed. Taking you there\u2026" : "Signed in. Taking you there\u2026", true, false);
           window.location.assign(res.body.redirect || "/");
         } else if (res.code === 503 || res.code >= 500) {
           if (errors > 20) { fail("IAMPASS cannot be reached."); return; }
@@ -59,15 +67,21 @@
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var user = form.elements["user"].value;
-    if (!user) { show("Please enter your user name.", false, true); return; }
+    var body = { next: form.elements["next"].value };
+    if (stepUp) {
+      var methods = form.elements["methods"] ? form.elements["methods"].value : "";
+      if (methods) { body.methods = methods.split(","); }
+    } else {
+      body.user = form.elements["user"].value;
+      if (!body.user) { show("Please enter your user name.", false, true); return; }
+    }
     button.disabled = true;
     show("Asking your phone\u2026", true, false);
     fetch(form.getAttribute("action"), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ user: user, next: form.elements["next"].value })
+      body: JSON.stringify(body)
     }).then(answer).then(function (res) {
       if (res.code === 202) {
         show(texts.pending, true, false);

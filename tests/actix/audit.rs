@@ -95,3 +95,44 @@ async fn sign_in_walkaway_return_and_logout_are_audited_with_who_and_where() {
     // No line of this user shows the session's token or secret.
     assert!(mine.iter().all(|l| !l.contains(&token)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_ups_are_audited_started_approved_and_refused() {
+    log();
+    let user = "audit-sudo";
+    let emulator = emulator().await;
+    let app = start_app(builder(&emulator).build().unwrap());
+    let mut client = Client::new(&app);
+    sign_in(&emulator, &mut client, user).await;
+    let started = client
+        .post_json("/auth/step-up", serde_json::json!({"methods": ["facial"]}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    assert_eq!(client.poll_until_done().await.json()["status"], "active");
+    crate::harness::phone_answers(
+        &emulator,
+        user,
+        iampass::emulator::Behaviour::Deny {
+            after: std::time::Duration::ZERO,
+        },
+    )
+    .await;
+    let started = client
+        .post_json("/auth/step-up", serde_json::json!({}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    assert_eq!(client.poll_until_done().await.json()["status"], "failed");
+
+    let mine = lines_with(&format!("user=\"{user}\""));
+    let count = |message: &str| mine.iter().filter(|l| l.contains(message)).count();
+    assert_eq!(count("step-up started"), 2, "{}", mine.join("\n"));
+    assert_eq!(count("step-up approved"), 1, "{}", mine.join("\n"));
+    assert_eq!(count("step-up refused"), 1, "{}", mine.join("\n"));
+    let approved = mine
+        .iter()
+        .find(|l| l.contains("step-up approved"))
+        .unwrap();
+    assert!(approved.contains("methods=\"facial\""), "{approved}");
+    let started = mine.iter().find(|l| l.contains("step-up started")).unwrap();
+    assert!(started.contains("address=Some(127.0.0.1)"), "{started}");
+}

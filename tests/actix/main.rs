@@ -30,5 +30,6 @@ mod outage;
 mod public_login;
 mod second_factor;
 mod security;
+mod step_up;
 
 // Tests run on a multi-threaded runtime; the servers have their own worker threads.

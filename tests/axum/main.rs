@@ -13,13 +13,16 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::request::Parts;
 use iampass::axum::{
-    IampassIdentity, IampassLayer, Presence, RequireIampass, RequireIampassLayer, SecondFactor,
+    IampassIdentity, IampassLayer, Presence, RecentApproval, RequireIampass, RequireIampassLayer,
+    RequireRecentLayer, SecondFactor,
 };
 use iampass::core::Iampass;
 use serde_json::json;
 
 use common::actix_app::{Client, builder, sign_in, start_app};
 use common::emulator::{emulator, phone_approving_at_once};
+
+mod step_up;
 
 /// A running axum app; stops when dropped.
 struct AxumApp {
@@ -36,11 +39,21 @@ impl AxumApp {
 
 /// The test app: `/` (optional identity), `/dashboard` (RequireIampass), `/presence`,
 /// `/admin` (guard layer), `/signin` (second factor from a handler), `/unwrapped` (no
-/// layer), and the crate's routes.
+/// layer), `/settings/api-key` (step-up guard, facial), `/recent` (the step-up extractor with
+/// the builder's defaults), and the crate's routes.
 async fn serve(iampass: Iampass) -> AxumApp {
     let guarded = Router::new()
         .route("/admin", get(|| async { "admin area" }))
         .layer(RequireIampassLayer::new(&iampass));
+    let recent = |who: RecentApproval| async move {
+        let methods: Vec<&str> = who.methods().iter().map(|m| m.as_str()).collect();
+        let body = json!({"user": who.user(), "methods": methods}).to_string();
+        ([(http::header::CONTENT_TYPE, "application/json")], body)
+    };
+    let sensitive = Router::new().route("/settings/api-key", get(recent)).layer(
+        RequireRecentLayer::new(&iampass, std::time::Duration::from_secs(300))
+            .methods([iampass::AuthenticationMethod::Facial]),
+    );
     let second = iampass.clone();
     let app = Router::new()
         .route(
@@ -79,7 +92,9 @@ async fn serve(iampass: Iampass) -> AxumApp {
                 }
             }),
         )
+        .route("/recent", get(recent))
         .merge(guarded)
+        .merge(sensitive)
         .merge(iampass::axum::routes(&iampass))
         .layer(IampassLayer::new(&iampass))
         .route(

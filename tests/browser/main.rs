@@ -10,6 +10,8 @@
 //!   limited and hashing bounded, sign-ups limited, a phone-only cookie refused by a password
 //!   deployment, two instances sharing the demo account, plain-text logs when redirected, the
 //!   emulator's token in the phone URL.
+//! - `step_up`: the dashboard's API key needs a fresh facial approval: the crate's step-up
+//!   page, the phone page's "confirm again", the key.
 //! - `e2e`: the whole story in headless Chromium driven through chromedriver: sign up, register
 //!   the phone, sign in, approve, walk away, come back, sign out. Needs `/usr/bin/chromium` and
 //!   `/usr/bin/chromedriver` (`apt-get install chromium chromium-driver`; other paths through
@@ -35,3 +37,4 @@ mod hardening;
 mod http;
 mod live;
 mod password;
+mod step_up;

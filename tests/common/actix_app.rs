@@ -10,7 +10,8 @@ use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceRespon
 use actix_web::{App, HttpResponse, HttpServer, web};
 use iampass::AuthenticationApi;
 use iampass::actix::{
-    CookieState, Iampass, IampassBuilder, IampassIdentity, RequireIampass, SessionCookie,
+    CookieState, Iampass, IampassBuilder, IampassIdentity, RecentApproval, RequireIampass,
+    SessionCookie,
 };
 use iampass::core::store::Rate;
 use iampass::emulator::{RunningEmulator, SessionAction};
@@ -43,8 +44,8 @@ pub fn builder(emulator: &RunningEmulator) -> IampassBuilder {
         .rate_limit_per_address(Rate::per_minute(1000))
 }
 
-/// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/admin` (scope
-/// guard), `/public`, and the login routes under `/auth`.
+/// A running app: `/` (optional identity), `/dashboard` (RequireIampass), `/recent`
+/// (RecentApproval), `/admin` (scope guard), `/public`, and the login routes under `/auth`.
 pub struct TestApp {
     pub url: String,
     pub iampass: Iampass,
@@ -84,6 +85,11 @@ async fn dashboard(who: RequireIampass) -> String {
     format!("hi {}", who.user())
 }
 
+/// A route that needs a recent approval (the builder's step-up window and methods).
+async fn recent(who: RecentApproval) -> String {
+    format!("recent {}", who.user())
+}
+
 pub fn start_app(iampass: Iampass) -> TestApp {
     serve(iampass, 2, |iampass| {
         App::new()
@@ -91,6 +97,7 @@ pub fn start_app(iampass: Iampass) -> TestApp {
             .configure(iampass.routes())
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
+            .route("/recent", web::get().to(recent))
             .route("/public", web::get().to(|| async { "public" }))
             .route("/presence", web::get().to(presence))
             .service(
@@ -186,6 +193,9 @@ pub struct Client {
     pub base: String,
     pub cookie_name: String,
     pub cookie: Option<String>,
+    /// The crate's other cookies (named after the session cookie, e.g. `iampass-step-up`),
+    /// carried like a browser would.
+    pub others: std::collections::BTreeMap<String, String>,
     /// Extra headers on every request.
     pub extra: Vec<(String, String)>,
 }
@@ -210,6 +220,7 @@ impl Client {
             base: base.to_owned(),
             cookie_name: iampass.cookie_name().to_owned(),
             cookie: None,
+            others: Default::default(),
             extra: Vec::new(),
         }
     }
@@ -218,13 +229,20 @@ impl Client {
     pub fn to(&self, app: &TestApp) -> Self {
         let mut c = Client::new(app);
         c.cookie = self.cookie.clone();
+        c.others = self.others.clone();
         c
     }
 
     pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
         let mut request = request;
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", format!("{}={}", self.cookie_name, cookie));
+        let mut pairs: Vec<String> = self
+            .cookie
+            .iter()
+            .map(|cookie| format!("{}={}", self.cookie_name, cookie))
+            .collect();
+        pairs.extend(self.others.iter().map(|(k, v)| format!("{k}={v}")));
+        if !pairs.is_empty() {
+            request = request.header("cookie", pairs.join("; "));
         }
         for (k, v) in &self.extra {
             request = request.header(k.as_str(), v.as_str());
@@ -259,6 +277,22 @@ impl Client {
                 self.cookie = None;
             } else {
                 self.cookie = Some(value);
+            }
+        }
+        let prefix = format!("{}-", self.cookie_name);
+        for set in answer.headers.get_all("set-cookie").iter() {
+            let Ok(set) = set.to_str() else { continue };
+            let Some((name, rest)) = set.split_once('=') else {
+                continue;
+            };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let value = rest.split(';').next().unwrap_or_default().to_owned();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.others.remove(name);
+            } else {
+                self.others.insert(name.to_owned(), value);
             }
         }
         answer

@@ -219,3 +219,50 @@ async fn the_stream_refuses_bad_queries() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_new_request_of_a_signed_in_user_shows_as_a_step_up() {
+    let emulator = emulator().await;
+    let http = reqwest::Client::new();
+    user_with_phone_in(&emulator, APP, "alice").await;
+    let (_, first) = start_session(&emulator, APP, "alice").await;
+    session_action(&emulator, &first, SessionAction::Approve).await;
+    // Signed in to APP already: the next request of APP is "confirm again" (wire-visible:
+    // the same user has an active session of the same application).
+    let again = emulator
+        .authentication_api(APP)
+        .unwrap()
+        .authenticate_user_with("alice", &[iampass::AuthenticationMethod::Facial], None)
+        .await
+        .unwrap();
+    let again = again.session_token().unwrap().to_owned();
+    // Bob's first request is an ordinary sign-in.
+    user_with_phone_in(&emulator, APP, "bob").await;
+    let (_, bobs) = start_session(&emulator, APP, "bob").await;
+
+    let html = get_text(&http, emulator.phone_url()).await;
+    assert!(
+        html.contains(&format!(
+            "Confirm again: you are already signed in to {APP} · facial"
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{APP} asks you to sign in")),
+        "{html}"
+    );
+    let state: serde_json::Value = http
+        .get(format!("{}/_emulator/phone", emulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["step_ups"], serde_json::json!([again]));
+    assert!(!state["step_ups"].to_string().contains(&bobs));
+    // Once the first session ends, the same request is no longer a step-up.
+    session_action(&emulator, &first, SessionAction::Close).await;
+    let html = get_text(&http, format!("{}?user=alice", emulator.phone_url())).await;
+    assert!(!html.contains("Confirm again"), "{html}");
+}

@@ -271,3 +271,43 @@ async fn redis_stopped_mid_run_falls_back_to_local_limits_and_is_shared_again_af
     assert_eq!(login_start(&d.a, "xena").await.status, 202);
     assert_rate_limited(&login_start(&d.b, "xena").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_up_on_one_instance_is_seen_by_the_other() {
+    let Some(d) = Deployment::start("step_up_across_instances", |b| {
+        b.step_up_methods([iampass::AuthenticationMethod::Facial])
+    })
+    .await
+    else {
+        return;
+    };
+    let mut on_a = Client::new(&d.a);
+    sign_in(&d.emulator, &mut on_a, "stefan").await;
+    let old = on_a.clone();
+    // The login was not facial: both instances ask for a step-up.
+    for app in [&d.a, &d.b] {
+        let stale = on_a.to(app).get("/recent").await;
+        assert_eq!(stale.status, 401, "{}", stale.body);
+        assert_eq!(stale.json()["error"], "step_up_required");
+    }
+    // Started on a, its approval polled on b (the browser moved).
+    let started = on_a.post_json("/auth/step-up", json!({})).await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    let mut on_b = on_a.to(&d.b);
+    let done = on_b.poll_until_done().await;
+    assert_eq!(done.json()["status"], "active", "{}", done.body);
+    // The pending step-up is exchanged once: replayed on a, refused.
+    let replay = on_a.get("/auth/poll").await;
+    assert_eq!(replay.status, 409, "{}", replay.body);
+    // The new proof opens on both instances.
+    for app in [&d.a, &d.b] {
+        let recent = on_b.to(app).get("/recent").await;
+        assert_eq!(recent.status, 200, "{}", recent.body);
+    }
+    // The old session was ended: its cookie is refused at once where the step-up completed,
+    // and within a second on the other instance (revoked through Redis, although each
+    // instance caches status answers for a minute).
+    let since = Instant::now();
+    assert_eq!(old.to(&d.b).get("/dashboard").await.status, 401);
+    refused_within_1s(&old.to(&d.a), since).await;
+}

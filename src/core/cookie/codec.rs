@@ -190,6 +190,18 @@ impl CookieCodec {
         }
     }
 
+    /// The same keys and attributes under another name (another cookie: the name is the
+    /// associated data, so neither cookie opens as the other).
+    pub(crate) fn renamed(&self, name: String) -> Self {
+        let mut codec = self.clone();
+        codec.name = name;
+        codec.opened = moka::sync::Cache::builder()
+            .max_capacity(OPENED_CAPACITY)
+            .time_to_live(OPENED_TTL)
+            .build();
+        codec
+    }
+
     fn attributes(&self, cookie: &mut Cookie<'static>) {
         cookie.set_path("/");
         cookie.set_http_only(true);

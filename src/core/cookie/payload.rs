@@ -218,6 +218,22 @@ impl SessionCookie {
         self
     }
 
+    /// The same login after a step-up: the IAMPASS session that was approved just now and
+    /// the methods it asked for. The user, the factors, the issue time and the absolute expiry
+    /// stay as they were (a step-up never extends a login).
+    pub(crate) fn stepped_up(
+        mut self,
+        session: Session,
+        methods: Vec<AuthenticationMethod>,
+    ) -> Self {
+        self.session = session;
+        self.state = CookieState::Authenticated;
+        self.approved_at = unix_now().max(self.iat);
+        self.methods = methods;
+        self.next = None;
+        self
+    }
+
     /// How long the cookie has left to live, plus a second for its whole-second expiry: the
     /// bound of anything kept about its session (a revocation, a cached status).
     pub(crate) fn remaining_life(&self) -> Duration {

@@ -87,6 +87,13 @@ impl Handler {
                 json!({"status": "closed", "error": "iampass_unavailable", "message": message}),
             ),
         };
-        reply.cookie(Some(self.iampass.settings().codec.removal()))
+        // A step-up still waiting on the phone ends with the session.
+        let step_up = self.step_up_pending(req).map(|step| {
+            self.end_previous(step.session().clone(), step.remaining_life());
+            self.iampass.settings().step_up_codec.removal()
+        });
+        reply
+            .cookie(Some(self.iampass.settings().codec.removal()))
+            .extra_cookie(step_up)
     }
 }

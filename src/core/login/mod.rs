@@ -3,7 +3,8 @@
 //! (`GET {prefix}/poll` and the no-JavaScript wait page: asking IAMPASS, and the one-time
 //! exchange of an approved login for the session cookie), `decoy` (the public mode's answer
 //! for unknown users), `logout`, `second_factor` (the application-driven start) and `events`
-//! (`GET {prefix}/events`, the live state of a session). Each takes the request's
+//! (`GET {prefix}/events`, the live state of a session) and `step_up` (`GET`/`POST
+//! {prefix}/step-up`: a fresh approval for the signed-in user, completed by the poll). Each takes the request's
 //! [`RequestHead`] and gives a [`Reply`]; the adapter does the rest.
 
 use std::sync::Arc;
@@ -18,13 +19,17 @@ use crate::core::pages;
 use crate::core::request::RequestHead;
 use crate::core::security::origin::check_same_origin;
 
+mod body;
 mod decoy;
 mod events;
 mod logout;
 pub(crate) mod pending;
 mod poll;
+mod progress;
+mod refusal;
 mod second_factor;
 mod start;
+mod step_up;
 
 pub use poll::MAX_POLL_WAIT;
 pub use second_factor::{LoginError, LoginStarted, SecondFactor};

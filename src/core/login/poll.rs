@@ -18,6 +18,8 @@ use crate::core::pages::{self, Wait};
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::safe_next;
 
+use super::progress::{Flow, Progress, step_up_text};
+
 /// Longest long-poll wait (`?wait=N` is capped to this).
 ///
 /// ```
@@ -28,22 +30,6 @@ pub const MAX_POLL_WAIT: Duration = Duration::from_secs(25);
 const POLL_INTERVAL: Duration = Duration::from_millis(400);
 /// Seconds a poller or the wait page is asked to wait while IAMPASS is unavailable.
 const RETRY_AFTER_SECS: u64 = 2;
-
-/// How a pending login stands after asking IAMPASS.
-enum Progress {
-    /// Signed in: the authenticated cookie to set and where to go.
-    Active(Cookie<'static>, String),
-    /// Still waiting; the updated payload and its cookie when the stored status changed.
-    Waiting(Status, Option<(Box<SessionCookie>, Cookie<'static>)>),
-    /// Ended without success; the cookie is to be removed.
-    Ended(Status, String),
-    /// IAMPASS cannot be asked; why (for the log).
-    Unavailable(String),
-    /// Approved, but this pending cookie was already exchanged for a signed-in one.
-    Exchanged,
-    /// Approved, but the store cannot say whether another instance exchanged it; why.
-    StoreUnavailable(String),
-}
 
 /// The answer to an approved login while the store cannot confirm it was not exchanged yet.
 const STORE_UNAVAILABLE_MESSAGE: &str =
@@ -76,8 +62,8 @@ impl Handler {
     /// How a pending login stands: from the shared registry, which asks IAMPASS at most
     /// once per [`MIN_RECHECK`](crate::core::login::pending::MIN_RECHECK) whatever the number of
     /// polls, and remembers an ended login.
-    async fn check(&self, payload: &SessionCookie) -> Progress {
-        if decoy::is_decoy(payload) {
+    async fn check(&self, payload: &SessionCookie, flow: &Flow) -> Progress {
+        if matches!(flow, Flow::Login) && decoy::is_decoy(payload) {
             return self.check_decoy(payload);
         }
         let iampass = &self.iampass;
@@ -119,6 +105,9 @@ impl Handler {
                     }
                     Err(e) => return Progress::StoreUnavailable(e.to_string()),
                 }
+                if let Flow::StepUp(signed_in) = flow {
+                    return self.finish_step_up(signed_in, payload, session).await;
+                }
                 let next = safe_next(payload.next());
                 let done = payload
                     .clone()
@@ -142,20 +131,27 @@ impl Handler {
                     .failure_reason()
                     .map(str::to_owned)
                     .unwrap_or_else(|| status.as_str().to_owned());
-                tracing::info!(
-                    user = payload.user(),
-                    status = status.as_str(),
-                    "login ended"
-                );
+                if matches!(flow, Flow::Login) {
+                    tracing::info!(
+                        user = payload.user(),
+                        status = status.as_str(),
+                        "login ended"
+                    );
+                } else {
+                    tracing::info!(
+                        user = payload.user(),
+                        status = status.as_str(),
+                        reason = reason,
+                        "step-up refused"
+                    );
+                }
                 Progress::Ended(status, reason)
             }
             status => {
                 let reissue = if status != payload.session().session_status() {
                     let mut updated = payload.clone();
                     *updated.session_mut() = session;
-                    iampass
-                        .settings()
-                        .codec
+                    self.codec_of(flow)
                         .seal(&updated)
                         .ok()
                         .map(|cookie| (Box::new(updated), cookie))
@@ -182,7 +178,11 @@ impl Handler {
     /// The JSON of a login that ended without success: in the public mode one generic answer
     /// whatever happened (so a decoy and a real refusal, timeout or cancel read the same);
     /// otherwise the precise status and reason.
-    fn ended_json(&self, status: Status, reason: &str) -> serde_json::Value {
+    fn ended_json(&self, status: Status, reason: &str, flow: &Flow) -> serde_json::Value {
+        if !matches!(flow, Flow::Login) {
+            return json!({"status": status.as_str(), "reason": reason,
+                          "message": step_up_text(status)});
+        }
         if self.iampass.public_login() {
             json!({"status": "failed", "reason": decoy::NOT_APPROVED_REASON,
                    "message": decoy::NOT_APPROVED_MESSAGE})
@@ -193,7 +193,10 @@ impl Handler {
 
     /// The wait page's sentence for a login that ended without success (generic in the
     /// public mode, as [`Self::ended_json`]).
-    fn ended_text(&self, status: Status) -> &'static str {
+    fn ended_text(&self, status: Status, flow: &Flow) -> &'static str {
+        if !matches!(flow, Flow::Login) {
+            return step_up_text(status);
+        }
         if self.iampass.public_login() {
             decoy::NOT_APPROVED_MESSAGE
         } else {
@@ -220,41 +223,55 @@ impl Handler {
             );
         };
         let retry_url = self.retry_url(payload.next());
-        match self.check(payload).await {
-            Progress::Active(cookie, next) => Reply::see_other(next).cookie(Some(cookie)),
+        self.wait_reply(payload, &Flow::Login, &retry_url).await
+    }
+
+    /// The wait page of a pending approval (a login's or a step-up's): asks IAMPASS and
+    /// answers the page, or `303` once approved.
+    pub(super) async fn wait_reply(
+        &self,
+        payload: &SessionCookie,
+        flow: &Flow,
+        retry_url: &str,
+    ) -> Reply {
+        let branding = &self.iampass.settings().branding;
+        let step_up = !matches!(flow, Flow::Login);
+        let texts = |status| {
+            if step_up {
+                step_up_text(status)
+            } else {
+                reason_text(status)
+            }
+        };
+        let page = |wait| pages::wait_page(branding, wait, step_up);
+        match self.check(payload, flow).await {
+            Progress::Active(cookie, next) => Reply::see_other(next)
+                .cookie(Some(cookie))
+                .extra_cookie(step_up.then(|| self.removal_of(flow))),
             Progress::Waiting(status, reissue) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(
-                        &self.iampass.settings().branding,
-                        Wait::Waiting {
-                            message: reason_text(status),
-                            retry_url: &retry_url,
-                        },
-                    ),
+                    page(Wait::Waiting {
+                        message: texts(status),
+                        retry_url,
+                    }),
                 )
                 .cookie(reissue.map(|(_, cookie)| cookie)),
             Progress::Ended(status, _) => self
                 .html(
                     StatusCode::OK,
-                    pages::wait_page(
-                        &self.iampass.settings().branding,
-                        Wait::Failed {
-                            message: self.ended_text(status),
-                            retry_url: &retry_url,
-                        },
-                    ),
+                    page(Wait::Failed {
+                        message: self.ended_text(status, flow),
+                        retry_url,
+                    }),
                 )
-                .cookie(Some(self.iampass.settings().codec.removal())),
+                .cookie(Some(self.removal_of(flow))),
             Progress::Exchanged => self.html(
                 StatusCode::CONFLICT,
-                pages::wait_page(
-                    &self.iampass.settings().branding,
-                    Wait::Failed {
-                        message: EXCHANGED_MESSAGE,
-                        retry_url: &retry_url,
-                    },
-                ),
+                page(Wait::Failed {
+                    message: EXCHANGED_MESSAGE,
+                    retry_url,
+                }),
             ),
             Progress::StoreUnavailable(e) => {
                 tracing::warn!(
@@ -264,13 +281,10 @@ impl Handler {
                 // Not a 5xx: the login is not lost, only its last step waits for the store.
                 self.html(
                     StatusCode::OK,
-                    pages::wait_page(
-                        &self.iampass.settings().branding,
-                        Wait::Waiting {
-                            message: STORE_UNAVAILABLE_MESSAGE,
-                            retry_url: &retry_url,
-                        },
-                    ),
+                    page(Wait::Waiting {
+                        message: STORE_UNAVAILABLE_MESSAGE,
+                        retry_url,
+                    }),
                 )
                 .retry_after(RETRY_AFTER_SECS)
             }
@@ -278,13 +292,10 @@ impl Handler {
                 tracing::debug!(error = e, "IAMPASS unavailable on the wait page");
                 self.html(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    pages::wait_page(
-                        &self.iampass.settings().branding,
-                        Wait::Waiting {
-                            message: "IAMPASS cannot be reached right now; retrying\u{2026}",
-                            retry_url: &retry_url,
-                        },
-                    ),
+                    page(Wait::Waiting {
+                        message: "IAMPASS cannot be reached right now; retrying\u{2026}",
+                        retry_url,
+                    }),
                 )
                 .retry_after(RETRY_AFTER_SECS)
             }
@@ -297,15 +308,26 @@ impl Handler {
         format!("{}/login?next={encoded}", self.prefix())
     }
 
-    /// `GET {prefix}/poll[?wait=N]`.
+    /// `GET {prefix}/poll[?wait=N]`: a pending login's, else a pending step-up's.
     pub(crate) async fn poll(&self, req: &impl RequestHead) -> Reply {
         let Some(payload) = self.context.pending() else {
+            if let Some(step) = self.step_up_pending(req) {
+                return match self.step_up_flow(req, &step, false).await {
+                    Ok(flow) => self.poll_flow(req, step, flow).await,
+                    Err(reply) => reply,
+                };
+            }
             return Reply::json(
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "no_pending_login", "status": null,
                        "message": NO_PENDING_LOGIN_MESSAGE}),
             );
         };
+        self.poll_flow(req, payload.clone(), Flow::Login).await
+    }
+
+    /// The long poll of one pending approval.
+    async fn poll_flow(&self, req: &impl RequestHead, payload: SessionCookie, flow: Flow) -> Reply {
         let settings = &self.iampass.settings().login;
         let token = payload.session().session_token().unwrap_or_default();
         let _guard = match self.iampass.state().pending.enter(
@@ -325,7 +347,7 @@ impl Handler {
                 .retry_after(1);
             }
         };
-        let mut payload = payload.clone();
+        let mut payload = payload;
         let wait = req
             .query_param("wait")
             .and_then(|w| w.trim().parse::<f64>().ok())
@@ -335,15 +357,16 @@ impl Handler {
         let deadline = Instant::now() + wait;
         let mut reissued: Option<Cookie<'static>> = None;
         loop {
-            let reply = match self.check(&payload).await {
+            let reply = match self.check(&payload, &flow).await {
                 Progress::Active(cookie, next) => Reply::json(
                     StatusCode::OK,
                     json!({"status": "active", "redirect": next}),
                 )
-                .cookie(Some(cookie)),
+                .cookie(Some(cookie))
+                .extra_cookie((!matches!(flow, Flow::Login)).then(|| self.removal_of(&flow))),
                 Progress::Ended(status, reason) => {
-                    Reply::json(StatusCode::OK, self.ended_json(status, &reason))
-                        .cookie(Some(self.iampass.settings().codec.removal()))
+                    Reply::json(StatusCode::OK, self.ended_json(status, &reason, &flow))
+                        .cookie(Some(self.removal_of(&flow)))
                 }
                 Progress::Exchanged => Reply::json(
                     StatusCode::CONFLICT,

@@ -10,7 +10,8 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::Handler;
-use super::start::{Refusal, Start};
+use super::refusal::Refusal;
+use super::start::Start;
 use crate::AuthenticationMethod;
 use crate::core::Iampass;
 use crate::core::answer::Reply;

@@ -3,23 +3,24 @@
 
 use bytes::Bytes;
 use cookie::Cookie;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::body::read_body;
+use super::refusal::Refusal;
 use super::{Handler, decoy};
+use crate::AuthenticationMethod;
 use crate::core::answer::Reply;
 use crate::core::cookie::{CookieState, Factors, SessionCookie};
-use crate::core::denial::UNAVAILABLE_MESSAGE;
-use crate::core::log::{OutageLog, Without, session_short_handle, short_handle, text};
+use crate::core::log::{session_short_handle, short_handle, text};
 use crate::core::login::pending::PENDING_MAX_AGE;
 use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form, prefers_json};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
 use crate::user_name::{self, UserNameError};
-use crate::{AuthenticationMethod, Error};
 
 /// Longest user name accepted at login, in bytes.
 ///
@@ -27,8 +28,6 @@ use crate::{AuthenticationMethod, Error};
 /// assert_eq!(iampass::core::defaults::MAX_USER_LEN, 256);
 /// ```
 pub const MAX_USER_LEN: usize = user_name::MAX_LEN;
-/// Largest login request body accepted (`413` above).
-pub(crate) const MAX_BODY: usize = 8 * 1024;
 
 /// Shown on the login page when the browser will drop the `Secure` cookie.
 const INSECURE_TRANSPORT: &str = "Signing in cannot work here: this site is served over plain \
@@ -49,15 +48,6 @@ struct LoginRequest {
     methods: Option<Vec<String>>,
 }
 
-/// Why a login could not start, and how to answer it.
-pub(super) struct Refusal {
-    pub(super) status: StatusCode,
-    pub(super) body: serde_json::Value,
-    /// Shown on the HTML form.
-    pub(super) message: String,
-    pub(super) retry_after: Option<u64>,
-}
-
 /// A login about to start, its inputs decided: by the public handler from the request and the
 /// policy, or by the application's own handler ([`Iampass::start_login`](crate::core::Iampass::start_login)).
 pub(super) struct Start<'a> {
@@ -69,96 +59,6 @@ pub(super) struct Start<'a> {
     pub(super) duration: std::time::Duration,
     /// How the user is signing in (recorded in the cookie).
     pub(super) factors: Factors,
-}
-
-impl Refusal {
-    fn bad_request(status: StatusCode, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Refusal {
-            status,
-            body: json!({"error": "bad_request", "message": message}),
-            message,
-            retry_after: None,
-        }
-    }
-
-    fn failed(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Refusal {
-            status,
-            body: json!({"status": "failed", "reason": reason.into(), "message": message}),
-            message,
-            retry_after: None,
-        }
-    }
-
-    fn unknown_user() -> Self {
-        Refusal::failed(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "UNKNOWN_USER",
-            "This user name is not known.",
-        )
-    }
-
-    /// IAMPASS cannot be reached: logged as part of the outage (see [`OutageLog`]).
-    fn unavailable(error: &Error, outage: &OutageLog) -> Self {
-        let error = text(error);
-        outage.went_without(Without::Refused, &error);
-        tracing::debug!(error, "IAMPASS unavailable during login");
-        Refusal {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: json!({"error": "iampass_unavailable", "message": UNAVAILABLE_MESSAGE}),
-            message: "IAMPASS cannot be reached right now; please try again in a moment.".into(),
-            retry_after: Some(5),
-        }
-    }
-}
-
-/// Reads the body within `deadline`, refusing more than [`MAX_BODY`] bytes (declared or
-/// sent); a body still arriving at the deadline is answered `408`.
-async fn read_body<S, E>(
-    req: &impl RequestHead,
-    body: S,
-    deadline: std::time::Duration,
-) -> Result<Vec<u8>, Refusal>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    match tokio::time::timeout(deadline, read_whole_body(req, body)).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::info!(path = req.path(), "request body not sent in time");
-            Err(Refusal::bad_request(
-                StatusCode::REQUEST_TIMEOUT,
-                "The request took too long to arrive.",
-            ))
-        }
-    }
-}
-
-async fn read_whole_body<S, E>(req: &impl RequestHead, mut body: S) -> Result<Vec<u8>, Refusal>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let too_large =
-        || Refusal::bad_request(StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.");
-    let declared = req
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| {
-            Refusal::bad_request(StatusCode::BAD_REQUEST, "The request could not be read.")
-        })?;
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
 }
 
 /// The login request from a form or JSON body.
@@ -182,7 +82,7 @@ fn parse_request(form: bool, body: &[u8]) -> Result<LoginRequest, Refusal> {
     Ok(request)
 }
 
-fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusal> {
+pub(super) fn parse_methods(methods: &[String]) -> Result<Vec<AuthenticationMethod>, Refusal> {
     methods
         .iter()
         .map(|m| {
@@ -329,7 +229,7 @@ impl Handler {
         }
     }
 
-    fn refuse(
+    pub(super) fn refuse(
         &self,
         req: &impl RequestHead,
         form: bool,
@@ -452,13 +352,13 @@ impl Handler {
         }
     }
 
-    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
-    pub(super) async fn start(
+    /// Resolves the user, takes the rate limits and asks IAMPASS to start an approval: the
+    /// started session and the IAMPASS user id (for a login and for a step-up).
+    pub(super) async fn ask_phone(
         &self,
         req: &impl RequestHead,
         start: &Start<'_>,
-        next: &str,
-    ) -> Result<Cookie<'static>, Refusal> {
+    ) -> Result<(crate::Session, String), Refusal> {
         let iampass = &self.iampass;
         let user = check_user(start.user)?;
         let methods = &start.methods;
@@ -478,7 +378,6 @@ impl Handler {
         if resolved.is_empty() || resolved.len() > MAX_USER_LEN {
             return Err(self.unresolved(req, user).await);
         }
-        let address = self.client_ip(req);
         self.take_limits(req, &resolved).await?;
         let session = iampass
             .authentication_api()
@@ -517,6 +416,21 @@ impl Handler {
                 message,
             ));
         }
+        Ok((session, resolved))
+    }
+
+    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
+    pub(super) async fn start(
+        &self,
+        req: &impl RequestHead,
+        start: &Start<'_>,
+        next: &str,
+    ) -> Result<Cookie<'static>, Refusal> {
+        let iampass = &self.iampass;
+        let (session, resolved) = self.ask_phone(req, start).await?;
+        let user = check_user(start.user)?;
+        let address = self.client_ip(req);
+        let methods = &start.methods;
         // One request at a time: the login this browser had (pending or signed in) ends.
         if let Some(previous) = self.context.payload() {
             let ttl = previous.remaining_life();
@@ -567,7 +481,7 @@ impl Handler {
     /// Ends, in the background, the IAMPASS session of this browser's previous login (a
     /// pending request left on the phone, or a signed-in session being replaced).
     /// The session is revoked in the store for `ttl` (its cookie's remaining life).
-    fn end_previous(&self, previous: crate::Session, ttl: std::time::Duration) {
+    pub(super) fn end_previous(&self, previous: crate::Session, ttl: std::time::Duration) {
         let Some(token) = previous.session_token().map(str::to_owned) else {
             return;
         };

@@ -66,6 +66,27 @@ pub enum Page {
         /// What went wrong, to show.
         error: Option<String>,
     },
+    /// The step-up page (`GET {prefix}/step-up`): a signed-in user is asked to approve
+    /// again on the phone before going on to `next`. Its form (id `iampass-step-up`) posts
+    /// `next` and `methods` (comma-separated) to `step_up_url`; the crate's script at
+    /// `script_url` submits it as JSON and polls `poll_url`, and expects the status ids of
+    /// the login page (`iampass-status`, `iampass-status-text`, `iampass-spinner`).
+    StepUp {
+        /// Where the form posts.
+        step_up_url: String,
+        /// Where the step-up is polled.
+        poll_url: String,
+        /// The crate's login script (it also drives this page).
+        script_url: String,
+        /// The signed-in user's name.
+        user: String,
+        /// Where to go once confirmed (a same-site path).
+        next: String,
+        /// The methods the phone is asked for (empty: IAMPASS chooses).
+        methods: Vec<String>,
+        /// What went wrong, to show.
+        error: Option<String>,
+    },
     /// The no-JavaScript wait page: reload it every few seconds while `failed` is false.
     Wait {
         /// The heading.

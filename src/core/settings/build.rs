@@ -174,9 +174,16 @@ impl IampassBuilder {
         codec.require_first_factor = self
             .require_first_factor
             .unwrap_or(!self.login.public_login);
+        if self.login.step_up.window.is_zero() {
+            return Err(Error::Config(
+                "step_up_window is zero: no approval would ever be recent".into(),
+            ));
+        }
+        let step_up_codec = codec.renamed(format!("{}-step-up", codec.name));
         Ok(Settings {
             api,
             codec,
+            step_up_codec,
             revalidate: self.revalidate,
             fail_mode: self.fail_mode,
             walkaway: self.walkaway,

@@ -123,3 +123,10 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 pub const DEFAULT_DECOY_DELAY: (Duration, Duration) =
     (Duration::from_secs(6), Duration::from_secs(40));
+/// Default window of a recent approval (a step-up): how long a phone approval counts as
+/// fresh for [`IampassBuilder::step_up_window`](crate::core::IampassBuilder::step_up_window).
+///
+/// ```
+/// assert_eq!(iampass::core::defaults::DEFAULT_STEP_UP_WINDOW.as_secs(), 300);
+/// ```
+pub const DEFAULT_STEP_UP_WINDOW: Duration = Duration::from_secs(300);

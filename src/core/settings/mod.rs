@@ -19,7 +19,7 @@ use futures_util::future::BoxFuture;
 use self::defaults::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_DECOY_DELAY, DEFAULT_EVENTS_HEARTBEAT, DEFAULT_EVENTS_INTERVAL,
     DEFAULT_EVENTS_PER_ADDRESS, DEFAULT_EVENTS_PER_SESSION, DEFAULT_POLLS_PER_ADDRESS,
-    DEFAULT_POLLS_PER_LOGIN,
+    DEFAULT_POLLS_PER_LOGIN, DEFAULT_STEP_UP_WINDOW,
 };
 
 use crate::AuthenticationMethod;
@@ -37,6 +37,7 @@ pub mod env;
 mod events;
 mod login;
 mod policy;
+mod step_up;
 
 pub(crate) use branding::Branding;
 pub use branding::{ColorScheme, Page};
@@ -51,6 +52,8 @@ pub(crate) type Resolver =
 pub(crate) struct Settings {
     pub(crate) api: AuthenticationApi,
     pub(crate) codec: CookieCodec,
+    /// The codec of the short-lived cookie of a step-up in progress (its own name).
+    pub(crate) step_up_codec: CookieCodec,
     pub(crate) revalidate: Revalidate,
     pub(crate) fail_mode: FailMode,
     pub(crate) walkaway: WalkawayPolicy,
@@ -105,6 +108,25 @@ pub(crate) struct LoginSettings {
     pub(crate) public_login: bool,
     /// How long a public-mode decoy stays pending: a random time in this range.
     pub(crate) decoy_delay: (Duration, Duration),
+    /// The default requirement of a recent approval (step-up).
+    pub(crate) step_up: StepUpSettings,
+}
+
+/// The default requirement of a recent approval: how long an approval counts as fresh, and
+/// the methods it must have asked for (also the methods a step-up asks for by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StepUpSettings {
+    pub(crate) window: Duration,
+    pub(crate) methods: Vec<AuthenticationMethod>,
+}
+
+impl Default for StepUpSettings {
+    fn default() -> Self {
+        StepUpSettings {
+            window: DEFAULT_STEP_UP_WINDOW,
+            methods: Vec::new(),
+        }
+    }
 }
 
 impl Default for LoginSettings {
@@ -119,6 +141,7 @@ impl Default for LoginSettings {
             security_headers: true,
             public_login: true,
             decoy_delay: DEFAULT_DECOY_DELAY,
+            step_up: StepUpSettings::default(),
         }
     }
 }

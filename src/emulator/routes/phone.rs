@@ -49,6 +49,11 @@ struct PhonePage<'a> {
 }
 
 impl PhonePage<'_> {
+    /// `true` for a request of a user already signed in to the same application.
+    fn is_step_up(&self, session: &EmulatorSession) -> bool {
+        self.state.step_ups.contains(&session.session_token)
+    }
+
     fn methods(&self, session: &EmulatorSession) -> String {
         let names: Vec<&str> = session.methods.iter().map(|m| m.as_str()).collect();
         names.join(", ")

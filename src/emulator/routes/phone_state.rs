@@ -18,6 +18,10 @@ pub(crate) struct PhoneState {
     pub(crate) pending: Vec<EmulatorSession>,
     /// `active` and `walkaway` sessions, oldest first.
     pub(crate) sessions: Vec<EmulatorSession>,
+    /// The tokens of the pending requests whose user already has an active (or walked-away)
+    /// session of the same application: a step-up, "confirm again" (the wire protocol has
+    /// no such field; this is what the phone can see).
+    pub(crate) step_ups: Vec<String>,
     /// The outbox, newest first.
     pub(crate) sms: Vec<Sms>,
 }
@@ -25,7 +29,7 @@ pub(crate) struct PhoneState {
 /// The phone's state now, optionally of one application and/or user.
 pub(crate) fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>) -> PhoneState {
     let mut world = shared.world();
-    let (pending, sessions) = world
+    let (pending, sessions): (Vec<EmulatorSession>, Vec<EmulatorSession>) = world
         .sessions
         .list(app_id, user, Instant::now())
         .into_iter()
@@ -33,10 +37,20 @@ pub(crate) fn state_of(shared: &Shared, app_id: Option<&str>, user: Option<&str>
         .partition(|s| s.session_status.is_in_progress());
     let mut sms = world.outbox.list(app_id, user);
     sms.reverse();
+    let step_ups = pending
+        .iter()
+        .filter(|p| {
+            sessions
+                .iter()
+                .any(|s| s.app_id == p.app_id && s.user == p.user)
+        })
+        .map(|p| p.session_token.clone())
+        .collect();
     PhoneState {
         devices: world.directory.devices(app_id, user),
         pending,
         sessions,
+        step_ups,
         sms,
     }
 }

@@ -1,0 +1,113 @@
+//! Step-up in headless Chromium (issue 23): signed in, the dashboard's "Show my API key" needs
+//! a fresh facial approval; the crate's step-up page asks the phone, the phone page shows the
+//! request as "confirm again", and once approved the key shows.
+
+use fantoccini::{Client, Locator};
+
+use crate::chromium::{Chromium, browser_available, console_errors};
+use crate::harness::{ExampleApp, TestResult};
+use crate::page::{wait_css, wait_path};
+
+#[tokio::test]
+async fn dashboard_api_key_step_up_approve_key_shows() -> TestResult {
+    if !browser_available("step-up browser test") {
+        return Ok(());
+    }
+    let app = ExampleApp::start_password()?;
+    let password = app
+        .demo_password
+        .clone()
+        .ok_or("no demo password printed")?;
+    let chromium = Chromium::start("iampass-step-up-test").await?;
+    let c = chromium.connect("1280,900").await?;
+    let outcome = story(&c, &app, &password).await;
+    if outcome.is_err() {
+        eprintln!(
+            "tab at failure: {:?}",
+            c.current_url().await.map(|u| u.to_string())
+        );
+        eprintln!("example output: {:#?}", app.output());
+    }
+    let _ = c.close().await;
+    outcome
+}
+
+async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
+    // Sign in: the password, then the phone.
+    c.goto(&format!("{}/signin", app.url)).await?;
+    wait_css(c, "#user").await?.send_keys("demo").await?;
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    c.find(Locator::Css("#signin-submit"))
+        .await?
+        .click()
+        .await?;
+    wait_path(c, "/auth/login").await?;
+    let app_tab = c.window().await?;
+    let phone_tab = c.new_window(true).await?.handle;
+    c.switch_to_window(phone_tab.clone()).await?;
+    c.goto(&app.phone_url).await?;
+    wait_css(
+        c,
+        r#"#pending [data-user="demo"] button[data-action="approve"]"#,
+    )
+    .await?
+    .click()
+    .await?;
+    c.switch_to_window(app_tab.clone()).await?;
+    wait_path(c, "/dashboard").await?;
+
+    // The API key needs a recent facial approval: the sign-in was not one.
+    wait_css(c, "#api-key-link").await?.click().await?;
+    wait_path(c, "/auth/step-up").await?;
+    let user = wait_css(c, "#iampass-step-up-user").await?.text().await?;
+    if user != "demo" {
+        return Err(format!("the step-up page names {user:?}").into());
+    }
+    let lead = c.find(Locator::Css("p.lead")).await?.text().await?;
+    if !lead.contains("/settings/api-key") || !lead.contains("facial") {
+        return Err(format!("the step-up page says {lead:?}").into());
+    }
+    wait_css(c, "#iampass-step-up button[type=submit]")
+        .await?
+        .click()
+        .await?;
+
+    // The phone shows it as a step-up of a signed-in user, with the method asked for.
+    c.switch_to_window(phone_tab).await?;
+    let request = wait_css(c, r#"#pending [data-user="demo"] .step-up"#)
+        .await?
+        .text()
+        .await?;
+    if !request.contains("Confirm again") || !request.contains("facial") {
+        return Err(format!("the phone shows {request:?}").into());
+    }
+    wait_css(
+        c,
+        r#"#pending [data-user="demo"] button[data-action="approve"]"#,
+    )
+    .await?
+    .click()
+    .await?;
+
+    // The step-up page moves on by itself; the key shows.
+    c.switch_to_window(app_tab).await?;
+    wait_path(c, "/settings/api-key").await?;
+    let key = wait_css(c, "#api-key").await?.text().await?;
+    if !key.starts_with("acme_live_") {
+        return Err(format!("the API key reads {key:?}").into());
+    }
+    // Still signed in, on the same account.
+    c.goto(&format!("{}/dashboard", app.url)).await?;
+    let who = wait_css(c, "#signed-in-user").await?.text().await?;
+    if who != "demo" {
+        return Err(format!("the dashboard greets {who:?}").into());
+    }
+    let errors = console_errors(c).await;
+    if !errors.is_empty() {
+        return Err(format!("console errors: {errors:#?}").into());
+    }
+    Ok(())
+}
