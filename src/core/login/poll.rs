@@ -17,6 +17,7 @@ use crate::core::login::pending::{Checked, MIN_RECHECK};
 use crate::core::pages::{self, Wait};
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::safe_next;
+use crate::metrics::{self, Flow, LoginOutcome};
 
 /// Longest long-poll wait (`?wait=N` is capped to this).
 ///
@@ -126,6 +127,7 @@ impl Handler {
                 match iampass.settings().codec.seal(&done) {
                     Ok(cookie) => {
                         tracing::info!(user = payload.user(), "login approved");
+                        metrics::login(Flow::Login, LoginOutcome::Approved);
                         Progress::Active(cookie, next)
                     }
                     Err(e) => {
@@ -147,6 +149,12 @@ impl Handler {
                     status = status.as_str(),
                     "login ended"
                 );
+                let token = payload.session().session_token().unwrap_or_default();
+                if let Some(outcome) = LoginOutcome::of_end(status)
+                    && iampass.state().pending.first_end(token)
+                {
+                    metrics::login(Flow::Login, outcome);
+                }
                 Progress::Ended(status, reason)
             }
             status => {

@@ -18,6 +18,7 @@ use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form, prefers_json};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
+use crate::metrics::{self, Flow, LoginOutcome};
 use crate::user_name::{self, UserNameError};
 use crate::{AuthenticationMethod, Error};
 
@@ -452,8 +453,26 @@ impl Handler {
         }
     }
 
-    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success.
+    /// Resolve, rate-limit and ask IAMPASS; the pending cookie on success. Every start
+    /// attempt's outcome is counted here (see [`metrics`](crate::metrics)).
     pub(super) async fn start(
+        &self,
+        req: &impl RequestHead,
+        start: &Start<'_>,
+        next: &str,
+    ) -> Result<Cookie<'static>, Refusal> {
+        let started = self.begin(req, start, next).await;
+        let outcome = match &started {
+            Ok(_) => LoginOutcome::Started,
+            Err(r) if r.status == StatusCode::TOO_MANY_REQUESTS => LoginOutcome::RateLimited,
+            Err(r) if r.status == StatusCode::SERVICE_UNAVAILABLE => LoginOutcome::Unavailable,
+            Err(_) => LoginOutcome::NotStarted,
+        };
+        metrics::login(Flow::Login, outcome);
+        started
+    }
+
+    async fn begin(
         &self,
         req: &impl RequestHead,
         start: &Start<'_>,
