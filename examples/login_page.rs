@@ -32,6 +32,7 @@
 //! | `IAMPASS_REVALIDATE_AFTER_SECS` | ask IAMPASS at most every N s per session (`0`: every request) | every request |
 //! | `IAMPASS_DEMO_USER` | the seeded user (given a phone on the embedded emulator; must exist at an external IAMPASS) | `demo` |
 //! | `IAMPASS_DEMO_PASSWORD` | its password in password mode (8 characters to 256 bytes; never printed), so several instances share it; also seeded with `IAMPASS_SERVER` | random, printed (embedded emulator only) |
+//! | `METRICS_BIND` | serve the crate's metrics as Prometheus text at `http://METRICS_BIND/metrics`, on an address of its own (build with `--features emulator,metrics`) | no metrics |
 //! | `RUST_LOG` | log filter, e.g. `iampass=debug`; colours only when stderr is a terminal | `warn` |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
@@ -47,6 +48,8 @@
 //! (`429`). These limits live in the store, so instances sharing Redis share them; passwords
 //! are kept in each instance's memory (give instances the same `IAMPASS_DEMO_PASSWORD`).
 
+#[path = "login_page/metrics.rs"]
+mod metrics;
 #[path = "login_page/pages.rs"]
 mod pages;
 #[path = "login_page/passwords.rs"]
@@ -138,6 +141,10 @@ async fn run() -> Result<(), BoxError> {
     let mode = LoginMode::parse(env("LOGIN_MODE").as_deref())?;
     let revalidate = revalidate_from_env()?;
     let demo = Demo::from_env()?;
+    let metrics_bind = metrics::bind_from_env()?;
+    if let Some(addr) = metrics_bind {
+        metrics::serve(addr)?;
+    }
     let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
     let upstream = match env("IAMPASS_SERVER") {
         Some(server) => external_upstream(server)?,
@@ -254,6 +261,9 @@ async fn run() -> Result<(), BoxError> {
 
     let app_url = format!("http://{addr}");
     println!("login_page listening on {app_url}");
+    if let Some(addr) = metrics_bind {
+        println!("metrics on http://{addr}/metrics");
+    }
     let demo_user = &demo.user;
     if let Some(emulator) = &upstream.emulator {
         // Beyond loopback the emulator's phone page and control API want its token: the URL

@@ -480,6 +480,7 @@ pub(crate) fn circuit(state: Circuit) {
 /// Counts one failed call to the shared store (`iampass_store_errors_total{op}`); `op` is one
 /// of the store's operation names (a fixed set).
 #[inline]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn store_error(op: &'static str) {
     #[cfg(feature = "metrics")]
     ::metrics::counter!(STORE_ERRORS_TOTAL, "op" => op).increment(1);
