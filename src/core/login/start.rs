@@ -472,6 +472,7 @@ impl Handler {
         started
     }
 
+    /// The start itself (see [`Self::start`]).
     async fn begin(
         &self,
         req: &impl RequestHead,
