@@ -148,3 +148,43 @@ async fn the_status_cache_counts_hits_and_misses() {
         after.text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_past_its_lifetime_is_an_expired_request() {
+    use iampass::actix::{CookieState, SessionCookie};
+
+    let _serial = serial().await;
+    let emulator = emulator().await;
+    let app = start_app(builder(&emulator).build().unwrap());
+    user_with_phone(&emulator, "gus").await;
+    let api = client_for(emulator.base_url(), Duration::from_secs(2));
+    let session = api.authenticate_user("gus").await.unwrap();
+    let payload = SessionCookie::new(
+        session,
+        "gus",
+        "gus",
+        CookieState::Authenticated,
+        Duration::from_millis(1),
+        None,
+    );
+    let mut client = Client::new(&app);
+    client.cookie = Some(
+        app.iampass
+            .seal_cookie(&payload)
+            .unwrap()
+            .value()
+            .to_owned(),
+    );
+    let before = Reading::now();
+    eventually("the cookie to expire", || {
+        let mut client = client.clone();
+        async move { client.get("/dashboard").await.status == 401 }
+    })
+    .await;
+    let after = Reading::now();
+    assert!(
+        after.since(&before, REQUESTS, &[("verdict", "expired")]) >= 1.0,
+        "{}",
+        after.text()
+    );
+}
