@@ -12,7 +12,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | `iampass_logins_total` | counter | `outcome`: `started`, `approved`, `refused`, `timed_out`, `cancelled`, `rate_limited`, `unavailable`, `not_started` | sign-ins: each start attempt once (`started`, or why not), each started sign-in's end once | a spike of `refused` (push bombing, or users confused), `unavailable` above zero, `rate_limited` jumps (guessing) |
 //! | `iampass_requests_total` | counter | `verdict`: `active`, `walkaway`, `closed`, `expired`, `unavailable`, `anonymous` | requests whose identity was asked for (an extractor, the guard, the events stream), once each | `unavailable` above zero (users locked out by an outage); `walkaway` as a trend |
-//! | `iampass_upstream_requests_total` | counter | `call`: `status`, `authenticate`, `logout`, `management`; `outcome`: `ok`, `http_4xx`, `http_5xx`, `timeout`, `connect_error`, `circuit_open`, `saturated`, `invalid_answer`, `refused` | calls to IAMPASS (including those the breaker or the call cap refused without sending) | the share of `http_5xx`, `timeout`, `connect_error`, `circuit_open`, `saturated` over 5 % |
+//! | `iampass_upstream_requests_total` | counter | `call`: `status`, `authenticate`, `logout`, `management`; `outcome`: `ok`, `client_error`, `server_error`, `timeout`, `connect_error`, `circuit_open`, `saturated`, `invalid_answer`, `refused` | calls to IAMPASS (including those the breaker or the call cap refused without sending) | the share of `server_error`, `timeout`, `connect_error`, `circuit_open`, `saturated` over 5 % |
 //! | `iampass_upstream_request_duration_seconds` | histogram | `call` | how long each call took, waiting for a free slot included (not recorded when the breaker refused at once) | the 99th percentile of `status` near the client's timeout (5 s) |
 //! | `iampass_circuit_state` | gauge | none | the client's circuit breaker: `0` closed, `1` half-open (one probe out), `2` open (it stays `2` until the next call probes) | `> 0` for more than a minute |
 //! | `iampass_status_cache_total` | counter | `result`: `hit`, `miss`, `stale_used` | the status cache of `Revalidate::After` (`hit`, `miss`), and the stale-if-error grace standing in for IAMPASS (`stale_used`) | `stale_used` above zero (an outage hidden by the grace); the hit ratio as a trend |
@@ -28,6 +28,11 @@
 //!   sign-in ends once as `approved` (the exchange for the signed-in cookie), `refused`,
 //!   `timed_out` or `cancelled` (also a session closed before approval), on the instance that
 //!   sees it end; one that is abandoned unpolled does not end here.
+//! - `iampass_upstream_requests_total`: `server_error` is an HTTP answer showing IAMPASS
+//!   struggling (`408`, `429`, `5xx`: what the breaker counts), `client_error` any other (a
+//!   `404` from a status call: a session IAMPASS no longer knows; `401`/`403`: the
+//!   application's credentials), `refused` an answer `{"status": false}`, `connect_error` also
+//!   a connection reset or a TLS failure.
 //! - `iampass_requests_total`: `expired` is a session that timed out at IAMPASS or a cookie
 //!   past its lifetime; `closed` a session that IAMPASS ended or no longer knows; `anonymous`
 //!   a request without a signed-in cookie (none, a pending sign-in, or one that did not open).
@@ -393,10 +398,9 @@ impl UpstreamCall {
 pub(crate) fn upstream_outcome<T>(result: &Result<T, Error>) -> Option<&'static str> {
     Some(match result {
         Ok(_) => "ok",
-        Err(Error::Http { status, .. }) if *status >= 500 || matches!(status, 408 | 429) => {
-            "http_5xx"
-        }
-        Err(Error::Http { .. }) => "http_4xx",
+        // 408, 429, 5xx: what the breaker counts.
+        Err(e @ Error::Http { .. }) if e.is_server_failure() => "server_error",
+        Err(Error::Http { .. }) => "client_error",
         Err(Error::Timeout(_)) => "timeout",
         Err(Error::Connect(_) | Error::Transport(_)) => "connect_error",
         Err(Error::CircuitOpen { .. }) => "circuit_open",

@@ -12,9 +12,9 @@ fn upstream_outcomes_are_few_and_local_errors_are_not_calls() {
         })
     };
     assert_eq!(upstream_outcome(&Ok::<(), Error>(())), Some("ok"));
-    assert_eq!(upstream_outcome(&http(503)), Some("http_5xx"));
-    assert_eq!(upstream_outcome(&http(429)), Some("http_5xx"));
-    assert_eq!(upstream_outcome(&http(404)), Some("http_4xx"));
+    assert_eq!(upstream_outcome(&http(503)), Some("server_error"));
+    assert_eq!(upstream_outcome(&http(429)), Some("server_error"));
+    assert_eq!(upstream_outcome(&http(404)), Some("client_error"));
     assert_eq!(
         upstream_outcome(&Err::<(), _>(Error::Timeout(std::time::Duration::ZERO))),
         Some("timeout")

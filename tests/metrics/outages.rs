@@ -56,7 +56,7 @@ async fn an_iampass_outage_shows_in_calls_breaker_verdicts_and_stale_answers() {
         "{text}"
     );
     assert!(
-        since(UPSTREAM, &[("call", "status"), ("outcome", "http_5xx")]) >= 5.0,
+        since(UPSTREAM, &[("call", "status"), ("outcome", "server_error")]) >= 5.0,
         "{text}"
     );
     assert!(
