@@ -26,7 +26,9 @@
 //! default 1), `IAMPASS_BENCH_MEMORY_SESSIONS` (default 0: off; e.g. 100000 measures the
 //! resident memory of that many cached sessions, with the emulator in a child process),
 //! `IAMPASS_BENCH_ONLY` (default: all; e.g. `every` runs the bare route and the scenarios
-//! whose name contains it, for a profiler).
+//! whose name contains it, for a profiler), `IAMPASS_BENCH_METRICS` (`1`, with
+//! `--features metrics`: a Prometheus recorder records what the crate counts, for the cost of
+//! feature `metrics`; compare with the same run without the feature).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -218,12 +220,29 @@ fn median_by<T: Clone>(values: &[T], key: impl Fn(&T) -> f64) -> T {
     sorted[sorted.len() / 2].clone()
 }
 
+/// `IAMPASS_BENCH_METRICS=1`: installs a Prometheus recorder (feature `metrics`).
+fn metrics_recorder() {
+    if std::env::var("IAMPASS_BENCH_METRICS").as_deref() != Ok("1") {
+        return;
+    }
+    #[cfg(feature = "metrics")]
+    {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("a Prometheus recorder");
+        println!("metrics: recorded by a Prometheus recorder (IAMPASS_BENCH_METRICS=1)");
+    }
+    #[cfg(not(feature = "metrics"))]
+    panic!("IAMPASS_BENCH_METRICS=1 needs `--features metrics`");
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::var("IAMPASS_BENCH_ROLE").as_deref() == Ok("emulator") {
         return emulator_child().await;
     }
     // `cargo bench` passes `--bench`; this harness has no options of its own.
+    metrics_recorder();
     let secs = load::knob("IAMPASS_BENCH_SECS", 3);
     let rounds = load::knob("IAMPASS_BENCH_ROUNDS", 3).max(1);
     let concurrency = load::knob("IAMPASS_BENCH_CONCURRENCY", 32) as usize;

@@ -34,6 +34,7 @@
 //! | `IAMPASS_DEMO_PASSWORD` | its password in password mode (8 characters to 256 bytes; never printed), so several instances share it; also seeded with `IAMPASS_SERVER` | random, printed (embedded emulator only) |
 //! | `IAMPASS_STEP_UP_SECS` | how recent a phone approval must be to show `/settings/api-key` | `300` |
 //! | `IAMPASS_STEP_UP_METHODS` | comma-separated methods that approval must have asked for (`acceptance`, `device`, `facial`) | `facial` |
+//! | `METRICS_BIND` | serve the crate's metrics as Prometheus text at `http://METRICS_BIND/metrics`, on an address of its own (build with `--features emulator,metrics`) | no metrics |
 //! | `RUST_LOG` | log filter, e.g. `iampass=debug`; colours only when stderr is a terminal | `warn` |
 //!
 //! Routes: `GET /` (public), `GET /dashboard` (signed-in users only), `GET|POST /register`
@@ -52,6 +53,8 @@
 
 #[path = "login_page/api_key.rs"]
 mod api_key;
+#[path = "login_page/metrics.rs"]
+mod metrics;
 #[path = "login_page/pages.rs"]
 mod pages;
 #[path = "login_page/passwords.rs"]
@@ -144,6 +147,10 @@ async fn run() -> Result<(), BoxError> {
     let revalidate = revalidate_from_env()?;
     let demo = Demo::from_env()?;
     let step_up = api_key::StepUp::from_env()?;
+    let metrics_bind = metrics::bind_from_env()?;
+    if let Some(addr) = metrics_bind {
+        metrics::serve(addr)?;
+    }
     let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
     let upstream = match env("IAMPASS_SERVER") {
         Some(server) => external_upstream(server)?,
@@ -262,6 +269,9 @@ async fn run() -> Result<(), BoxError> {
 
     let app_url = format!("http://{addr}");
     println!("login_page listening on {app_url}");
+    if let Some(addr) = metrics_bind {
+        println!("metrics on http://{addr}/metrics");
+    }
     let demo_user = &demo.user;
     if let Some(emulator) = &upstream.emulator {
         // Beyond loopback the emulator's phone page and control API want its token: the URL

@@ -77,6 +77,7 @@
 //! | `redis` | no | the [`Store`](core::store::Store) in Redis, for several instances (enables `core`) |
 //! | `emulator` | no | an IAMPASS-compatible server with a simulated phone (`emulator` module and the `iampass-emulator` binary), for tests and demos |
 //! | `cli` | no | the `iampass` command-line tool (users, phones, logins) |
+//! | `metrics` | no | counters, gauges and a histogram through the `metrics` facade: sign-ins, verdicts, IAMPASS calls, the breaker, the status cache, Redis errors, open streams (see [`metrics`] for the table of names and what to alert on) |
 //!
 //! The client ([`ManagementApi`], [`AuthenticationApi`], [`Session`], [`signing`]) is always
 //! there; `default-features = false` gives the client alone.
@@ -130,6 +131,11 @@ pub mod core;
 pub mod emulator;
 mod encoding;
 mod error;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod secret;
 mod session;
 pub mod signing;

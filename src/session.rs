@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::client::transport::Transport;
+use crate::metrics::{self, UpstreamCall};
 use crate::{Error, Secret};
 
 /// Where an authentication session stands, as IAMPASS reports it.
@@ -426,10 +427,13 @@ impl Session {
             .status_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
-        let body = transport.get(url, "status", token, secret).await?;
-        AuthenticationStatus::from_answer(&body)?
-            .session_status
-            .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+        metrics::upstream(UpstreamCall::Status, async {
+            let body = transport.get(url, "status", token, secret).await?;
+            AuthenticationStatus::from_answer(&body)?
+                .session_status
+                .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+        })
+        .await
     }
 
     /// Asks IAMPASS for the current status and stores it. On an error the stored status is
@@ -476,11 +480,14 @@ impl Session {
             .logout_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no logout URL".into()))?;
-        let body = transport.post(url, "logout", token, secret, None).await?;
-        match logout_refusal(&body) {
-            Some(reason) => Err(Error::Refused { reason }),
-            None => Ok(()),
-        }
+        metrics::upstream(UpstreamCall::Logout, async {
+            let body = transport.post(url, "logout", token, secret, None).await?;
+            match logout_refusal(&body) {
+                Some(reason) => Err(Error::Refused { reason }),
+                None => Ok(()),
+            }
+        })
+        .await
     }
 }
 

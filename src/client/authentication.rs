@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Endpoint, check_user_id};
+use crate::metrics::{self, UpstreamCall};
 use crate::session::AuthenticationStatus;
 use crate::{AuthenticationMethod, Error, Session, Status};
 
@@ -96,15 +97,15 @@ impl AuthenticationApi {
             url.push_str(&params.join("&"));
         }
         let transport = &self.endpoint.transport;
-        let answer = transport
-            .post(
-                &url,
-                "authenticate_user",
-                &self.endpoint.application_id,
-                &self.endpoint.application_secret,
-                Some(&json!({})),
-            )
-            .await;
+        let empty = json!({});
+        let calling = transport.post(
+            &url,
+            "authenticate_user",
+            &self.endpoint.application_id,
+            &self.endpoint.application_secret,
+            Some(&empty),
+        );
+        let answer = metrics::upstream(UpstreamCall::Authenticate, calling).await;
         let body = match answer {
             Ok(body) => body,
             Err(Error::Http {

@@ -25,6 +25,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::Error;
+use crate::metrics::{self, Circuit};
 
 /// Consecutive server failures that open the breaker by default: enough that one slow request
 /// or a blip does not cut users off, few enough that an outage is noticed within a second or so
@@ -150,6 +151,7 @@ pub(crate) struct Ticket<'a> {
 
 impl Breaker {
     pub(crate) fn new(threshold: u32, cool_down: Duration) -> Self {
+        metrics::circuit(Circuit::Closed);
         Breaker {
             threshold: threshold.max(1),
             cool_down,
@@ -196,6 +198,7 @@ impl Breaker {
             }
             State::Open { .. } => {
                 tracing::info!("IAMPASS circuit half-open: sending one probe request");
+                metrics::circuit(Circuit::HalfOpen);
             }
             State::HalfOpen { probe: Some(probe) } => {
                 let given_up_at = probe.since + self.cool_down;
@@ -230,6 +233,7 @@ impl Breaker {
             retry_in_ms = wait.as_millis() as u64,
             "IAMPASS circuit open: failing calls at once"
         );
+        metrics::circuit(Circuit::Open);
         *state = State::Open {
             until: Instant::now() + wait,
         };
@@ -273,6 +277,7 @@ impl Ticket<'_> {
                 if self.probe.is_some() =>
             {
                 tracing::info!("IAMPASS circuit closed: the probe request was answered");
+                metrics::circuit(Circuit::Closed);
                 *state = State::Closed {
                     failures: 0,
                     retry_after: Duration::ZERO,

@@ -21,6 +21,7 @@ pub use builder::{
 pub use management::{AddUserResult, AddedUsers, DeviceRegistration, ManagementApi};
 pub use transport::DEFAULT_TIMEOUT;
 
+use crate::metrics::{self, UpstreamCall};
 use crate::{Error, Secret};
 use transport::Transport;
 
@@ -54,9 +55,10 @@ impl Endpoint {
         url: &str,
         route: &'static str,
     ) -> Result<T, Error> {
-        self.transport
-            .get_json(url, route, &self.application_id, &self.application_secret)
-            .await
+        let calling =
+            self.transport
+                .get_json(url, route, &self.application_id, &self.application_secret);
+        metrics::upstream(UpstreamCall::Management, calling).await
     }
 
     pub(crate) async fn post<T: serde::de::DeserializeOwned>(
@@ -65,15 +67,14 @@ impl Endpoint {
         route: &'static str,
         body: &serde_json::Value,
     ) -> Result<T, Error> {
-        self.transport
-            .post_json(
-                url,
-                route,
-                &self.application_id,
-                &self.application_secret,
-                Some(body),
-            )
-            .await
+        let calling = self.transport.post_json(
+            url,
+            route,
+            &self.application_id,
+            &self.application_secret,
+            Some(body),
+        );
+        metrics::upstream(UpstreamCall::Management, calling).await
     }
 }
 

@@ -19,12 +19,16 @@ use crate::core::identity::IampassIdentity;
 use crate::core::log::{Without, short_handle, text};
 use crate::core::request::RequestHead;
 use crate::core::validate::{Judged, Verdict};
+use crate::metrics::{self, CacheResult, RequestVerdict};
 
 /// The request's cookie, as opened.
 #[derive(Debug)]
 enum CookieRead {
     Absent,
-    Rejected,
+    /// Refused; `expired`: only because it is past its lifetime.
+    Rejected {
+        expired: bool,
+    },
     Pending(Arc<SessionCookie>),
     Authenticated(Arc<SessionCookie>),
 }
@@ -120,7 +124,8 @@ impl RequestContext {
                     tracing::debug!(reason = ?why, len = raw.len(), "IAMPASS session cookie refused");
                 }
                 self.remove_cookie.store(true, Ordering::Relaxed);
-                (CookieRead::Rejected, 0)
+                let expired = why == Rejected::Expired;
+                (CookieRead::Rejected { expired }, 0)
             }
         }
     }
@@ -152,7 +157,7 @@ impl RequestContext {
     pub(crate) fn payload(&self) -> Option<&SessionCookie> {
         match self.cookie() {
             CookieRead::Pending(payload) | CookieRead::Authenticated(payload) => Some(payload),
-            CookieRead::Absent | CookieRead::Rejected => None,
+            CookieRead::Absent | CookieRead::Rejected { .. } => None,
         }
     }
 
@@ -174,9 +179,33 @@ impl RequestContext {
             return outcome;
         }
         self.outcome
-            .get_or_init(|| self.validate(req))
+            .get_or_init(|| async {
+                let outcome = self.validate(req).await;
+                metrics::request(self.verdict(&outcome));
+                outcome
+            })
             .await
             .clone()
+    }
+
+    /// How `iampass_requests_total` counts an outcome (see [`metrics`](crate::metrics)).
+    fn verdict(&self, outcome: &Outcome) -> RequestVerdict {
+        match outcome {
+            Outcome::Identity(_) => RequestVerdict::Active,
+            Outcome::Unavailable(_) => RequestVerdict::Unavailable,
+            Outcome::Anonymous(Some(Status::Walkaway)) => RequestVerdict::Walkaway,
+            Outcome::Anonymous(Some(Status::Timeout)) => RequestVerdict::Expired,
+            Outcome::Anonymous(Some(Status::Pending | Status::Identifying)) => {
+                RequestVerdict::Anonymous
+            }
+            Outcome::Anonymous(Some(_)) => RequestVerdict::Closed,
+            // A signed-in cookie without a status: IAMPASS no longer knows the session.
+            Outcome::Anonymous(None) => match self.cookie() {
+                CookieRead::Authenticated(_) => RequestVerdict::Closed,
+                CookieRead::Rejected { expired: true } => RequestVerdict::Expired,
+                _ => RequestVerdict::Anonymous,
+            },
+        }
     }
 
     /// The outcome when it is known without waiting: already decided, no signed-in cookie,
@@ -202,10 +231,13 @@ impl RequestContext {
             }
             // A login in progress is not an identity (only the poll handler uses it).
             CookieRead::Pending(_) => Outcome::Anonymous(Some(Status::Pending)),
-            CookieRead::Absent | CookieRead::Rejected => Outcome::Anonymous(None),
+            CookieRead::Absent | CookieRead::Rejected { .. } => Outcome::Anonymous(None),
         };
-        // Only fails when a validation is under way in this request: ours is as good.
-        let _ = self.outcome.set(outcome.clone());
+        // Only fails when a validation is under way in this request: ours is as good (and
+        // that one is counted).
+        if self.outcome.set(outcome.clone()).is_ok() {
+            metrics::request(self.verdict(&outcome));
+        }
         Some(outcome)
     }
 
@@ -224,7 +256,10 @@ impl RequestContext {
         let outcome = Outcome::Identity(IampassIdentity::from_cookie(&payload));
         // The cookie counts as opened (by the current key: only such values are remembered).
         let _ = self.opened.set((CookieRead::Authenticated(payload), 0));
-        let _ = self.outcome.set(outcome.clone());
+        if self.outcome.set(outcome.clone()).is_ok() {
+            metrics::status_cache(CacheResult::Hit);
+            metrics::request(RequestVerdict::Active);
+        }
         Some(outcome)
     }
 
@@ -251,7 +286,7 @@ impl RequestContext {
         let payload = match self.cookie() {
             CookieRead::Authenticated(payload) => payload,
             CookieRead::Pending(_) => return Outcome::Anonymous(Some(Status::Pending)),
-            CookieRead::Absent | CookieRead::Rejected => return Outcome::Anonymous(None),
+            CookieRead::Absent | CookieRead::Rejected { .. } => return Outcome::Anonymous(None),
         };
         let iampass = &self.iampass;
         let Some(token) = payload.session().session_token() else {

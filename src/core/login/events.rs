@@ -27,6 +27,7 @@ use crate::core::live::{CAP_RETRY_AFTER, CapReached, LiveState};
 use crate::core::log::short_handle;
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::is_safe_redirect;
+use crate::metrics::{self, EventStreamGauge};
 use crate::{Session, Status};
 
 /// How often an open stream writes a comment line (`:`, which EventSource ignores): a client
@@ -231,6 +232,8 @@ struct StreamSlot {
     iampass: Iampass,
     token: String,
     address: Option<IpAddr>,
+    /// Counts the stream in `iampass_event_streams` while it is open.
+    _gauge: EventStreamGauge,
 }
 
 impl StreamSlot {
@@ -246,6 +249,7 @@ impl StreamSlot {
             iampass: iampass.clone(),
             token: token.to_owned(),
             address,
+            _gauge: metrics::event_stream_opened(),
         })
     }
 }

@@ -43,6 +43,8 @@ struct Entry {
     /// Whether the login was exchanged (here or, as the store said, on another instance);
     /// the lock makes concurrent exchanges of one login on this instance ask the store once.
     exchanged: tokio::sync::Mutex<bool>,
+    /// Whether the login's end (refused, timed out...) was already counted here.
+    end_counted: std::sync::atomic::AtomicBool,
 }
 
 /// The registry of pending logins, one per [`Iampass`](crate::core::Iampass).
@@ -182,6 +184,12 @@ impl PendingLogins {
         let won = store.claim_once(&key, PENDING_MAX_AGE).await?;
         *exchanged = true;
         Ok(won)
+    }
+
+    /// `true` for the first caller that reports the end of login `token` on this instance
+    /// (concurrent polls and the wait page all see the remembered end).
+    pub(crate) fn first_end(&self, token: &str) -> bool {
+        !self.entry(token).end_counted.swap(true, Ordering::AcqRel)
     }
 
     /// Forgets a login (a new login from the same browser replaced it, or it was logged out).

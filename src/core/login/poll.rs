@@ -17,6 +17,7 @@ use crate::core::login::pending::{Checked, MIN_RECHECK};
 use crate::core::pages::{self, Wait};
 use crate::core::request::RequestHead;
 use crate::core::security::redirect::safe_next;
+use crate::metrics::{self, LoginOutcome};
 
 use super::progress::{Flow, Progress, step_up_text};
 
@@ -115,6 +116,7 @@ impl Handler {
                 match iampass.settings().codec.seal(&done) {
                     Ok(cookie) => {
                         tracing::info!(user = payload.user(), "login approved");
+                        metrics::login(metrics::Flow::Login, LoginOutcome::Approved);
                         Progress::Active(cookie, next)
                     }
                     Err(e) => {
@@ -144,6 +146,12 @@ impl Handler {
                         reason = reason,
                         "step-up refused"
                     );
+                }
+                let token = payload.session().session_token().unwrap_or_default();
+                if let Some(outcome) = LoginOutcome::of_end(status)
+                    && iampass.state().pending.first_end(token)
+                {
+                    metrics::login(flow.metric(), outcome);
                 }
                 Progress::Ended(status, reason)
             }

@@ -15,6 +15,16 @@ pub(super) enum Flow {
     StepUp(Box<SessionCookie>),
 }
 
+impl Flow {
+    /// The counter this flow's outcomes go to.
+    pub(super) fn metric(&self) -> crate::metrics::Flow {
+        match self {
+            Flow::Login => crate::metrics::Flow::Login,
+            Flow::StepUp(_) => crate::metrics::Flow::StepUp,
+        }
+    }
+}
+
 /// How a pending login stands after asking IAMPASS.
 pub(super) enum Progress {
     /// Signed in: the authenticated cookie to set and where to go.

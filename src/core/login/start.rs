@@ -20,6 +20,7 @@ use crate::core::pages;
 use crate::core::request::{RequestHead, accepts_html, is_form, prefers_json};
 use crate::core::security::rate_limit::retry_after_secs;
 use crate::core::security::redirect::safe_next;
+use crate::metrics::{self, LoginOutcome};
 use crate::user_name::{self, UserNameError};
 
 /// Longest user name accepted at login, in bytes.
@@ -353,8 +354,27 @@ impl Handler {
     }
 
     /// Resolves the user, takes the rate limits and asks IAMPASS to start an approval: the
-    /// started session and the IAMPASS user id (for a login and for a step-up).
+    /// started session and the IAMPASS user id (for a login and for a step-up). Every start
+    /// attempt's outcome is counted here (see [`metrics`](crate::metrics)).
     pub(super) async fn ask_phone(
+        &self,
+        flow: metrics::Flow,
+        req: &impl RequestHead,
+        start: &Start<'_>,
+    ) -> Result<(crate::Session, String), Refusal> {
+        let asked = self.request_approval(req, start).await;
+        let outcome = match &asked {
+            Ok(_) => LoginOutcome::Started,
+            Err(r) if r.status == StatusCode::TOO_MANY_REQUESTS => LoginOutcome::RateLimited,
+            Err(r) if r.status == StatusCode::SERVICE_UNAVAILABLE => LoginOutcome::Unavailable,
+            Err(_) => LoginOutcome::NotStarted,
+        };
+        metrics::login(flow, outcome);
+        asked
+    }
+
+    /// The start itself (see [`Self::ask_phone`]).
+    async fn request_approval(
         &self,
         req: &impl RequestHead,
         start: &Start<'_>,
@@ -427,7 +447,7 @@ impl Handler {
         next: &str,
     ) -> Result<Cookie<'static>, Refusal> {
         let iampass = &self.iampass;
-        let (session, resolved) = self.ask_phone(req, start).await?;
+        let (session, resolved) = self.ask_phone(metrics::Flow::Login, req, start).await?;
         let user = check_user(start.user)?;
         let address = self.client_ip(req);
         let methods = &start.methods;

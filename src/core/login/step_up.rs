@@ -30,6 +30,7 @@ use crate::core::pages;
 use crate::core::request::{RequestHead, answers_html, is_form};
 use crate::core::security::redirect::safe_next;
 use crate::core::step_up::methods_text;
+use crate::metrics::{self, LoginOutcome};
 use crate::{AuthenticationMethod, Session, Status};
 
 /// A step-up request, from JSON or a form (both optional: `next` defaults to `/`, the
@@ -282,7 +283,7 @@ impl Handler {
             duration: main.remaining_life(),
             factors: main.factors(),
         };
-        let (session, resolved) = self.ask_phone(req, &start).await?;
+        let (session, resolved) = self.ask_phone(metrics::Flow::StepUp, req, &start).await?;
         // One step-up at a time: a previous one still pending on the phone ends.
         if let Some(previous) = self.step_up_pending(req) {
             self.end_previous(previous.session().clone(), previous.remaining_life());
@@ -414,6 +415,7 @@ impl Handler {
                     methods = methods_text(step.methods(), ","),
                     "step-up approved"
                 );
+                metrics::login(metrics::Flow::StepUp, LoginOutcome::Approved);
                 // Revoked before the new cookie is handed out (every instance sharing the
                 // store refuses the old one within a second), then logged out at IAMPASS.
                 if let Some(token) = signed_in.session().session_token() {

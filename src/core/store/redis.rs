@@ -179,6 +179,7 @@ impl RedisStore {
     /// Maps a failure to the caller's error, logging a warning at most once per
     /// [`WARN_EVERY`] (with the number of failures not logged since).
     fn failed(&self, operation: &'static str, failure: Failure) -> StoreError {
+        crate::metrics::store_error(operation);
         let error = match failure {
             Failure::Timeout => StoreError::Timeout(self.timeout),
             Failure::Redis(e) if e.is_timeout() => StoreError::Timeout(self.timeout),

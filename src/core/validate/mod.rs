@@ -28,6 +28,7 @@ pub(crate) use self::verdict::{Policy, Transition, Verdict};
 
 use crate::core::log::{short_handle, text};
 use crate::core::store::{CachedStatus, Store, session_handle};
+use crate::metrics::{self, CacheResult};
 use crate::{Error, Status};
 
 /// Bound on the number of sessions remembered by each local cache.
@@ -129,7 +130,11 @@ impl Validator {
     /// A fresh answer from this process's cache, without waiting, and when IAMPASS gave it:
     /// the fast path of `revalidate_after` with the memory store.
     pub(crate) fn cached(&self, token: &str) -> Option<(Status, Instant)> {
-        self.answers.as_ref()?.get(token)
+        let answer = self.answers.as_ref()?.get(token);
+        if answer.is_some() {
+            metrics::status_cache(CacheResult::Hit);
+        }
+        answer
     }
 
     /// Until when an answer given at `at` may stand in this process (`None`: it may not, as
@@ -164,11 +169,15 @@ impl Validator {
             && self.revalidate_after.is_some()
             && let Ok(Some(cached)) = self.store.cached_status(handle).await
         {
+            metrics::status_cache(CacheResult::Hit);
             return Checked {
                 answer: Ok(cached.status),
                 transition: None,
                 at: None,
             };
+        }
+        if self.revalidate_after.is_some() {
+            metrics::status_cache(CacheResult::Miss);
         }
         let (flight, created) = self.flights.join_or_start(token, fetch);
         let answer = flight.answer().await;
@@ -210,8 +219,12 @@ impl Validator {
             Err(_) => self.last_good_age(token).await,
             Ok(_) => None,
         };
+        let verdict = policy.verdict(&checked.answer, last_good);
+        if verdict == (Verdict::Allow { stale: true }) {
+            metrics::status_cache(CacheResult::StaleUsed);
+        }
         Judged {
-            verdict: policy.verdict(&checked.answer, last_good),
+            verdict,
             answer: checked.answer,
             last_good,
             at: checked.at,
