@@ -37,6 +37,7 @@
 mod extract;
 mod layer;
 mod request;
+mod responder;
 mod response;
 mod routes;
 
