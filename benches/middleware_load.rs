@@ -1,6 +1,7 @@
-//! Throughput of the actix-web integration under load, in one run
-//! (`cargo bench --bench middleware_load`): the emulator as IAMPASS, and real actix servers on
-//! loopback (one worker each) answering the same handler body, measured side by side by a
+//! Throughput of the actix-web and axum integrations under load, in one run
+//! (`cargo bench --bench middleware_load`): the emulator as IAMPASS, and real actix and axum
+//! servers on loopback (one worker each) answering the same handler body, measured side by
+//! side by a
 //! bounded in-process load generator (N concurrent keep-alive clients for a fixed time per
 //! scenario, in interleaved rounds; the median round counts):
 //!
@@ -13,7 +14,11 @@
 //!    share one status call);
 //! 6. with `--features redis` and `redis-server` installed: ours, `Revalidate::After(5 s)`
 //!    with the status cache in a real Redis (started on a free port), and its Redis round
-//!    trips per request.
+//!    trips per request;
+//! 7. axum (`middleware_load/axum.rs`): a bare axum route; `tower-sessions` (in-memory store)
+//!    and `axum-login`, `AuthSession` extractor (the usual axum session stack); ours,
+//!    `IampassLayer` with `RequireIampass`, `Revalidate::After(5 s)` and every request. Its
+//!    "x bare" and "x stack" columns are against the axum bare route and the axum stack.
 //!
 //! Besides req/s it prints p50/p99 latency and the CPU time the app's own worker thread spent
 //! per request (the emulator and the load generator run on other threads), so the extra CPU of
@@ -25,13 +30,12 @@
 //! default 16), `IAMPASS_BENCH_WORKERS` (actix workers of each app and of the emulator,
 //! default 1), `IAMPASS_BENCH_MEMORY_SESSIONS` (default 0: off; e.g. 100000 measures the
 //! resident memory of that many cached sessions, with the emulator in a child process),
-//! `IAMPASS_BENCH_ONLY` (default: all; e.g. `every` runs the bare route and the scenarios
-//! whose name contains it, for a profiler), `IAMPASS_BENCH_METRICS` (`1`, with
-//! `--features metrics`: a Prometheus recorder records what the crate counts, for the cost of
-//! feature `metrics`; compare with the same run without the feature).
+//! `IAMPASS_BENCH_ONLY` (default: all; e.g. `every` runs the bare routes and the scenarios
+//! whose name contains it, for a profiler; `axum` the axum section), `IAMPASS_BENCH_METRICS`
+//! (`1`, with `--features metrics`: a Prometheus recorder records what the crate counts, for
+//! the cost of feature `metrics`; compare with the same run without the feature).
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -45,6 +49,11 @@ use iampass::actix::{Iampass, IampassBuilder, RequireIampass, Revalidate};
 
 #[path = "common/load.rs"]
 mod load;
+
+#[path = "middleware_load/axum.rs"]
+mod axum_section;
+#[path = "middleware_load/memory.rs"]
+mod memory;
 
 #[cfg(feature = "redis")]
 #[allow(dead_code)] // the bench uses only start and url
@@ -60,10 +69,35 @@ fn body(user: &str) -> String {
 
 struct Server {
     url: String,
-    handle: actix_web::dev::ServerHandle,
+    stop: Stop,
     /// The ids of the server's worker threads.
     threads: HashSet<u32>,
 }
+
+/// How a server is stopped.
+enum Stop {
+    Actix(actix_web::dev::ServerHandle),
+    /// Ends the axum server's graceful shutdown (and its runtime's thread).
+    Axum(tokio::sync::oneshot::Sender<()>),
+}
+
+impl Server {
+    async fn stop(self) {
+        match self.stop {
+            Stop::Actix(handle) => handle.stop(false).await,
+            Stop::Axum(stop) => {
+                let _ = stop.send(());
+            }
+        }
+    }
+}
+
+/// One row: its name, the URL loaded, the cookies sent in turn, and the server (whose
+/// threads' CPU time is counted).
+type Scenario<'a> = (&'a str, String, &'a [String], &'a Server);
+
+/// The scenarios' own stacks, for the "x stack" column.
+const STACKS: [&str; 2] = ["actix-session", "axum-login"];
 
 /// Starts an app (`HttpServer::new`'s factory) on a loopback port with `workers` worker
 /// threads, noting which threads are its own. A macro: `App`'s type is unnameable.
@@ -97,7 +131,7 @@ macro_rules! serve {
         }
         Server {
             url,
-            handle,
+            stop: Stop::Actix(handle),
             threads,
         }
     }};
@@ -239,7 +273,7 @@ fn metrics_recorder() {
 #[tokio::main]
 async fn main() {
     if std::env::var("IAMPASS_BENCH_ROLE").as_deref() == Ok("emulator") {
-        return emulator_child().await;
+        return memory::emulator_child().await;
     }
     // `cargo bench` passes `--bench`; this harness has no options of its own.
     metrics_recorder();
@@ -250,7 +284,7 @@ async fn main() {
     let workers = load::knob("IAMPASS_BENCH_WORKERS", 1) as usize;
     let memory_sessions = load::knob("IAMPASS_BENCH_MEMORY_SESSIONS", 0) as usize;
     if memory_sessions > 0 {
-        return memory(memory_sessions, concurrency).await;
+        return memory::memory(memory_sessions, concurrency).await;
     }
     let duration = Duration::from_secs(secs);
 
@@ -298,27 +332,31 @@ async fn main() {
     let http = reqwest::Client::new();
     let (mut every_cookies, mut cached_cookies, mut stack_cookies, mut shared_cookies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..sessions {
-        let user = format!("user-{i}");
-        load::approving_phone(&emulator, APP, &user).await;
-        every_cookies.push(load::sign_in(&http, &every.url, "iampass", &user).await);
-        cached_cookies.push(load::sign_in(&http, &cached.url, "iampass", &user).await);
-        stack_cookies.push(sign_in_session_stack(&http, &stack, &user).await);
+    let users: Vec<String> = (0..sessions).map(|i| format!("user-{i}")).collect();
+    for user in &users {
+        load::approving_phone(&emulator, APP, user).await;
+    }
+    for user in &users {
+        every_cookies.push(load::sign_in(&http, &every.url, "iampass", user).await);
+        cached_cookies.push(load::sign_in(&http, &cached.url, "iampass", user).await);
+        stack_cookies.push(sign_in_session_stack(&http, &stack, user).await);
         if let Some((server, _)) = &shared {
-            shared_cookies.push(load::sign_in(&http, &server.url, "iampass", &user).await);
+            shared_cookies.push(load::sign_in(&http, &server.url, "iampass", user).await);
         }
     }
+    let axum =
+        axum_section::AxumSection::start(|| builder(emulator.base_url()), &users, workers).await;
     let value_len = |c: &String| c.split_once('=').map_or(0, |(_, v)| v.len());
     println!(
         "middleware_load: {concurrency} concurrent clients, {sessions} sessions, {secs} s per \
-         scenario and round, {rounds} rounds, {workers} actix worker(s) per app and for the \
-         emulator; cookie values: ours {} bytes, actix-session {} bytes",
+         scenario and round, {rounds} rounds, {workers} worker(s) per app (actix workers, or \
+         axum runtime threads) and actix worker(s) for the emulator; cookie values: ours {} bytes, actix-session {} bytes",
         value_len(&every_cookies[0]),
         value_len(&stack_cookies[0]),
     );
 
     let none: Vec<String> = Vec::new();
-    let mut scenarios: Vec<(&str, String, &Vec<String>, &Server)> = vec![
+    let mut scenarios: Vec<Scenario> = vec![
         (
             "bare route, no middleware",
             format!("{}/hello", bare.url),
@@ -358,14 +396,11 @@ async fn main() {
             server,
         ));
     }
-    // `IAMPASS_BENCH_ONLY=every` keeps the bare route and the scenarios whose name contains
-    // it (for profiling one of them).
+    scenarios.extend(axum.scenarios());
+    // `IAMPASS_BENCH_ONLY=every` keeps the bare routes and the scenarios whose name contains
+    // it (for profiling one of them); `axum` the axum section.
     if let Ok(only) = std::env::var("IAMPASS_BENCH_ONLY") {
-        let mut index = 0;
-        scenarios.retain(|(name, ..)| {
-            index += 1;
-            index == 1 || name.contains(only.as_str())
-        });
+        scenarios.retain(|(name, ..)| name.contains("bare route") || name.contains(only.as_str()));
     }
     let round_trips = || shared.as_ref().map_or(0, |(_, store)| store.round_trips());
     let mut trips = vec![0u64; scenarios.len()];
@@ -397,14 +432,21 @@ async fn main() {
     }
     let total_secs = (secs * rounds) as f64;
     let medians: Vec<Measured> = runs.iter().map(|r| median_by(r, |m| m.rate)).collect();
-    let rate_of = |part: &str| {
+    // Each section's rows against its own bare route and its own session stack.
+    let section_of = |name: &str| {
+        if name.starts_with("axum: ") {
+            "axum: "
+        } else {
+            ""
+        }
+    };
+    let row_in = |section: &str, part: &str| {
         scenarios
             .iter()
-            .position(|(name, ..)| name.contains(part))
-            .map(|i| medians[i])
+            .position(|(name, ..)| section_of(name) == section && name.contains(part))
     };
-    let bare_rate = medians[0].rate;
-    let stack_rate = rate_of("actix-session").map_or(f64::NAN, |m| m.rate);
+    let rate_in =
+        |section: &str, part: &str| row_in(section, part).map_or(f64::NAN, |i| medians[i].rate);
     println!(
         "{:<52} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>9} {:>10}  rounds (req/s)",
         "scenario",
@@ -419,6 +461,13 @@ async fn main() {
     );
     for (i, (name, _, _, _)) in scenarios.iter().enumerate() {
         let m = &medians[i];
+        let section = section_of(name);
+        let bare_rate = rate_in(section, "bare route");
+        let stack_rate = STACKS
+            .iter()
+            .map(|stack| rate_in(section, stack))
+            .find(|rate| !rate.is_nan())
+            .unwrap_or(f64::NAN);
         let errors: u64 = runs[i].iter().map(|r| r.errors).sum();
         println!(
             "{name:<52} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>9.1} {:>10.4}  {} errors {errors}",
@@ -437,123 +486,27 @@ async fn main() {
                 .join(" / "),
         );
     }
-    if let Some(every) = rate_of("every request") {
-        let per_validation =
-            every.cpu_per_request.as_nanos() as f64 - medians[0].cpu_per_request.as_nanos() as f64;
-        println!(
-            "own CPU per validation (every request minus bare, app worker thread): {:.2} us",
-            per_validation / 1000.0
-        );
+    for section in ["", "axum: "] {
+        if let (Some(every), Some(bare)) = (
+            row_in(section, "every request"),
+            row_in(section, "bare route"),
+        ) {
+            let per_validation = medians[every].cpu_per_request.as_nanos() as f64
+                - medians[bare].cpu_per_request.as_nanos() as f64;
+            println!(
+                "{section}own CPU per validation (every request minus bare, app worker thread): \
+                 {:.2} us",
+                per_validation / 1000.0
+            );
+        }
     }
     drop(scenarios);
     for server in [bare, stack, every, cached] {
-        server.handle.stop(false).await;
+        server.stop().await;
     }
     if let Some((server, _)) = shared {
-        server.handle.stop(false).await;
+        server.stop().await;
     }
+    axum.stop().await;
     emulator.shutdown().await;
-}
-
-/// The emulator in a child process (for the memory measurement): prints its URL and then
-/// `count` started sessions of an approving user as JSON lines, and runs until its standard
-/// input closes.
-async fn emulator_child() {
-    let count = load::knob("IAMPASS_BENCH_MEMORY_SESSIONS", 0) as usize;
-    let emulator = load::emulator(APP, SECRET, 1).await;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "{}", emulator.base_url()).expect("stdout");
-    load::approving_phone(&emulator, APP, "mem").await;
-    let api = emulator.authentication_api(APP).expect("client");
-    let mut started = start_sessions(&api, count).await;
-    for session in started.drain(..) {
-        writeln!(out, "{}", session.to_json()).expect("stdout");
-    }
-    writeln!(out, "ready").expect("stdout");
-    out.flush().expect("stdout");
-    drop(out);
-    load::parent_gone().await;
-    emulator.shutdown().await;
-}
-
-/// Starts `count` sessions, 32 at a time.
-async fn start_sessions(api: &iampass::AuthenticationApi, count: usize) -> Vec<iampass::Session> {
-    let mut sessions = Vec::with_capacity(count);
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut next = 0;
-    while sessions.len() < count {
-        while tasks.len() < 32 && next < count {
-            let api = api.clone();
-            tasks.spawn(async move { api.authenticate_user("mem").await.expect("session") });
-            next += 1;
-        }
-        if let Some(done) = tasks.join_next().await {
-            sessions.push(done.expect("task"));
-        }
-    }
-    sessions
-}
-
-/// Resident memory of `count` cached sessions: the app (revalidate after 1 h) in this
-/// process, the emulator in a child, one protected request per session.
-async fn memory(count: usize, concurrency: usize) {
-    let mut child = load::ChildRole::spawn("emulator", &[]);
-    let iampass = builder(&child.url)
-        .revalidate(Revalidate::After(Duration::from_secs(3600)))
-        .build()
-        .expect("config");
-    let mut cookies = Vec::with_capacity(count);
-    for line in child.lines.by_ref() {
-        let line = line.expect("line");
-        if line == "ready" {
-            break;
-        }
-        let session = iampass::Session::from_json(&line).expect("session");
-        cookies.push(load::sealed_cookie(&iampass, session, "mem"));
-    }
-    let app = ours(iampass, 1).await;
-    let url = format!("{}/protected", app.url);
-    // Warm the server, the clients and the allocator on a few sessions first.
-    let warm = cookies[..cookies.len().min(64)].to_vec();
-    load(
-        &url,
-        &warm,
-        &app.threads,
-        concurrency,
-        Duration::from_millis(500),
-    )
-    .await;
-    let before = load::resident_bytes();
-    let total = cookies.len();
-    let cookies = std::sync::Arc::new(cookies);
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let ok = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
-        let (cookies, next, ok, url) = (cookies.clone(), next.clone(), ok.clone(), url.clone());
-        tasks.spawn(async move {
-            let http = reqwest::Client::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(cookie) = cookies.get(i) else { break };
-                let answer = http.get(&url).header("cookie", cookie).send().await;
-                if answer.is_ok_and(|a| a.status().is_success()) {
-                    ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    let after = load::resident_bytes();
-    let ok = ok.load(std::sync::atomic::Ordering::Relaxed);
-    println!(
-        "memory: {total} sessions, {ok} answered 200 and cached; resident before {:.1} MiB, \
-         after {:.1} MiB: {:.1} MiB for the cached sessions ({:.0} bytes each)",
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0,
-        after.saturating_sub(before) as f64 / 1048576.0,
-        after.saturating_sub(before) as f64 / ok.max(1) as f64,
-    );
-    app.handle.stop(false).await;
-    child.finish();
 }

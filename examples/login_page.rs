@@ -50,7 +50,13 @@
 //! `Retry-After: 1` at once when all are busy). Sign-ups are limited to 5 a minute per address
 //! (`429`). These limits live in the store, so instances sharing Redis share them; passwords
 //! are kept in each instance's memory (give instances the same `IAMPASS_DEMO_PASSWORD`).
+//!
+//! The app itself (settings, pages, passwords, sign-up, sign-in) is framework-free, in
+//! `examples/login_page/`, shared with the `axum_login_page` example; this file is its
+//! actix-web glue.
 
+#[path = "login_page/answer.rs"]
+mod answer;
 #[path = "login_page/api_key.rs"]
 mod api_key;
 #[path = "login_page/metrics.rs"]
@@ -59,77 +65,20 @@ mod metrics;
 mod pages;
 #[path = "login_page/passwords.rs"]
 mod passwords;
+#[path = "login_page/register.rs"]
+mod register;
+#[path = "login_page/setup.rs"]
+mod setup;
 #[path = "login_page/signin.rs"]
 mod signin;
 
-use std::error::Error;
-use std::io::IsTerminal;
-use std::net::SocketAddr;
-use std::time::Duration;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use iampass::actix::{IampassIdentity, RecentApproval, RequireIampass};
 
-use actix_web::{App, HttpServer, web};
-use iampass::actix::{ColorScheme, Iampass, Revalidate};
-use iampass::core::store::Store;
-use iampass::emulator::{Emulator, RunningEmulator};
-use iampass::{ManagementApi, user_name};
-
-use pages::LoginMode;
-use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords};
-
-type BoxError = Box<dyn Error + Send + Sync>;
-
-/// Where IAMPASS is and which application the app is.
-struct Upstream {
-    server: String,
-    application_id: String,
-    application_secret: String,
-    /// Kept alive for as long as the app runs, when embedded.
-    emulator: Option<RunningEmulator>,
-}
-
-/// The seeded account: `IAMPASS_DEMO_USER` and, in password mode, its password.
-struct Demo {
-    user: String,
-    /// `IAMPASS_DEMO_PASSWORD`, never printed.
-    password_from_env: Option<String>,
-}
-
-impl Demo {
-    fn from_env() -> Result<Demo, BoxError> {
-        let user = match env("IAMPASS_DEMO_USER") {
-            None => "demo".to_owned(),
-            Some(raw) => {
-                let checked = user_name::check_new(&raw)
-                    .map_err(|e| format!("IAMPASS_DEMO_USER {raw:?}: {e}"))?;
-                if checked.name().chars().count() > pages::MAX_NAME_CHARS {
-                    return Err(format!(
-                        "IAMPASS_DEMO_USER is too long: at most {} characters",
-                        pages::MAX_NAME_CHARS
-                    )
-                    .into());
-                }
-                checked.name().to_owned()
-            }
-        };
-        let password_from_env = match env("IAMPASS_DEMO_PASSWORD") {
-            Some(password)
-                if password.chars().count() < MIN_PASSWORD_CHARS
-                    || password.len() > MAX_PASSWORD_BYTES =>
-            {
-                return Err(format!(
-                    "IAMPASS_DEMO_PASSWORD must be {MIN_PASSWORD_CHARS} characters to \
-                     {MAX_PASSWORD_BYTES} bytes long"
-                )
-                .into());
-            }
-            password => password,
-        };
-        Ok(Demo {
-            user,
-            password_from_env,
-        })
-    }
-}
+use answer::Answer;
+use pages::{AppState, LoginMode};
+use setup::{BoxError, Setup};
 
 #[actix_web::main]
 async fn main() {
@@ -140,99 +89,17 @@ async fn main() {
 }
 
 async fn run() -> Result<(), BoxError> {
-    init_log();
-    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    // Every setting is read before anything starts, so a bad one is one clear error.
-    let mode = LoginMode::parse(env("LOGIN_MODE").as_deref())?;
-    let revalidate = revalidate_from_env()?;
-    let demo = Demo::from_env()?;
-    let step_up = api_key::StepUp::from_env()?;
-    let metrics_bind = metrics::bind_from_env()?;
-    if let Some(addr) = metrics_bind {
-        metrics::serve(addr)?;
-    }
-    let store = Store::from_env().map_err(|e| format!("IAMPASS_REDIS_URL: {e}"))?;
-    let upstream = match env("IAMPASS_SERVER") {
-        Some(server) => external_upstream(server)?,
-        None => embedded_upstream(&demo.user).await?,
-    };
-    let builder = Iampass::builder(
-        upstream.application_id.clone(),
-        upstream.application_secret.clone(),
-    )
-    .server(upstream.server.clone())
-    // The example serves plain HTTP on loopback, where browsers would drop a `Secure` cookie.
-    // Anything reachable from another machine must be served over HTTPS and keep the default.
-    .cookie_secure(false)
-    // A browser whose phone walked away gets a "locked" page rather than the login form.
-    .unauthenticated_responder(pages::unauthenticated)
-    .revalidate(revalidate)
-    .store(store)
-    // The crate's pages (the phone wait page, and the login page in passwordless mode) in
-    // the example's colours: its name, a link home, its indigo and font, and no dark mode
-    // (the example has none).
-    .app_name("Acme Notes")
-    .home_link("/")
-    .page_style("--accent", "#4338ca")
-    .page_style("--bg", "#f6f7fb")
-    .page_style("--fg", "#1b1f2a")
-    .page_style(
-        "--font",
-        "system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif",
-    )
-    .color_scheme(ColorScheme::Light);
-    let builder = match mode {
-        // Only the app's own /signin, after the password, starts a phone approval; visitors
-        // without a session are sent there.
-        LoginMode::Password => builder.public_login(false).login_path("/signin"),
-        LoginMode::Passwordless => builder,
-    };
-    let builder = match env("IAMPASS_COOKIE_KEY") {
-        Some(key) => builder.cookie_key_base64(&key).cookie_old_keys_base64(
-            env("IAMPASS_COOKIE_OLD_KEYS")
-                .unwrap_or_default()
-                .split(',')
-                .filter(|k| !k.trim().is_empty()),
-        ),
-        None => {
-            // A fresh key per run: restarting the app signs everyone out, which is fine for a
-            // demo. A real deployment sets IAMPASS_COOKIE_KEY (64 random bytes, base64) and
-            // rotates it through IAMPASS_COOKIE_OLD_KEYS.
-            let mut key = [0u8; 64];
-            rand::fill(&mut key[..]);
-            builder.cookie_key(&key)
-        }
-    };
-    let iampass = builder.build()?;
-    let management = ManagementApi::builder(
-        upstream.application_id.clone(),
-        upstream.application_secret.clone(),
-    )
-    .server(upstream.server.clone())
-    .build()?;
-
-    let passwords = Passwords::new()?;
-    // The demo password: IAMPASS_DEMO_PASSWORD (so instances share it), else a random one
-    // printed below, on the embedded emulator only (an external IAMPASS's users have no
-    // password here unless given one).
-    let random_password = (demo.password_from_env.is_none() && upstream.emulator.is_some())
-        .then(passwords::random_password);
-    let demo_password = demo
-        .password_from_env
-        .as_deref()
-        .or(random_password.as_deref());
-    if mode == LoginMode::Password
-        && let Some(password) = demo_password
-    {
-        passwords.set(&demo.user, password).await?;
-    }
-    let state = web::Data::new(pages::AppState {
-        management,
-        phone_url: upstream.emulator.as_ref().map(RunningEmulator::phone_url),
-        names: pages::UserNames::with([demo.user.as_str()]),
-        mode,
-        passwords,
-    });
+    let setup = Setup::from_env(|builder| {
+        // A browser whose phone walked away gets a "locked" page rather than the login form.
+        builder.unauthenticated_responder(|request, denial| {
+            pages::unauthenticated(request, denial)
+                .map_or_else(|| denial.default_response(request), respond)
+        })
+    })
+    .await?;
+    let iampass = setup.iampass().clone();
+    let mode = setup.mode;
+    let state = web::Data::from(setup.state.clone());
     let iampass_data = web::Data::new(iampass.clone());
     // The crate's sign-in handlers under the default prefix `/auth`: GET/POST /auth/login,
     // GET /auth/poll, POST /auth/logout; /auth/login is where `RequireIampass` sends
@@ -246,178 +113,135 @@ async fn run() -> Result<(), BoxError> {
             // (the default: on every such request), so walking away locks the app at once.
             .wrap(iampass.middleware())
             .configure(auth_routes.clone())
-            .configure(pages::routes)
+            .configure(routes)
             // A sensitive page: a recent phone approval (a step-up) first.
-            .service(api_key::scope(&iampass, &step_up))
+            .service(
+                web::scope("/settings")
+                    .wrap(
+                        iampass
+                            .require_recent(state.step_up.window)
+                            .methods(state.step_up.methods.iter().copied()),
+                    )
+                    .route("/api-key", web::get().to(api_key)),
+            )
             .configure(move |cfg| {
                 if mode == LoginMode::Password {
-                    signin::routes(cfg);
+                    signin_routes(cfg);
                 }
             })
     })
     .workers(2)
-    .bind(&bind)
-    .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    .bind(&setup.bind)
+    .map_err(|e| format!("cannot listen on {}: {e}", setup.bind))?;
     let addr = *server
         .addrs()
         .first()
-        .ok_or_else(|| format!("no address to listen on for {bind}"))?;
+        .ok_or_else(|| format!("no address to listen on for {}", setup.bind))?;
     let server = server.run();
     let handle = server.handle();
     let running = actix_web::rt::spawn(server);
-    wait_until_serving(addr).await?;
-
-    let app_url = format!("http://{addr}");
-    println!("login_page listening on {app_url}");
-    if let Some(addr) = metrics_bind {
-        println!("metrics on http://{addr}/metrics");
-    }
-    let demo_user = &demo.user;
-    if let Some(emulator) = &upstream.emulator {
-        // Beyond loopback the emulator's phone page and control API want its token: the URL
-        // printed here carries it (the page keeps it in a cookie); the app's own footer links
-        // the page without it, as every visitor sees that link.
-        let phone_url = match emulator.control_token() {
-            Some(token) => format!(
-                "{}?token={}",
-                emulator.phone_url(),
-                percent_encoding::utf8_percent_encode(
-                    token.expose(),
-                    percent_encoding::NON_ALPHANUMERIC
-                )
-            ),
-            None => emulator.phone_url(),
-        };
-        println!(
-            "iampass emulator on {} (phone: {phone_url})",
-            emulator.base_url()
-        );
-        match mode {
-            LoginMode::Password => {
-                match &random_password {
-                    Some(password) => println!("demo password: {password}"),
-                    None => {
-                        println!("demo user: {demo_user} (password from IAMPASS_DEMO_PASSWORD)")
-                    }
-                }
-                println!(
-                    "Open {app_url} and sign in as `{demo_user}` with that password, then approve \
-                     the request on the phone page ({phone_url}); or create your own account at \
-                     {app_url}/register."
-                );
-            }
-            LoginMode::Passwordless => println!(
-                "Open {app_url} and sign in as `{demo_user}`, then approve the request on the \
-                 phone page ({phone_url}); or create your own account at {app_url}/register."
-            ),
-        }
-    } else {
-        if mode == LoginMode::Password && demo.password_from_env.is_some() {
-            println!("demo user: {demo_user} (password from IAMPASS_DEMO_PASSWORD)");
-        }
-        println!(
-            "Open {app_url}, create an account at {app_url}/register or sign in with a user \
-             whose phone is registered with application {}.",
-            upstream.application_id
-        );
-    }
+    setup::wait_until_serving(addr).await?;
+    setup.announce("login_page", addr);
 
     let result = running.await;
     handle.stop(true).await;
-    drop(upstream);
+    drop(setup);
     result??;
     Ok(())
 }
 
-/// `IAMPASS_SERVER` is set: use it, with the application named in the environment.
-fn external_upstream(server: String) -> Result<Upstream, BoxError> {
-    let application_id = env("IAMPASS_APPLICATION_ID")
-        .ok_or("IAMPASS_SERVER is set, so IAMPASS_APPLICATION_ID must be too")?;
-    let application_secret = env("IAMPASS_APPLICATION_SECRET")
-        .ok_or("IAMPASS_SERVER is set, so IAMPASS_APPLICATION_SECRET must be too")?;
-    Ok(Upstream {
-        server,
-        application_id,
-        application_secret,
-        emulator: None,
-    })
+/// The example's routes; the crate's `/auth` routes are configured next to them.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/dashboard", web::get().to(dashboard))
+        .route("/locked", web::get().to(locked))
+        .route("/register", web::get().to(register_form))
+        .route("/register", web::post().to(register_submit))
+        .route("/static/app.css", web::get().to(stylesheet))
+        .route("/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon));
 }
 
-/// No `IAMPASS_SERVER`: an emulator in this process, a fresh application, and the demo
-/// user's phone.
-async fn embedded_upstream(demo_user: &str) -> Result<Upstream, BoxError> {
-    let bind = env("IAMPASS_EMULATOR_BIND").unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    let application_id = format!("acme-notes-{:08x}", rand::random::<u32>());
-    let application_secret: String = rand::random::<[u8; 24]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let emulator = Emulator::builder()
-        .application(application_id.as_str(), application_secret.as_str())
-        .bind(&bind)
-        .start()
-        .await
-        .map_err(|e| format!("cannot start the IAMPASS emulator on {bind}: {e}"))?;
-    emulator.register_device(&application_id, demo_user).await?;
-    Ok(Upstream {
-        server: emulator.base_url().to_owned(),
-        application_id,
-        application_secret,
-        emulator: Some(emulator),
-    })
+/// The routes of password mode.
+fn signin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/signin", web::get().to(signin_form))
+        .route("/signin", web::post().to(signin_submit));
 }
 
-/// Waits until the app answers HTTP, so that the lines printed next are true.
-async fn wait_until_serving(addr: SocketAddr) -> Result<(), BoxError> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()?;
-    let url = format!("http://{addr}/favicon.svg");
-    let mut last_error = None;
-    for _ in 0..100 {
-        match client.get(&url).send().await {
-            Ok(_) => return Ok(()),
-            Err(error) => last_error = Some(error),
+async fn home(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {
+    respond(pages::home(&state, who))
+}
+
+async fn dashboard(who: RequireIampass, state: web::Data<AppState>) -> HttpResponse {
+    respond(pages::dashboard(&state, &who))
+}
+
+async fn api_key(who: RecentApproval, state: web::Data<AppState>) -> HttpResponse {
+    respond(api_key::page(&state, &who))
+}
+
+async fn locked(
+    request: HttpRequest,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    respond(pages::locked(&state, &request, who))
+}
+
+async fn register_form(who: Option<IampassIdentity>, state: web::Data<AppState>) -> HttpResponse {
+    respond(register::form(&state, who))
+}
+
+async fn register_submit(
+    request: HttpRequest,
+    body: web::Bytes,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    respond(register::submit(&state, &request, &body, who).await)
+}
+
+async fn signin_form(
+    request: HttpRequest,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    respond(signin::form(&state, &request, who))
+}
+
+async fn signin_submit(
+    request: HttpRequest,
+    body: web::Bytes,
+    who: Option<IampassIdentity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    respond(signin::submit(&state, &request, &body, who).await)
+}
+
+async fn stylesheet() -> HttpResponse {
+    respond(pages::stylesheet())
+}
+
+async fn favicon() -> HttpResponse {
+    respond(pages::favicon())
+}
+
+/// The shared handlers' answer as actix's response (the crate's own answers through its
+/// actix adapter).
+fn respond(answer: Answer) -> HttpResponse {
+    match answer {
+        Answer::Started(started) => started.into_http_response(),
+        Answer::Own(response) => {
+            let (head, body) = response.into_parts();
+            let status = StatusCode::from_u16(head.status.as_u16())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut builder = HttpResponse::build(status);
+            for (name, value) in &head.headers {
+                if let Ok(value) = value.to_str() {
+                    builder.insert_header((name.as_str(), value));
+                }
+            }
+            builder.body(body)
         }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(format!(
-        "the app does not answer on {addr}: {}",
-        last_error.map_or_else(String::new, |e| e.to_string())
-    )
-    .into())
-}
-
-/// `IAMPASS_REVALIDATE_AFTER_SECS`: unset or `0` asks IAMPASS on every request (the
-/// default); `N` at most every N seconds per session.
-fn revalidate_from_env() -> Result<Revalidate, BoxError> {
-    let Some(value) = env("IAMPASS_REVALIDATE_AFTER_SECS") else {
-        return Ok(Revalidate::EveryRequest);
-    };
-    match value.trim().parse::<u64>() {
-        Ok(0) => Ok(Revalidate::EveryRequest),
-        Ok(secs) => Ok(Revalidate::After(Duration::from_secs(secs))),
-        Err(_) => Err(format!(
-            "IAMPASS_REVALIDATE_AFTER_SECS must be a whole number of seconds (0 = every \
-             request), not {value:?}"
-        )
-        .into()),
-    }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `warn`); `RUST_LOG=iampass=debug` shows
-/// every sign-in step. Coloured only on a terminal: a log file or a pipe gets plain text.
-fn init_log() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-}
-
-/// A non-empty environment variable.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

@@ -1,16 +1,16 @@
 //! Step-up for a sensitive action: `GET /settings/api-key` shows a (made-up) API key only
-//! after a recent approval on the phone (`Iampass::require_recent`), with the methods of
+//! after a recent approval on the phone (the glue wraps the route in the crate's step-up
+//! guard: actix `Iampass::require_recent`, axum `RequireRecentLayer`), with the methods of
 //! `IAMPASS_STEP_UP_METHODS`; an older approval is sent to the crate's step-up page first.
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, web};
 use askama::Template;
+use http::StatusCode;
 use iampass::AuthenticationMethod;
-use iampass::actix::{Iampass, RecentApproval};
+use iampass::core::IampassIdentity;
 
+use crate::answer::Answer;
 use crate::pages::{AppState, Layout, format_unix_utc, html};
 
 /// How recent the approval must be, and with which methods (`IAMPASS_STEP_UP_SECS`,
@@ -24,7 +24,7 @@ pub struct StepUp {
 impl StepUp {
     /// From the environment: 300 s and `facial` by default.
     pub fn from_env() -> Result<StepUp, String> {
-        let window = match crate::env("IAMPASS_STEP_UP_SECS") {
+        let window = match crate::setup::env("IAMPASS_STEP_UP_SECS") {
             None => Duration::from_secs(300),
             Some(secs) => match secs.trim().parse::<u64>() {
                 Ok(secs) if secs > 0 => Duration::from_secs(secs),
@@ -36,7 +36,7 @@ impl StepUp {
                 }
             },
         };
-        let methods = crate::env("IAMPASS_STEP_UP_METHODS")
+        let methods = crate::setup::env("IAMPASS_STEP_UP_METHODS")
             .unwrap_or_else(|| "facial".to_owned())
             .split(',')
             .map(str::trim)
@@ -52,21 +52,6 @@ impl StepUp {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(StepUp { window, methods })
     }
-}
-
-/// `/settings/api-key`, behind the step-up guard.
-pub fn scope(
-    iampass: &Iampass,
-    step_up: &StepUp,
-) -> impl actix_web::dev::HttpServiceFactory + use<> {
-    web::scope("/settings")
-        .wrap(
-            iampass
-                .require_recent(step_up.window)
-                .methods(step_up.methods.iter().copied()),
-        )
-        .app_data(web::Data::new(step_up.clone()))
-        .route("/api-key", web::get().to(api_key))
 }
 
 #[derive(Template)]
@@ -89,26 +74,22 @@ fn made_up_key(user: &str) -> String {
     format!("acme_live_{:016x}", hasher.finish())
 }
 
-async fn api_key(
-    who: RecentApproval,
-    state: web::Data<AppState>,
-    step_up: web::Data<StepUp>,
-) -> HttpResponse {
+/// `GET /settings/api-key` for `who`, whose approval the route's step-up guard found recent
+/// enough (each example's glue wraps the route in `require_recent`).
+pub fn page(state: &AppState, who: &IampassIdentity) -> Answer {
+    let step_up = &state.step_up;
     let approved_at = who
         .approved_at()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let methods: Vec<&str> = step_up.methods.iter().map(|m| m.as_str()).collect();
     let page = ApiKeyPage {
-        layout: Layout::new(&state, Some(who.user().to_owned())),
+        layout: Layout::new(state, Some(who.user().to_owned())),
         key: made_up_key(who.user()),
         window: format!("{} s", step_up.window.as_secs()),
         methods: methods.join(", "),
         approved_at: format_unix_utc(approved_at),
     };
-    let mut response = html(StatusCode::OK, &page);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    // A secret on the page: no shared or back-button copies of it.
+    html(StatusCode::OK, &page).no_store()
 }

@@ -4,8 +4,9 @@
 
 use std::net::SocketAddr;
 
-/// The command that builds the example with metrics, for the error when they are missing.
-const WITH_METRICS: &str = "cargo run --example login_page --features emulator,metrics";
+/// The commands that build the examples with metrics, for the error when they are missing.
+const WITH_METRICS: &str = "`cargo run --example login_page --features emulator,metrics` \
+     (axum: `cargo run --example axum_login_page --features axum,emulator,metrics`)";
 
 /// `METRICS_BIND` (`None` when unset), checked before anything starts.
 pub fn bind_from_env() -> Result<Option<SocketAddr>, String> {
@@ -18,7 +19,7 @@ pub fn bind_from_env() -> Result<Option<SocketAddr>, String> {
     if !cfg!(feature = "metrics") {
         return Err(format!(
             "METRICS_BIND is set, but this build records no metrics (feature `metrics` is off); \
-             run `{WITH_METRICS}`"
+             run {WITH_METRICS}"
         ));
     }
     let addr: SocketAddr = raw.trim().parse().map_err(|e| {
@@ -51,6 +52,6 @@ pub fn serve(addr: SocketAddr) -> Result<(), String> {
     }
     #[cfg(not(feature = "metrics"))]
     Err(format!(
-        "cannot serve metrics on {addr}: run `{WITH_METRICS}`"
+        "cannot serve metrics on {addr}: run {WITH_METRICS}"
     ))
 }

@@ -2,23 +2,18 @@
 //! (the app's own first factor) and then starts the phone approval with
 //! [`Iampass::start_login`], which answers `303` to the crate's wait page with the pending
 //! cookie. A wrong password never reaches IAMPASS: no phone rings. Password guessing is
-//! limited per user name and per address, and hashing is bounded (see [`submit`]).
+//! limited per user name and per address, and hashing is bounded (see [`submit`]). Whatever
+//! the framework: each example's `main` routes to [`form`] and [`submit`] in password mode.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use iampass::actix::{Iampass, IampassIdentity, SecondFactor};
-use iampass::core::{accepts_html, is_same_origin};
+use http::StatusCode;
+use http::header;
+use iampass::core::{IampassIdentity, RequestHead, SecondFactor, accepts_html, is_same_origin};
 
-use crate::pages::{AppState, Layout, each_field, html, safe_path};
+use crate::answer::Answer;
+use crate::pages::{AppState, Layout, html, query_param, safe_path};
 use crate::passwords::{Busy, MAX_PASSWORD_BYTES};
-
-/// The routes of password mode.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/signin", web::get().to(form))
-        .route("/signin", web::post().to(submit));
-}
+use crate::register::each_field;
 
 #[derive(Template)]
 #[template(path = "example/signin.html")]
@@ -30,23 +25,13 @@ struct SignInPage {
 }
 
 /// `GET /signin[?next=/path][&user=name]`.
-async fn form(
-    request: HttpRequest,
-    who: Option<IampassIdentity>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
-            .map(web::Query::into_inner)
-            .unwrap_or_default();
-    let next = safe_path(query.get("next").map(String::as_str)).to_owned();
-    let user = query
-        .get("user")
+pub fn form(state: &AppState, request: &impl RequestHead, who: Option<IampassIdentity>) -> Answer {
+    let next = safe_path(query_param(request, "next").as_deref()).to_owned();
+    let user = query_param(request, "user")
         .filter(|u| u.len() <= 256)
-        .cloned()
         .unwrap_or_default();
     page(
-        &state,
+        state,
         who.map(|who| who.user().to_owned()),
         StatusCode::OK,
         user,
@@ -62,27 +47,30 @@ async fn form(
 /// Before any hashing, attempts are limited per user name and per client address
 /// ([`Iampass::limit_first_factor`]: `429` with `Retry-After`), and a password is checked only
 /// when a hashing slot is free (else `503` with `Retry-After: 1`, at once).
-async fn submit(
-    request: HttpRequest,
-    body: web::Bytes,
+pub async fn submit(
+    state: &AppState,
+    request: &impl RequestHead,
+    body: &[u8],
     who: Option<IampassIdentity>,
-    state: web::Data<AppState>,
-    iampass: web::Data<Iampass>,
-) -> HttpResponse {
+) -> Answer {
+    let iampass = &state.iampass;
     let signed_in = who.map(|who| who.user().to_owned());
-    let form = SignIn::parse(&body);
+    let form = SignIn::parse(body);
     let next = safe_path(form.next.as_deref()).to_owned();
-    let json = wants_json(&request);
+    let json = wants_json(request);
     let refuse = |refusal: Refusal| {
-        let mut response = if json {
-            HttpResponse::build(refusal.status).json(serde_json::json!({
-                "status": "failed",
-                "reason": refusal.reason,
-                "message": refusal.message,
-            }))
+        let answer = if json {
+            Answer::json(
+                refusal.status,
+                &serde_json::json!({
+                    "status": "failed",
+                    "reason": refusal.reason,
+                    "message": refusal.message,
+                }),
+            )
         } else {
             page(
-                &state,
+                state,
                 signed_in.clone(),
                 refusal.status,
                 form.user.clone(),
@@ -90,14 +78,12 @@ async fn submit(
                 Some(refusal.message.to_owned()),
             )
         };
-        if let Some(secs) = refusal.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        match refusal.retry_after {
+            Some(secs) => answer.retry_after(secs),
+            None => answer,
         }
-        response
     };
-    if !is_same_origin(&request) {
+    if !is_same_origin(request) {
         return refuse(Refusal::new(
             StatusCode::FORBIDDEN,
             "cross_site",
@@ -116,7 +102,7 @@ async fn submit(
     }
     // Guessing costs an attempt, right or wrong, before any hashing: per user name and per
     // client address, shared by every instance through the store.
-    if let Err(error) = iampass.limit_first_factor(&request, &form.user).await {
+    if let Err(error) = iampass.limit_first_factor(request, &form.user).await {
         return refuse(Refusal {
             retry_after: Some(error.retry_after().unwrap_or(1)),
             ..Refusal::new(
@@ -145,10 +131,10 @@ async fn submit(
     // The second: the phone. The crate answers `303` to its wait page (`202` JSON for an
     // API client) and sets the pending cookie.
     match iampass
-        .start_login(&request, SecondFactor::new(user).next(next.clone()))
+        .start_login(request, SecondFactor::new(user).next(next.clone()))
         .await
     {
-        Ok(started) => started.into_http_response(),
+        Ok(started) => Answer::Started(started),
         Err(error) => {
             // The app sees the precise reason; the user only needs to know what to do.
             tracing::info!(
@@ -216,12 +202,10 @@ impl Refusal {
 }
 
 /// A client that asks for JSON and not for HTML (a script rather than the form).
-pub fn wants_json(request: &HttpRequest) -> bool {
+pub fn wants_json(request: &impl RequestHead) -> bool {
     !accepts_html(request)
         && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
+            .header(header::ACCEPT.as_str())
             .is_some_and(|accept| accept.contains("application/json"))
 }
 
@@ -232,7 +216,7 @@ fn page(
     user: String,
     next: String,
     error: Option<String>,
-) -> HttpResponse {
+) -> Answer {
     html(
         status,
         &SignInPage {

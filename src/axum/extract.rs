@@ -10,19 +10,8 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::request::context_of;
-use super::response::respond;
-use crate::core::{
-    self, Denial, Iampass, IampassIdentity, Identified, Presence, RequestHead, accepts_html,
-};
-
-/// The answer to `denial` for `req`: the default answer with the deployment's branding (the
-/// unbranded default without the layer).
-pub(crate) fn deny(iampass: Option<&Iampass>, req: &impl RequestHead, denial: &Denial) -> Response {
-    match iampass {
-        Some(iampass) => respond(denial.reply(accepts_html(req), &iampass.settings().branding)),
-        None => respond(denial.reply(accepts_html(req), &Default::default())),
-    }
-}
+use super::responder::answer;
+use crate::core::{self, Denial, Iampass, IampassIdentity, Identified, Presence};
 
 async fn identify(parts: &Parts) -> Identified {
     let context = context_of(&parts.extensions);
@@ -36,7 +25,8 @@ async fn identify(parts: &Parts) -> Identified {
 
 /// The error of the IAMPASS extractors: the [`Denial`] and the answer chosen for this request
 /// (`303` to the login page for HTML, `401` JSON, a locked page after a walkaway, `503` while
-/// IAMPASS is unavailable).
+/// IAMPASS is unavailable; or the application's own, see
+/// [`axum_unauthenticated_responder`](crate::core::IampassBuilder::axum_unauthenticated_responder)).
 #[derive(Debug)]
 pub struct Rejection {
     denial: Denial,
@@ -45,7 +35,7 @@ pub struct Rejection {
 
 impl Rejection {
     pub(crate) fn new(parts: &Parts, (iampass, denial): (Option<Iampass>, Denial)) -> Self {
-        let response = deny(iampass.as_ref(), parts, &denial);
+        let response = answer(iampass.as_ref(), parts, &denial);
         Rejection { denial, response }
     }
 

@@ -13,8 +13,8 @@ use http::header::SET_COOKIE;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::extract::deny;
 use super::request::context_of;
+use super::responder::answer;
 use crate::core::{self, Iampass, RequestContext};
 
 /// The IAMPASS middleware for axum: wraps a `Router` (or a part of one) so that its
@@ -171,7 +171,7 @@ where
             let context = context_of(&parts.extensions);
             match core::identify(&parts, context).await {
                 Ok(_) => inner.call(Request::from_parts(parts, body)).await,
-                Err((configured, denial)) => Ok(deny(
+                Err((configured, denial)) => Ok(answer(
                     configured.as_ref().or(Some(&iampass)),
                     &parts,
                     &denial,

@@ -38,6 +38,7 @@ mod extract;
 mod layer;
 mod recent;
 mod request;
+mod responder;
 mod response;
 mod routes;
 

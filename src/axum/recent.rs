@@ -12,8 +12,9 @@ use http::request::Parts;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::extract::{Rejection, deny};
+use super::extract::Rejection;
 use super::request::context_of;
+use super::responder::answer;
 use crate::AuthenticationMethod;
 use crate::core::{self, Iampass, RecentApproval, Requirement};
 
@@ -123,7 +124,7 @@ where
                     parts.extensions.insert(requirement);
                     inner.call(Request::from_parts(parts, body)).await
                 }
-                Err((configured, denial)) => Ok(deny(
+                Err((configured, denial)) => Ok(answer(
                     configured.as_ref().or(Some(&iampass)),
                     &parts,
                     &denial,

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::Status;
 use crate::core::answer::Reply;
 use crate::core::pages;
+use crate::core::request::{RequestHead, accepts_html};
 use crate::core::settings::Branding;
 
 /// The message shown while IAMPASS is unavailable.
@@ -86,6 +87,34 @@ impl Denial {
             Denial::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Denial::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The default answer, unbranded, to a request: `303` to the login page for HTML
+    /// requests and `401` JSON `{"error": "unauthenticated", "status": ...}` otherwise; `503`
+    /// (JSON or HTML) while IAMPASS is unavailable; `500` without the middleware. What a
+    /// custom unauthenticated responder falls back on (each adapter turns a [`Reply`] into its
+    /// framework's response).
+    ///
+    /// ```
+    /// use iampass::core::{Denial, RequestHead};
+    /// # struct Api;
+    /// # impl RequestHead for Api {
+    /// #     fn method(&self) -> &str { "GET" }
+    /// #     fn path(&self) -> &str { "/api" }
+    /// #     fn query(&self) -> &str { "" }
+    /// #     fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// #         (name == "accept").then_some("application/json").into_iter()
+    /// #     }
+    /// #     fn contains_header(&self, name: &str) -> bool { name == "accept" }
+    /// #     fn peer_addr(&self) -> Option<std::net::SocketAddr> { None }
+    /// #     fn scheme(&self) -> String { "https".into() }
+    /// #     fn host(&self) -> String { "example.com".into() }
+    /// # }
+    /// let denial = Denial::Unauthenticated { status: None, login_url: "/auth/login".into() };
+    /// assert_eq!(denial.default_reply(&Api).status(), 401);
+    /// ```
+    pub fn default_reply(&self, req: &impl RequestHead) -> Reply {
+        self.reply(accepts_html(req), &Branding::default())
     }
 
     /// The default answer, for an HTML client or not, with `branding` on its pages.

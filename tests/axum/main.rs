@@ -1,7 +1,8 @@
 //! The axum adapter over real HTTP on loopback: a real `axum::serve` server wrapped by
 //! `IampassLayer`, against the emulator, driven by the same browser-like client as the actix
 //! suite: the login flow, the guards' answers, the scripts and the event stream, the second
-//! factor from an axum handler, a route without the layer, and one cookie for both adapters.
+//! factor from an axum handler, a route without the layer, one cookie for both adapters, and
+//! the application's own unauthenticated responder.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -233,4 +234,43 @@ async fn scripts_events_and_a_route_without_the_layer() {
     assert_eq!(unwrapped.status(), 500);
     let body: serde_json::Value = unwrapped.json().await.unwrap();
     assert_eq!(body["error"], "misconfigured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_unauthenticated_responder_answers_guards_and_extractors() {
+    use axum::response::Response;
+    let emulator = emulator().await;
+    let iampass = builder(&emulator)
+        .login_path("/signin")
+        .axum_unauthenticated_responder(|parts: &Parts, denial| match denial {
+            iampass::axum::Denial::Unauthenticated { .. }
+                if parts.uri.path() == "/admin" || parts.uri.query() == Some("custom") =>
+            {
+                let mut custom: Response = "custom".into_response();
+                *custom.status_mut() = http::StatusCode::FORBIDDEN;
+                custom
+            }
+            other => other.default_reply(parts).into_response(),
+        })
+        .build()
+        .unwrap();
+    let app = serve(iampass).await;
+    let mut client = app.client();
+    // The guard layer and the extractor both answer with it...
+    let guarded = client.get_html("/admin").await;
+    assert_eq!((guarded.status, guarded.body.as_str()), (403, "custom"));
+    let extracted = client.get("/dashboard?custom").await;
+    assert_eq!((extracted.status, extracted.body.as_str()), (403, "custom"));
+    assert_eq!(client.get("/presence?custom").await.body, "anonymous");
+    // ... and its fallback is the default answer, with the configured login path.
+    let page = client.get_html("/dashboard").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.headers.get("location").unwrap(),
+        "/signin?next=%2Fdashboard"
+    );
+    assert_eq!(client.get("/dashboard").await.status, 401);
+    // Signed in, nobody is refused.
+    sign_in(&emulator, &mut client, "alice").await;
+    assert_eq!(client.get_html("/admin").await.body, "admin area");
 }

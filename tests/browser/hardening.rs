@@ -71,9 +71,10 @@ fn allowance(burst: u32, period: Duration, elapsed: Duration) -> u32 {
     burst + (elapsed.as_secs_f64() / interval).floor() as u32
 }
 
+each_example! {
 #[tokio::test]
-async fn password_guessing_is_limited_per_user_and_per_address() -> TestResult {
-    let app = ExampleApp::start_password()?;
+async fn password_guessing_is_limited_per_user_and_per_address(example) -> TestResult {
+    let app = example.start_password()?;
     let password = app
         .demo_password
         .clone()
@@ -155,10 +156,12 @@ async fn password_guessing_is_limited_per_user_and_per_address() -> TestResult {
     retry_after(&limited);
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_sign_ins_beyond_the_hashing_slots_are_refused_at_once() -> TestResult {
-    let app = ExampleApp::start_password()?;
+async fn concurrent_sign_ins_beyond_the_hashing_slots_are_refused_at_once(example) -> TestResult {
+    let app = example.start_password()?;
     let http = client();
     // The per-address allowance (30 a minute), each with its own user name (the burst must
     // be larger than the machine's CPUs).
@@ -202,10 +205,12 @@ async fn concurrent_sign_ins_beyond_the_hashing_slots_are_refused_at_once() -> T
     assert_eq!(home.status(), StatusCode::OK);
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn sign_ups_are_limited_per_address() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn sign_ups_are_limited_per_address(example) -> TestResult {
+    let app = example.start()?;
     let http = client();
     let started = Instant::now();
     let mut created = 0u32;
@@ -227,6 +232,7 @@ async fn sign_ups_are_limited_per_address() -> TestResult {
     assert!(page.contains("id=\"register-error\""), "{page}");
     assert!(!page.contains("id=\"registration-link\""), "{page}");
     Ok(())
+}
 }
 
 /// The session cookie the app set, as `name=value`.
@@ -280,8 +286,9 @@ async fn dashboard(app: &ExampleApp, cookie: &str, accept: &str) -> TestResult<r
         .await?)
 }
 
+each_example! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_only_cookie_does_not_open_a_password_deployment() -> TestResult {
+async fn a_phone_only_cookie_does_not_open_a_password_deployment(example) -> TestResult {
     // One IAMPASS (an emulator), one application, one cookie key, two deployments: the phone
     // alone, and a password then the phone; the demo user shares one password.
     let emulator = emulator().await;
@@ -296,8 +303,8 @@ async fn a_phone_only_cookie_does_not_open_a_password_deployment() -> TestResult
             .env("IAMPASS_COOKIE_KEY", key.clone())
             .env("IAMPASS_DEMO_PASSWORD", password)
     };
-    let phone_only = ExampleApp::launch(launch("passwordless"))?;
-    let with_password = ExampleApp::launch(launch("password"))?;
+    let phone_only = example.launch(launch("passwordless"))?;
+    let with_password = example.launch(launch("password"))?;
     let http = client();
 
     // Signed in with the phone alone.
@@ -340,6 +347,7 @@ async fn a_phone_only_cookie_does_not_open_a_password_deployment() -> TestResult
     );
     Ok(())
 }
+}
 
 /// 64 random bytes, base64 (`IAMPASS_COOKIE_KEY`).
 fn base64_key() -> String {
@@ -348,14 +356,15 @@ fn base64_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(key)
 }
 
+each_example! {
 #[tokio::test]
-async fn redirected_logs_carry_no_colours() -> TestResult {
+async fn redirected_logs_carry_no_colours(example) -> TestResult {
     let log = std::env::temp_dir().join(format!(
         "iampass-example-log-{}-{:08x}.txt",
         std::process::id(),
         rand::random::<u32>()
     ));
-    let app = ExampleApp::launch(
+    let app = example.launch(
         Launch::mode("passwordless")
             .env("RUST_LOG", "info")
             .stderr_to(log.clone()),
@@ -385,11 +394,13 @@ async fn redirected_logs_carry_no_colours() -> TestResult {
     );
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn the_phone_url_carries_the_control_token_beyond_loopback() -> TestResult {
+async fn the_phone_url_carries_the_control_token_beyond_loopback(example) -> TestResult {
     let app =
-        ExampleApp::launch(Launch::mode("passwordless").env("IAMPASS_EMULATOR_BIND", "0.0.0.0:0"))?;
+        example.launch(Launch::mode("passwordless").env("IAMPASS_EMULATOR_BIND", "0.0.0.0:0"))?;
     let (page, token) = app
         .phone_url
         .split_once("?token=")
@@ -407,4 +418,5 @@ async fn the_phone_url_carries_the_control_token_beyond_loopback() -> TestResult
         "the phone page without the token"
     );
     Ok(())
+}
 }

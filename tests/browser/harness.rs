@@ -1,10 +1,13 @@
-//! The process the browser tests run: the `login_page` example, killed by a drop guard (also
-//! when a test panics). chromedriver and Chromium are in `tests/common/chromium.rs`.
+//! The process the browser tests run: the `login_page` example (actix-web) or the
+//! `axum_login_page` one (the same app on axum), killed by a drop guard (also when a test
+//! panics). [`each_example!`] runs one test body against both. chromedriver and Chromium are
+//! in `tests/common/chromium.rs`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -24,31 +27,97 @@ pub fn artifacts_dir() -> PathBuf {
     profile.parent().unwrap_or(&profile).join("browser-test")
 }
 
-/// The built `login_page` example.
+/// Which of the two apps a test runs: the same Acme Notes on actix-web or on axum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Example {
+    /// `login_page`.
+    Actix,
+    /// `axum_login_page`.
+    Axum,
+}
+
+impl Example {
+    /// The example's name, as cargo and its `… listening on` line know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Example::Actix => "login_page",
+            Example::Axum => "axum_login_page",
+        }
+    }
+
+    /// This example in passwordless mode (see [`ExampleApp::start`]).
+    pub fn start(self) -> TestResult<ExampleApp> {
+        self.launch(Launch::mode("passwordless"))
+    }
+
+    /// This example in password mode (a password, then the phone), reading the seeded `demo`
+    /// user's password from what it prints.
+    pub fn start_password(self) -> TestResult<ExampleApp> {
+        self.launch(Launch::mode("password"))
+    }
+
+    /// This example as `launch` says (see [`ExampleApp::launch`]).
+    pub fn launch(self, launch: Launch) -> TestResult<ExampleApp> {
+        ExampleApp::launch(Launch {
+            example: self,
+            ..launch
+        })
+    }
+}
+
+/// One test body, run against both examples: `async fn name(example) -> TestResult { … }`
+/// becomes the module `name` with the tests `login_page` and `axum_login_page` (each with the
+/// attributes given, e.g. `#[tokio::test]`), where `example` is the [`Example`] to start.
+macro_rules! each_example {
+    ($(#[$attr:meta])* async fn $name:ident($example:ident) -> TestResult $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($example: $crate::harness::Example) -> $crate::harness::TestResult
+            $body
+
+            $(#[$attr])*
+            async fn login_page() -> $crate::harness::TestResult {
+                body($crate::harness::Example::Actix).await
+            }
+
+            $(#[$attr])*
+            async fn axum_login_page() -> $crate::harness::TestResult {
+                body($crate::harness::Example::Axum).await
+            }
+        }
+    };
+}
+
+/// The built example.
 ///
 /// `cargo test` builds examples, but `cargo test --test browser` does not, so the first call
-/// runs `cargo build --example login_page` (a no-op when it is up to date) when cargo is
-/// known. `IAMPASS_EXAMPLE_BIN` overrides the path and skips the build.
-pub fn example_binary() -> TestResult<PathBuf> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            if let Some(path) = std::env::var_os("IAMPASS_EXAMPLE_BIN") {
+/// for each example runs `cargo build --example NAME` (a no-op when it is up to date) when
+/// cargo is known. `IAMPASS_EXAMPLE_BIN` (`login_page`) and `IAMPASS_AXUM_EXAMPLE_BIN`
+/// (`axum_login_page`) override the path and skip the build.
+pub fn example_binary(example: Example) -> TestResult<PathBuf> {
+    static BUILT: Mutex<Option<HashMap<Example, Result<PathBuf, String>>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    built
+        .get_or_insert_with(HashMap::new)
+        .entry(example)
+        .or_insert_with(|| {
+            let variable = match example {
+                Example::Actix => "IAMPASS_EXAMPLE_BIN",
+                Example::Axum => "IAMPASS_AXUM_EXAMPLE_BIN",
+            };
+            if let Some(path) = std::env::var_os(variable) {
                 return Ok(PathBuf::from(path));
             }
+            let name = example.name();
             let profile = profile_dir();
-            let binary = profile.join("examples").join("login_page");
+            let binary = profile.join("examples").join(name);
             if let Some(cargo) = std::env::var_os("CARGO") {
                 let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
                 let mut build = Command::new(cargo);
                 build
-                    .args([
-                        "build",
-                        "--quiet",
-                        "--all-features",
-                        "--example",
-                        "login_page",
-                    ])
+                    .args(["build", "--quiet", "--all-features", "--example", name])
                     .arg("--manifest-path")
                     .arg(&manifest);
                 match profile.file_name().and_then(|n| n.to_str()) {
@@ -67,14 +136,14 @@ pub fn example_binary() -> TestResult<PathBuf> {
                     .status()
                     .map_err(|e| format!("cannot run cargo to build the example: {e}"))?;
                 if !status.success() {
-                    return Err(format!("building the login_page example failed: {status}"));
+                    return Err(format!("building the {name} example failed: {status}"));
                 }
             }
             if binary.is_file() {
                 Ok(binary)
             } else {
                 Err(format!(
-                    "{} is missing: run `cargo build --all-features --example login_page`",
+                    "{} is missing: run `cargo build --all-features --example {name}`",
                     binary.display()
                 ))
             }
@@ -83,17 +152,21 @@ pub fn example_binary() -> TestResult<PathBuf> {
         .map_err(Into::into)
 }
 
-/// How to start the example: its mode, more environment, and where its stderr goes.
+/// How to start the example: which one, its mode, more environment, and where its stderr
+/// goes.
 pub struct Launch {
+    example: Example,
     mode: &'static str,
     env: Vec<(String, String)>,
     stderr: Option<PathBuf>,
 }
 
 impl Launch {
-    /// `LOGIN_MODE=mode`, on free loopback ports, with its embedded emulator.
+    /// `LOGIN_MODE=mode`, on free loopback ports, with its embedded emulator (the actix
+    /// example unless started through [`Example::launch`]).
     pub fn mode(mode: &'static str) -> Launch {
         Launch {
+            example: Example::Actix,
             mode,
             env: Vec::new(),
             stderr: None,
@@ -113,8 +186,8 @@ impl Launch {
     }
 }
 
-/// A running `login_page` example (with its embedded emulator, unless launched with
-/// `IAMPASS_SERVER`), killed on drop.
+/// A running example (with its embedded emulator, unless launched with `IAMPASS_SERVER`),
+/// killed on drop.
 pub struct ExampleApp {
     child: Child,
     /// `http://127.0.0.1:PORT`, no trailing slash.
@@ -130,23 +203,19 @@ pub struct ExampleApp {
 }
 
 impl ExampleApp {
-    /// Starts the example in passwordless mode (the phone alone) on free ports, without
+    /// Starts the actix example in passwordless mode (the phone alone) on free ports, without
     /// `IAMPASS_SERVER`, and waits for the lines it prints once both servers accept
     /// connections.
     pub fn start() -> TestResult<ExampleApp> {
         ExampleApp::launch(Launch::mode("passwordless"))
     }
 
-    /// Starts the example in password mode (a password, then the phone), and reads the
-    /// seeded `demo` user's password from what it prints.
-    pub fn start_password() -> TestResult<ExampleApp> {
-        ExampleApp::launch(Launch::mode("password"))
-    }
-
     /// Starts the example as `launch` says, and waits for the last line it prints once it
     /// serves (`Open …`).
     pub fn launch(launch: Launch) -> TestResult<ExampleApp> {
-        let binary = example_binary()?;
+        let binary = example_binary(launch.example)?;
+        let name = launch.example.name();
+        let listening = format!("{name} listening on ");
         let mut command = Command::new(&binary);
         command
             .env("LOGIN_MODE", launch.mode)
@@ -188,7 +257,7 @@ impl ExampleApp {
             // Drains stdout for the app's whole life, so it never blocks on a full pipe.
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    eprintln!("[login_page] {line}");
+                    eprintln!("[{name}] {line}");
                     output.lock().unwrap().push(line.clone());
                     let _ = lines_tx.send(line);
                 }
@@ -223,7 +292,7 @@ impl ExampleApp {
                 ready = true;
             } else if let Some(password) = line.strip_prefix("demo password: ") {
                 app.demo_password = Some(password.trim().to_owned());
-            } else if let Some(url) = line.strip_prefix("login_page listening on ") {
+            } else if let Some(url) = line.strip_prefix(listening.as_str()) {
                 app.url = url.trim().trim_end_matches('/').to_owned();
             } else if let Some(rest) = line.strip_prefix("iampass emulator on ") {
                 // "http://ADDR (phone: http://ADDR/phone)"

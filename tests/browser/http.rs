@@ -34,9 +34,10 @@ async fn post_register(
     Ok((response.status(), response.text().await?))
 }
 
+each_example! {
 #[tokio::test]
-async fn anonymous_pages_and_the_protected_dashboard() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn anonymous_pages_and_the_protected_dashboard(example) -> TestResult {
+    let app = example.start()?;
     let http = client();
 
     let home = http.get(format!("{}/", app.url)).send().await?;
@@ -83,10 +84,12 @@ async fn anonymous_pages_and_the_protected_dashboard() -> TestResult {
     assert!(login.text().await?.contains("iampass-user"));
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn register_rejects_bad_input_with_400() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn register_rejects_bad_input_with_400(example) -> TestResult {
+    let app = example.start()?;
     let origin = app.url.clone();
     let cases: Vec<(String, &str)> = vec![
         ("user=".into(), "empty"),
@@ -117,10 +120,12 @@ async fn register_rejects_bad_input_with_400() -> TestResult {
     assert_eq!(status, StatusCode::OK, "{page}");
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn register_refuses_cross_site_posts_with_403() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn register_refuses_cross_site_posts_with_403(example) -> TestResult {
+    let app = example.start()?;
     let body = "user=mallory";
     for (origin, site, why) in [
         (
@@ -143,10 +148,12 @@ async fn register_refuses_cross_site_posts_with_403() -> TestResult {
     assert!(page.contains("<svg"), "QR code: {page}");
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn register_refuses_an_existing_user() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn register_refuses_an_existing_user(example) -> TestResult {
+    let app = example.start()?;
     // `demo` is seeded by the example.
     let (status, page) =
         post_register(&app, "user=demo", Some(&app.url), Some("same-origin")).await?;
@@ -154,10 +161,12 @@ async fn register_refuses_an_existing_user() -> TestResult {
     assert!(!page.contains("id=\"registration-link\""), "{page}");
     Ok(())
 }
+}
 
+each_example! {
 #[tokio::test]
-async fn register_refuses_look_alikes_of_existing_users() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn register_refuses_look_alikes_of_existing_users(example) -> TestResult {
+    let app = example.start()?;
     // Each was accepted as a new user before (issue 10.7): `demo` is seeded by the example.
     for (body, why) in [
         ("user=demo%E2%80%8B", "zero-width space"),
@@ -183,6 +192,7 @@ async fn register_refuses_look_alikes_of_existing_users() -> TestResult {
         post_register(&app, "user=ZO%C3%8B", Some(&app.url), Some("same-origin")).await?;
     assert_eq!(status, StatusCode::CONFLICT);
     Ok(())
+}
 }
 
 /// The session cookie the app set, as `name=value` (reqwest here keeps no cookie jar).
@@ -226,9 +236,10 @@ async fn dashboard(app: &ExampleApp, cookie: &str, accept: &str) -> TestResult<r
         .await?)
 }
 
+each_example! {
 #[tokio::test]
-async fn walking_away_locks_the_dashboard_and_coming_back_opens_it() -> TestResult {
-    let app = ExampleApp::start()?;
+async fn walking_away_locks_the_dashboard_and_coming_back_opens_it(example) -> TestResult {
+    let app = example.start()?;
     let http = client();
 
     // `demo` (seeded with a phone) starts a login, as the login page's script would.
@@ -308,4 +319,5 @@ async fn walking_away_locks_the_dashboard_and_coming_back_opens_it() -> TestResu
         assert!(page.contains("href=\"/dashboard\""), "{next}: {page}");
     }
     Ok(())
+}
 }

@@ -1,4 +1,6 @@
-//! The `login_page` example, end to end.
+//! The `login_page` example, end to end. `http`, `hardening` and `password` run each test body
+//! against both the actix-web example and `axum_login_page`, the same app on axum
+//! (`each_example!` in `harness`: tests `…::login_page` and `…::axum_login_page`).
 //!
 //! - `http`: cheap checks over plain HTTP (bad sign-up input, cross-site posts, anonymous
 //!   access).
@@ -28,6 +30,7 @@ mod common;
 
 use common::chromium;
 
+#[macro_use]
 mod harness;
 
 mod page;

@@ -1,5 +1,6 @@
-//! Password mode in headless Chromium (issue 9.2): the example's `/signin` checks the password,
-//! then the phone approves. A wrong password never rings the phone.
+//! Password mode in headless Chromium (issue 9.2), on both examples (actix-web and axum): the
+//! example's `/signin` checks the password, then the phone approves. A wrong password never
+//! rings the phone.
 
 use fantoccini::{Client, Locator};
 
@@ -7,12 +8,13 @@ use crate::chromium::{Chromium, browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
 use crate::page::{wait_css, wait_path};
 
+each_example! {
 #[tokio::test]
-async fn password_then_phone_and_a_wrong_password_never_rings() -> TestResult {
+async fn password_then_phone_and_a_wrong_password_never_rings(example) -> TestResult {
     if !browser_available("password browser test") {
         return Ok(());
     }
-    let app = ExampleApp::start_password()?;
+    let app = example.start_password()?;
     let password = app
         .demo_password
         .clone()
@@ -29,6 +31,7 @@ async fn password_then_phone_and_a_wrong_password_never_rings() -> TestResult {
     }
     let _ = c.close().await;
     outcome
+}
 }
 
 async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
