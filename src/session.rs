@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::transport::Transport;
+use crate::client::transport::{Target, Transport};
 use crate::{Error, Secret};
 
 /// Where an authentication session stands, as IAMPASS reports it.
@@ -165,6 +166,9 @@ pub struct Session {
     /// The HTTP settings used for `get_status`/`destroy`; not part of the JSON.
     #[serde(skip)]
     transport: Option<Transport>,
+    /// The status URL, parsed at the first status call (every later one reuses it).
+    #[serde(skip)]
+    status_target: OnceLock<Arc<Target>>,
 }
 
 impl fmt::Debug for Session {
@@ -238,6 +242,46 @@ impl AuthenticationStatus {
     }
 }
 
+/// The status in a status answer, in either shape [`AuthenticationStatus::from_answer`]
+/// reads, straight from the bytes: no JSON tree, no copies (the status call's hot path).
+fn status_of_answer(body: &[u8]) -> Result<Status, Error> {
+    /// The fields that matter; the others are skipped unread.
+    #[derive(Deserialize)]
+    struct Fields {
+        /// Read only to refuse a malformed answer (as `from_answer` does).
+        #[serde(default, rename = "authenticated")]
+        _authenticated: Option<bool>,
+        #[serde(default)]
+        session_status: Option<Status>,
+    }
+    /// The wrapper, or the flat shape (no `serde(flatten)`: it would buffer every field).
+    #[derive(Deserialize)]
+    struct StatusAnswer {
+        #[serde(default)]
+        authentication_status: Option<Fields>,
+        #[serde(default)]
+        authenticated: Option<bool>,
+        #[serde(default)]
+        session_status: Option<Status>,
+    }
+    let answer: StatusAnswer = crate::client::transport::decode(body)?;
+    let fields = match answer.authentication_status {
+        Some(inner) => inner,
+        None if answer.authenticated.is_some() || answer.session_status.is_some() => Fields {
+            _authenticated: answer.authenticated,
+            session_status: answer.session_status,
+        },
+        None => {
+            return Err(Error::Protocol(
+                "answer has neither authentication_status nor authenticated/session_status".into(),
+            ));
+        }
+    };
+    fields
+        .session_status
+        .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+}
+
 /// The refusal in a logout answer: `Some(reason)` for `{"status": false, "reason"?: ..}`.
 /// Anything else (`{"status": true}`, an empty body, a body that is not JSON, as the reference
 /// client ignores it) is `None`: the logout went through.
@@ -271,6 +315,7 @@ impl Session {
             failure_reason: None,
             session_status,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -292,6 +337,7 @@ impl Session {
             failure_reason,
             session_status,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -311,6 +357,7 @@ impl Session {
             failure_reason: reason,
             session_status: Status::Failed,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -328,6 +375,7 @@ impl Session {
             failure_reason: status.reason,
             session_status: status.session_status.unwrap_or(Status::Pending),
             transport: Some(transport),
+            status_target: OnceLock::new(),
         }
     }
 
@@ -422,14 +470,24 @@ impl Session {
     /// [`fetch_status`](Self::fetch_status) through `transport`.
     pub(crate) async fn fetch_status_with(&self, transport: &Transport) -> Result<Status, Error> {
         let (token, secret) = self.credentials()?;
+        let target = self.status_target()?;
+        let body = transport
+            .get_target(&target, "status", token, secret)
+            .await?;
+        status_of_answer(&body)
+    }
+
+    /// The status URL, parsed once.
+    fn status_target(&self) -> Result<Arc<Target>, Error> {
+        if let Some(target) = self.status_target.get() {
+            return Ok(target.clone());
+        }
         let url = self
             .status_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
-        let body = transport.get(url, "status", token, secret).await?;
-        AuthenticationStatus::from_answer(&body)?
-            .session_status
-            .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+        let target = Arc::new(Target::parse(url)?);
+        Ok(self.status_target.get_or_init(|| target).clone())
     }
 
     /// Asks IAMPASS for the current status and stores it. On an error the stored status is
@@ -524,6 +582,51 @@ mod tests {
                     AuthenticationStatus::from_answer(bad),
                     Err(Error::Protocol(_))
                 ),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn the_status_call_reads_answers_as_from_answer_does() {
+        for (answer, status) in [
+            (
+                &br#"{"authentication_status": {"authenticated": true, "session_status": "active"}}"#[..],
+                Status::Active,
+            ),
+            (
+                br#"{"authenticated": true, "session_status": "walkaway"}"#,
+                Status::Walkaway,
+            ),
+            (br#"{"session_status": "closed"}"#, Status::Closed),
+            (
+                br#"{"authentication_status": {"session_status": "pending", "status_url": "u",
+                    "extra": [1, {"a": null}]}, "session_status": "active"}"#,
+                Status::Pending,
+            ),
+        ] {
+            assert_eq!(
+                status_of_answer(answer).unwrap(),
+                status,
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
+        for bad in [
+            &b"{}"[..],
+            b"[]",
+            b"5",
+            b"",
+            br#"{"status": true}"#,
+            br#"{"authentication_status": 5}"#,
+            br#"{"authentication_status": {"session_status": "weird"}}"#,
+            br#"{"authentication_status": {"authenticated": true}}"#,
+            br#"{"authenticated": "yes"}"#,
+            br#"{"authenticated": true}"#,
+        ] {
+            assert!(
+                matches!(status_of_answer(bad), Err(Error::Protocol(_))),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
