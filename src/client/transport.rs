@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::breaker::{Breaker, CircuitState, Outcome};
-pub(crate) use super::http::Target;
 use super::http::{HttpClient, Signed};
+pub(crate) use super::target::Target;
 use crate::signing;
 use crate::{Error, Secret};
 use bytes::Bytes;
@@ -266,7 +266,7 @@ fn sign_now(target: &Target, client_id: &str, secret: &Secret) -> Result<Signed,
 thread_local! {
     /// The current second's timestamp header value (clones share its bytes).
     static TIMESTAMP: RefCell<(u64, HeaderValue)> =
-        RefCell::new((u64::MAX, HeaderValue::from_static("0")));
+        const { RefCell::new((u64::MAX, HeaderValue::from_static("0"))) };
 }
 
 /// The timestamp header value for now.
