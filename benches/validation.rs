@@ -268,14 +268,19 @@ struct Settings {
     port: u16,
 }
 
-/// Prints where one status call's allocations come from (`IAMPASS_BENCH_TRACE=1`).
-async fn trace_one_call(api: &AuthenticationApi, session: &Session) {
+/// Prints where one call of `one` allocates (`IAMPASS_BENCH_TRACE=1`: a status call;
+/// `IAMPASS_BENCH_TRACE=middleware`: a request through the middleware), after 100 warm-ups.
+async fn trace_one<F, Fut>(one: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
     for _ in 0..100 {
-        api.session_status(session).await.expect("status call");
+        one().await;
     }
     COUNTING.with(|c| c.set(true));
     TRACING.with(|t| t.set(true));
-    api.session_status(session).await.expect("status call");
+    one().await;
     TRACING.with(|t| t.set(false));
     COUNTING.with(|c| c.set(false));
     for (size, stack) in TRACES.with(|t| std::mem::take(&mut *t.borrow_mut())) {
@@ -340,7 +345,8 @@ mod middleware {
         }};
     }
 
-    pub(super) async fn run(settings: &Settings, server: &str, cookies: Vec<String>) {
+    /// Runs both scenarios, or with `trace`, prints where one protected request allocates.
+    pub(super) async fn run(settings: &Settings, server: &str, cookies: Vec<String>, trace: bool) {
         let iampass = iampass(server);
         let protected = test::init_service(App::new().wrap(iampass.middleware()).route(
             "/who",
@@ -354,6 +360,10 @@ mod middleware {
         .await;
         let (protected, bare) = (Rc::new(protected), Rc::new(bare));
         let cookies: Rc<Vec<Rc<str>>> = Rc::new(cookies.into_iter().map(Rc::from).collect());
+        if trace {
+            super::trace_one(request!(protected, cookies)).await;
+            return;
+        }
         let bare_rows = super::scenario(
             "actix bare route",
             settings,
@@ -458,8 +468,13 @@ fn main() {
             .build()
             .unwrap();
         let session = Rc::new(Session::from_json(&session_json).unwrap());
-        if std::env::var_os("IAMPASS_BENCH_TRACE").is_some() {
-            trace_one_call(&api, &session).await;
+        let trace = std::env::var("IAMPASS_BENCH_TRACE").ok();
+        if trace.as_deref().is_some_and(|t| t != "middleware") {
+            let (api, session) = (&api, &session);
+            trace_one(|| async move {
+                api.session_status(session).await.expect("status call");
+            })
+            .await;
             return;
         }
         let settings = Settings {
@@ -488,6 +503,10 @@ fn main() {
                 }
             }
         };
+        if trace.is_some() {
+            middleware::run(&settings, &server, cookies, true).await;
+            return;
+        }
         let client = scenario("AuthenticationApi::session_status", &settings, status_call).await;
         let client_allocations = client[0].0;
         let verdict = if client_allocations <= TARGET_ALLOCATIONS {
@@ -498,7 +517,7 @@ fn main() {
         println!(
             "allocations per status call: {client_allocations:.2} (target ≤ {TARGET_ALLOCATIONS}: {verdict})"
         );
-        middleware::run(&settings, &server, cookies).await;
+        middleware::run(&settings, &server, cookies, false).await;
     });
     let _ = stop_tx.send(());
     emulator_thread.join().expect("emulator thread");
