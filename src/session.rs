@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::transport::Transport;
+use crate::client::transport::{Target, Transport};
 use crate::metrics::{self, UpstreamCall};
 use crate::{Error, Secret};
 
@@ -166,6 +167,9 @@ pub struct Session {
     /// The HTTP settings used for `get_status`/`destroy`; not part of the JSON.
     #[serde(skip)]
     transport: Option<Transport>,
+    /// The status URL, parsed at the first status call (every later one reuses it).
+    #[serde(skip)]
+    status_target: OnceLock<Arc<Target>>,
 }
 
 impl fmt::Debug for Session {
@@ -239,6 +243,46 @@ impl AuthenticationStatus {
     }
 }
 
+/// The status in a status answer, in either shape [`AuthenticationStatus::from_answer`]
+/// reads, straight from the bytes: no JSON tree, no copies (the status call's hot path).
+fn status_of_answer(body: &[u8]) -> Result<Status, Error> {
+    /// The fields that matter; the others are skipped unread.
+    #[derive(Deserialize)]
+    struct Fields {
+        /// Read only to refuse a malformed answer (as `from_answer` does).
+        #[serde(default, rename = "authenticated")]
+        _authenticated: Option<bool>,
+        #[serde(default)]
+        session_status: Option<Status>,
+    }
+    /// The wrapper, or the flat shape (no `serde(flatten)`: it would buffer every field).
+    #[derive(Deserialize)]
+    struct StatusAnswer {
+        #[serde(default)]
+        authentication_status: Option<Fields>,
+        #[serde(default)]
+        authenticated: Option<bool>,
+        #[serde(default)]
+        session_status: Option<Status>,
+    }
+    let answer: StatusAnswer = crate::client::transport::decode(body)?;
+    let fields = match answer.authentication_status {
+        Some(inner) => inner,
+        None if answer.authenticated.is_some() || answer.session_status.is_some() => Fields {
+            _authenticated: answer.authenticated,
+            session_status: answer.session_status,
+        },
+        None => {
+            return Err(Error::Protocol(
+                "answer has neither authentication_status nor authenticated/session_status".into(),
+            ));
+        }
+    };
+    fields
+        .session_status
+        .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
+}
+
 /// The refusal in a logout answer: `Some(reason)` for `{"status": false, "reason"?: ..}`.
 /// Anything else (`{"status": true}`, an empty body, a body that is not JSON, as the reference
 /// client ignores it) is `None`: the logout went through.
@@ -272,6 +316,7 @@ impl Session {
             failure_reason: None,
             session_status,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -293,6 +338,7 @@ impl Session {
             failure_reason,
             session_status,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -312,6 +358,7 @@ impl Session {
             failure_reason: reason,
             session_status: Status::Failed,
             transport: None,
+            status_target: OnceLock::new(),
         }
     }
 
@@ -329,6 +376,7 @@ impl Session {
             failure_reason: status.reason,
             session_status: status.session_status.unwrap_or(Status::Pending),
             transport: Some(transport),
+            status_target: OnceLock::new(),
         }
     }
 
@@ -423,17 +471,27 @@ impl Session {
     /// [`fetch_status`](Self::fetch_status) through `transport`.
     pub(crate) async fn fetch_status_with(&self, transport: &Transport) -> Result<Status, Error> {
         let (token, secret) = self.credentials()?;
+        let target = self.status_target()?;
+        metrics::upstream(UpstreamCall::Status, async {
+            let body = transport
+                .get_target(&target, "status", token, secret)
+                .await?;
+            status_of_answer(&body)
+        })
+        .await
+    }
+
+    /// The status URL, parsed once.
+    fn status_target(&self) -> Result<Arc<Target>, Error> {
+        if let Some(target) = self.status_target.get() {
+            return Ok(target.clone());
+        }
         let url = self
             .status_url
             .as_deref()
             .ok_or_else(|| Error::InvalidArgument("the session has no status URL".into()))?;
-        metrics::upstream(UpstreamCall::Status, async {
-            let body = transport.get(url, "status", token, secret).await?;
-            AuthenticationStatus::from_answer(&body)?
-                .session_status
-                .ok_or_else(|| Error::Protocol("status answer without session_status".into()))
-        })
-        .await
+        let target = Arc::new(Target::parse(url)?);
+        Ok(self.status_target.get_or_init(|| target).clone())
     }
 
     /// Asks IAMPASS for the current status and stores it. On an error the stored status is
@@ -492,67 +550,4 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_answers_are_read_wrapped_or_flat() {
-        let wrapped =
-            br#"{"authentication_status": {"authenticated": true, "session_status": "active"}}"#;
-        let flat = br#"{"authenticated": true, "session_status": "walkaway"}"#;
-        let only_status = br#"{"session_status": "closed"}"#;
-        assert_eq!(
-            AuthenticationStatus::from_answer(wrapped)
-                .unwrap()
-                .session_status,
-            Some(Status::Active)
-        );
-        let read = AuthenticationStatus::from_answer(flat).unwrap();
-        assert_eq!(read.session_status, Some(Status::Walkaway));
-        assert_eq!(read.authenticated, Some(true));
-        assert_eq!(
-            AuthenticationStatus::from_answer(only_status)
-                .unwrap()
-                .session_status,
-            Some(Status::Closed)
-        );
-        for bad in [
-            &b"{}"[..],
-            b"[]",
-            b"5",
-            b"",
-            br#"{"status": true}"#,
-            br#"{"authentication_status": 5}"#,
-            br#"{"authentication_status": {"session_status": "weird"}}"#,
-            br#"{"authenticated": "yes"}"#,
-        ] {
-            assert!(
-                matches!(
-                    AuthenticationStatus::from_answer(bad),
-                    Err(Error::Protocol(_))
-                ),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn only_status_false_is_a_logout_refusal() {
-        assert_eq!(
-            logout_refusal(br#"{"status": false, "reason": "UNKNOWN_SESSION"}"#),
-            Some(Some("UNKNOWN_SESSION".into()))
-        );
-        assert_eq!(logout_refusal(br#"{"status": false}"#), Some(None));
-        for ok in [
-            &br#"{"status": true}"#[..],
-            b"",
-            b"{}",
-            b"null",
-            b"ok",
-            br#"{"status": "false"}"#,
-        ] {
-            assert_eq!(logout_refusal(ok), None, "{}", String::from_utf8_lossy(ok));
-        }
-    }
-}
+mod tests;

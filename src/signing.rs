@@ -55,6 +55,11 @@ pub fn signed_part(request_uri: &str) -> &str {
 /// The base64 signature for one request (step 2–5 of the scheme).
 /// `signed_url` is the URI without `scheme://` (see [`signed_part`]).
 pub fn signature(secret: &Secret, nonce: &str, signed_url: &str, timestamp: &str) -> String {
+    STANDARD.encode(signature_tag(secret, nonce, signed_url, timestamp))
+}
+
+/// The 16 signature bytes (before base64).
+fn signature_tag(secret: &Secret, nonce: &str, signed_url: &str, timestamp: &str) -> [u8; 16] {
     let mut digest = Sha256::new();
     digest.update(nonce.as_bytes());
     digest.update(secret.expose().as_bytes());
@@ -64,7 +69,55 @@ pub fn signature(secret: &Secret, nonce: &str, signed_url: &str, timestamp: &str
     mac.update(signed_url.as_bytes());
     mac.update(timestamp.as_bytes());
     let tag = mac.finalize().into_bytes();
-    STANDARD.encode(&tag[..16])
+    let mut out = [0; 16];
+    out.copy_from_slice(&tag[..16]);
+    out
+}
+
+/// Length of a base64 signature (16 bytes, padded).
+const SIGNATURE_LEN: usize = 24;
+
+/// The decimal digits of `n`, written into `buf` (no allocation).
+pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
+}
+
+/// The [`AUTHENTICATION_HEADER`] value for one request, the same bytes as [`sign`]'s, written
+/// straight into one buffer of the exact size (the client's hot path: one allocation).
+/// `signed_url` is the URI without `scheme://`, `timestamp` the decimal seconds being sent.
+pub(crate) fn authentication_value(
+    client_id: &str,
+    secret: &Secret,
+    signed_url: &str,
+    nonce: u64,
+    timestamp: &str,
+) -> Vec<u8> {
+    let mut digits = [0; 20];
+    let nonce = decimal(nonce, &mut digits);
+    let tag = signature_tag(secret, nonce, signed_url, timestamp);
+    let mut encoded = [0; SIGNATURE_LEN];
+    let written = STANDARD
+        .encode_slice(tag, &mut encoded)
+        .expect("16 bytes fit 24 base64 characters");
+    let mut value =
+        Vec::with_capacity("hmac ".len() + client_id.len() + 1 + nonce.len() + 1 + written);
+    value.extend_from_slice(b"hmac ");
+    value.extend_from_slice(client_id.as_bytes());
+    value.push(b':');
+    value.extend_from_slice(nonce.as_bytes());
+    value.push(b':');
+    value.extend_from_slice(&encoded[..written]);
+    value
 }
 
 /// Signs a request with a given nonce and timestamp (deterministic; used by tests and vectors).
@@ -330,6 +383,30 @@ mod tests {
             verify(&r, &secret, 10_000, DEFAULT_WINDOW, fresh),
             Err(VerifyError::UnsupportedVersion)
         );
+    }
+
+    #[test]
+    fn the_hot_path_signs_the_same_bytes() {
+        let secret = Secret::new("s3cr3t-s3cr3t-s3cr3t-s3cr");
+        for (nonce, ts) in [(0, 1), (9223372036854775807, 1234567890), (u64::MAX, 10)] {
+            let h = sign(
+                "app-123",
+                &secret,
+                "https://iam-api.com/management/add_users/app-123",
+                nonce,
+                ts,
+            );
+            let mut digits = [0; 20];
+            let value = authentication_value(
+                "app-123",
+                &secret,
+                "iam-api.com/management/add_users/app-123",
+                nonce,
+                decimal(ts, &mut digits),
+            );
+            assert_eq!(value, h.authentication.as_bytes());
+            assert_eq!(decimal(ts, &mut digits), h.timestamp);
+        }
     }
 
     #[test]

@@ -18,8 +18,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use bytes::{Bytes, BytesMut};
+use http::header::{
+    CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -27,11 +29,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use url::Url;
 
 use super::breaker::MAX_RETRY_AFTER;
+use super::target::Target;
 use crate::Error;
-use crate::signing::{AUTHENTICATION_HEADER, SignedHeaders, TIMESTAMP_HEADER, VERSION_HEADER};
+use crate::signing::SIGNATURE_VERSION;
 
 /// The largest answer read from IAMPASS. Its answers are a few hundred bytes; a server (or
 /// something in front of it) sending more is not read into memory.
@@ -161,24 +163,28 @@ impl HttpClient {
     pub(crate) async fn send(
         &self,
         method: Method,
-        url: &Url,
-        signed: SignedHeaders,
+        target: &Target,
+        signed: Signed,
         body: Option<Vec<u8>>,
         timeout: Duration,
         call_timeout: Duration,
     ) -> Result<Answer, Error> {
         match self {
             HttpClient::Direct(direct) => {
-                let request = Request::builder()
-                    .method(method)
-                    .uri(url.as_str())
-                    .header(USER_AGENT, direct.user_agent.clone())
-                    .header(AUTHENTICATION_HEADER, signed.authentication)
-                    .header(TIMESTAMP_HEADER, signed.timestamp)
-                    .header(VERSION_HEADER, signed.version)
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(Full::new(Bytes::from(body.unwrap_or_default())))
-                    .map_err(|e| Error::Protocol(format!("cannot build the request: {e}")))?;
+                // Everything but the signature comes ready-made: the parsed URI and `Host`
+                // (clones share their bytes), the header names and the constant values.
+                // Room for seven: hyper-util reserves one more before it looks for `Host`.
+                let mut headers = HeaderMap::with_capacity(7);
+                headers.insert(HOST, target.host.clone());
+                headers.insert(USER_AGENT, direct.user_agent.clone());
+                headers.insert(AUTHENTICATION, signed.authentication);
+                headers.insert(TIMESTAMP, signed.timestamp);
+                headers.insert(VERSION, HeaderValue::from_static(SIGNATURE_VERSION));
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let mut request = Request::new(Full::new(Bytes::from(body.unwrap_or_default())));
+                *request.method_mut() = method;
+                *request.uri_mut() = target.uri.clone();
+                *request.headers_mut() = headers;
                 let exchange = async {
                     let response = direct.client.request(request).await.map_err(|e| {
                         if e.is_connect() {
@@ -189,11 +195,7 @@ impl HttpClient {
                     })?;
                     let status = response.status().as_u16();
                     let retry_after = retry_after_of(response.headers());
-                    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                        .collect()
-                        .await
-                        .map_err(|e| Error::Transport(described(&*e)))?
-                        .to_bytes();
+                    let body = read_body(response.into_body()).await?;
                     Ok(Answer {
                         status,
                         retry_after,
@@ -206,11 +208,11 @@ impl HttpClient {
             }
             HttpClient::Reqwest(http) => {
                 let mut request = http
-                    .request(method, url.clone())
+                    .request(method, target.url.clone())
                     .timeout(timeout)
-                    .header(AUTHENTICATION_HEADER, signed.authentication)
-                    .header(TIMESTAMP_HEADER, signed.timestamp)
-                    .header(VERSION_HEADER, signed.version)
+                    .header(AUTHENTICATION, signed.authentication)
+                    .header(TIMESTAMP, signed.timestamp)
+                    .header(VERSION, HeaderValue::from_static(SIGNATURE_VERSION))
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 if let Some(body) = body {
                     request = request.body(body);
@@ -233,6 +235,47 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// The two header values that sign one request (the version is constant).
+pub(crate) struct Signed {
+    pub(crate) authentication: HeaderValue,
+    pub(crate) timestamp: HeaderValue,
+}
+
+const AUTHENTICATION: HeaderName = HeaderName::from_static("authentication");
+const TIMESTAMP: HeaderName = HeaderName::from_static("x-iampass-authentication-timestamp");
+const VERSION: HeaderName = HeaderName::from_static("x-iamoass-authentication-version");
+
+/// An answer's body, whole: the one chunk a small answer comes in is kept as it is (no copy,
+/// no list of chunks); longer ones are joined. At most [`MAX_ANSWER_BYTES`].
+async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, Error> {
+    let mut body = Limited::new(body, MAX_ANSWER_BYTES);
+    let mut whole: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Error::Transport(described(&*e)))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if let Some(joined) = &mut joined {
+            joined.extend_from_slice(&data);
+        } else if let Some(first) = whole.take() {
+            let mut both = BytesMut::with_capacity(first.len() + data.len());
+            both.extend_from_slice(&first);
+            both.extend_from_slice(&data);
+            joined = Some(both);
+        } else {
+            whole = Some(data);
+        }
+    }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => whole.unwrap_or_default(),
+    })
 }
 
 /// The user agent of the clients the crate builds.
@@ -363,8 +406,17 @@ struct Counted<T> {
 }
 
 impl<T: Connection> Connection for Counted<T> {
+    /// What the inner connection says, without its `extra` (the socket addresses): hyper-util
+    /// would copy that into every answer's extensions (three allocations per call), and no
+    /// one reads it.
     fn connected(&self) -> Connected {
-        self.conn.connected()
+        let inner = self.conn.connected();
+        let connected = Connected::new().proxy(inner.is_proxied());
+        if inner.is_negotiated_h2() {
+            connected.negotiated_h2()
+        } else {
+            connected
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod breaker;
 mod builder;
 mod http;
 mod management;
+mod target;
 pub(crate) mod transport;
 
 pub use authentication::{AuthenticationApi, UNKNOWN_USER};

@@ -1,21 +1,22 @@
 //! The HTTP layer every call goes through: circuit breaker, concurrency cap, signing, timeout,
 //! retry, error mapping, tracing.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::breaker::{Breaker, CircuitState, Outcome};
+use super::http::{HttpClient, Signed};
+pub(crate) use super::target::Target;
+use crate::signing;
+use crate::{Error, Secret};
 use bytes::Bytes;
 use http::Method;
+use http::header::HeaderValue;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
-use url::Url;
-
-use super::breaker::{Breaker, CircuitState, Outcome};
-use super::http::HttpClient;
-use crate::signing;
-use crate::{Error, Secret};
 
 /// Default time allowed for one IAMPASS call, waiting for a free slot included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,8 +95,21 @@ impl Transport {
         client_id: &str,
         secret: &Secret,
     ) -> Result<Bytes, Error> {
-        let url = parse_url(url)?;
-        self.send(Method::GET, url, route, client_id, secret, None)
+        let target = Target::parse(url)?;
+        self.send(Method::GET, &target, route, client_id, secret, None)
+            .await
+    }
+
+    /// A signed GET of a target parsed beforehand (a session's status URL); the raw body of
+    /// a 2xx answer.
+    pub(crate) async fn get_target(
+        &self,
+        target: &Target,
+        route: &'static str,
+        client_id: &str,
+        secret: &Secret,
+    ) -> Result<Bytes, Error> {
+        self.send(Method::GET, target, route, client_id, secret, None)
             .await
     }
 
@@ -108,9 +122,9 @@ impl Transport {
         secret: &Secret,
         body: Option<&serde_json::Value>,
     ) -> Result<Bytes, Error> {
-        let url = parse_url(url)?;
+        let target = Target::parse(url)?;
         let body = body.map(|v| serde_json::to_vec(v).expect("JSON values serialise"));
-        self.send(Method::POST, url, route, client_id, secret, body)
+        self.send(Method::POST, &target, route, client_id, secret, body)
             .await
     }
 
@@ -122,7 +136,7 @@ impl Transport {
     async fn send(
         &self,
         method: Method,
-        url: Url,
+        target: &Target,
         route: &'static str,
         client_id: &str,
         secret: &Secret,
@@ -168,7 +182,7 @@ impl Transport {
                 match self
                     .send_once(
                         method.clone(),
-                        &url,
+                        target,
                         client_id,
                         secret,
                         body.clone(),
@@ -205,17 +219,17 @@ impl Transport {
     async fn send_once(
         &self,
         method: Method,
-        url: &Url,
+        target: &Target,
         client_id: &str,
         secret: &Secret,
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> Result<(u16, Bytes), Error> {
         // Sign the URL exactly as it goes on the wire (after url-crate normalisation).
-        let signed = signing::sign_now(client_id, secret, url.as_str());
+        let signed = sign_now(target, client_id, secret)?;
         let answer = self
             .http
-            .send(method, url, signed, body, timeout, self.timeout)
+            .send(method, target, signed, body, timeout, self.timeout)
             .await?;
         if !(200..300).contains(&answer.status) {
             let end = answer.body.len().min(ERROR_BODY_LIMIT);
@@ -229,12 +243,47 @@ impl Transport {
     }
 }
 
-fn parse_url(url: &str) -> Result<Url, Error> {
-    let parsed = Url::parse(url).map_err(|e| Error::Protocol(format!("bad URL {url:?}: {e}")))?;
-    match parsed.scheme() {
-        "http" | "https" => Ok(parsed),
-        other => Err(Error::Protocol(format!("unsupported URL scheme {other:?}"))),
-    }
+/// The signing headers for a request to `target` now, with a fresh random nonce: the same
+/// bytes as [`signing::sign_now`], in one allocation (the timestamp's value is made once per
+/// second per thread).
+fn sign_now(target: &Target, client_id: &str, secret: &Secret) -> Result<Signed, Error> {
+    let timestamp = timestamp_now();
+    let authentication = signing::authentication_value(
+        client_id,
+        secret,
+        target.signed_part(),
+        rand::random::<u64>(),
+        timestamp.to_str().expect("ASCII digits"),
+    );
+    let authentication = HeaderValue::from_maybe_shared(Bytes::from(authentication))
+        .map_err(|e| Error::Protocol(format!("cannot build the request: {e}")))?;
+    Ok(Signed {
+        authentication,
+        timestamp,
+    })
+}
+
+thread_local! {
+    /// The current second's timestamp header value (clones share its bytes).
+    static TIMESTAMP: RefCell<(u64, HeaderValue)> =
+        const { RefCell::new((u64::MAX, HeaderValue::from_static("0"))) };
+}
+
+/// The timestamp header value for now.
+fn timestamp_now() -> HeaderValue {
+    let now = signing::unix_now();
+    TIMESTAMP.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if cached.0 != now {
+            let mut digits = [0; 20];
+            let value = Bytes::copy_from_slice(signing::decimal(now, &mut digits).as_bytes());
+            *cached = (
+                now,
+                HeaderValue::from_maybe_shared(value).expect("digits are a header value"),
+            );
+        }
+        cached.1.clone()
+    })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {

@@ -1,6 +1,6 @@
 //! Step-up in headless Chromium (issue 23): signed in, the dashboard's "Show my API key" needs
 //! a fresh facial approval; the crate's step-up page asks the phone, the phone page shows the
-//! request as "confirm again", and once approved the key shows.
+//! request as "confirm again", and once approved the key shows. On both examples.
 
 use fantoccini::{Client, Locator};
 
@@ -8,12 +8,13 @@ use crate::chromium::{Chromium, browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
 use crate::page::{wait_css, wait_path};
 
+each_example! {
 #[tokio::test]
-async fn dashboard_api_key_step_up_approve_key_shows() -> TestResult {
+async fn dashboard_api_key_step_up_approve_key_shows(example) -> TestResult {
     if !browser_available("step-up browser test") {
         return Ok(());
     }
-    let app = ExampleApp::start_password()?;
+    let app = example.start_password()?;
     let password = app
         .demo_password
         .clone()
@@ -30,6 +31,7 @@ async fn dashboard_api_key_step_up_approve_key_shows() -> TestResult {
     }
     let _ = c.close().await;
     outcome
+}
 }
 
 async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
