@@ -199,7 +199,7 @@ async fn favicon() -> Response {
 /// adapter).
 fn respond(answer: Answer) -> Response {
     match answer {
-        Answer::Started(started) => started.into_response(),
+        Answer::Started(started) => (*started).into_response(),
         Answer::Own(response) => response.into_response(),
     }
 }

@@ -230,7 +230,7 @@ async fn favicon() -> HttpResponse {
 /// actix adapter).
 fn respond(answer: Answer) -> HttpResponse {
     match answer {
-        Answer::Started(started) => started.into_http_response(),
+        Answer::Started(started) => (*started).into_http_response(),
         Answer::Own(response) => {
             let (head, body) = response.into_parts();
             let status = StatusCode::from_u16(head.status.as_u16())

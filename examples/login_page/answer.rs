@@ -12,7 +12,7 @@ pub enum Answer {
     /// One of the example's own responses.
     Own(Response<String>),
     /// `Iampass::start_login`'s answer: `303` to the wait page (`202` JSON for a script).
-    Started(LoginStarted),
+    Started(Box<LoginStarted>),
 }
 
 impl Answer {

@@ -134,7 +134,7 @@ pub async fn submit(
         .start_login(request, SecondFactor::new(user).next(next.clone()))
         .await
     {
-        Ok(started) => Answer::Started(started),
+        Ok(started) => Answer::Started(Box::new(started)),
         Err(error) => {
             // The app sees the precise reason; the user only needs to know what to do.
             tracing::info!(
