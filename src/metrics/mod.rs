@@ -428,6 +428,68 @@ pub(crate) fn upstream_outcome<T>(result: &Result<T, Error>) -> Option<&'static 
     })
 }
 
+/// Every value of the `outcome` label of `iampass_upstream_requests_total`.
+#[cfg(feature = "metrics")]
+const UPSTREAM_OUTCOMES: [&str; 9] = [
+    "ok",
+    "server_error",
+    "client_error",
+    "timeout",
+    "connect_error",
+    "circuit_open",
+    "saturated",
+    "invalid_answer",
+    "refused",
+];
+
+/// Every value of the `call` label, in [`UpstreamCall`]'s order.
+#[cfg(feature = "metrics")]
+const UPSTREAM_CALLS: [UpstreamCall; 4] = [
+    UpstreamCall::Status,
+    UpstreamCall::Authenticate,
+    UpstreamCall::Logout,
+    UpstreamCall::Management,
+];
+
+/// The keys of the upstream metrics, one per label combination, made on first use.
+#[cfg(feature = "metrics")]
+struct UpstreamKeys {
+    /// `iampass_upstream_requests_total{call, outcome}`, by `call * outcomes + outcome`.
+    requests: Vec<Key>,
+    /// `iampass_upstream_request_duration_seconds{call}`, by `call`.
+    durations: Vec<Key>,
+}
+
+#[cfg(feature = "metrics")]
+fn upstream_keys() -> &'static UpstreamKeys {
+    static KEYS: std::sync::OnceLock<UpstreamKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| UpstreamKeys {
+        requests: UPSTREAM_CALLS
+            .iter()
+            .flat_map(|call| {
+                UPSTREAM_OUTCOMES.iter().map(move |outcome| {
+                    Key::from_parts(
+                        UPSTREAM_REQUESTS_TOTAL,
+                        vec![
+                            Label::from_static_parts("call", call.as_str()),
+                            Label::from_static_parts("outcome", outcome),
+                        ],
+                    )
+                })
+            })
+            .collect(),
+        durations: UPSTREAM_CALLS
+            .iter()
+            .map(|call| {
+                Key::from_parts(
+                    UPSTREAM_REQUEST_DURATION_SECONDS,
+                    vec![Label::from_static_parts("call", call.as_str())],
+                )
+            })
+            .collect(),
+    })
+}
+
 /// Times one IAMPASS call: [`upstream_timer`] before it, [`UpstreamTimer::finish`] after.
 /// Without the feature it is empty and reads no clock.
 #[must_use]
@@ -455,11 +517,20 @@ impl UpstreamTimer {
             let Some(outcome) = upstream_outcome(result) else {
                 return;
             };
-            ::metrics::counter!(UPSTREAM_REQUESTS_TOTAL, "call" => call.as_str(), "outcome" => outcome)
-                .increment(1);
+            // Keys made once: recording them allocates nothing, with or without a recorder.
+            let keys = upstream_keys();
+            let Some(index) = UPSTREAM_OUTCOMES.iter().position(|o| *o == outcome) else {
+                debug_assert!(false, "outcome {outcome} missing from UPSTREAM_OUTCOMES");
+                return;
+            };
+            increment(&keys.requests[call as usize * UPSTREAM_OUTCOMES.len() + index]);
             if outcome != "circuit_open" {
-                ::metrics::histogram!(UPSTREAM_REQUEST_DURATION_SECONDS, "call" => call.as_str())
-                    .record(self.started.elapsed().as_secs_f64());
+                let seconds = self.started.elapsed().as_secs_f64();
+                ::metrics::with_recorder(|recorder| {
+                    recorder
+                        .register_histogram(&keys.durations[call as usize], &METADATA)
+                        .record(seconds)
+                });
             }
         }
         #[cfg(not(feature = "metrics"))]
