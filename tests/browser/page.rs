@@ -68,3 +68,36 @@ pub fn check(condition: bool, message: impl Into<String>) -> TestResult {
         Err(message.into().into())
     }
 }
+
+/// A headless Chromium (a fresh profile) with one tab, for one story against an example.
+pub struct Browser {
+    /// Kept until the tab is closed: dropping it stops chromedriver.
+    _chromium: crate::chromium::Chromium,
+    pub tab: Client,
+}
+
+impl Browser {
+    /// Starts Chromium with a fresh `--user-data-dir` named after `profile` and opens a tab.
+    pub async fn open(profile: &str) -> TestResult<Browser> {
+        let chromium = crate::chromium::Chromium::start(profile).await?;
+        let tab = chromium.connect("1280,900").await?;
+        Ok(Browser {
+            _chromium: chromium,
+            tab,
+        })
+    }
+
+    /// Closes the tab and answers `outcome`; on a failure it first prints where the tab was
+    /// and what the example printed.
+    pub async fn finish(self, app: &crate::harness::ExampleApp, outcome: TestResult) -> TestResult {
+        if outcome.is_err() {
+            eprintln!(
+                "tab at failure: {:?}",
+                self.tab.current_url().await.map(|u| u.to_string())
+            );
+            eprintln!("example output: {:#?}", app.output());
+        }
+        let _ = self.tab.close().await;
+        outcome
+    }
+}

@@ -4,9 +4,9 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::chromium::{Chromium, browser_available, console_errors};
+use crate::chromium::{browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
-use crate::page::{wait_css, wait_path};
+use crate::page::{Browser, wait_css, wait_path};
 
 each_example! {
 #[tokio::test]
@@ -19,18 +19,9 @@ async fn password_then_phone_and_a_wrong_password_never_rings(example) -> TestRe
         .demo_password
         .clone()
         .ok_or("no demo password printed")?;
-    let chromium = Chromium::start("iampass-password-test").await?;
-    let c = chromium.connect("1280,900").await?;
-    let outcome = story(&c, &app, &password).await;
-    if outcome.is_err() {
-        eprintln!(
-            "tab at failure: {:?}",
-            c.current_url().await.map(|u| u.to_string())
-        );
-        eprintln!("example output: {:#?}", app.output());
-    }
-    let _ = c.close().await;
-    outcome
+    let browser = Browser::open("iampass-password-test").await?;
+    let outcome = story(&browser.tab, &app, &password).await;
+    browser.finish(&app, outcome).await
 }
 }
 
