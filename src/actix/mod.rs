@@ -170,6 +170,6 @@ pub use crate::core::{
     SecondFactor, SessionCookie, TrustedProxies, WalkawayPolicy, defaults, env,
 };
 pub use extract::{Rejection, RequireIampass};
-pub use middleware::recent::{RequireRecentMiddleware, RequireRecentService};
+pub use middleware::recent::RequireRecentMiddleware;
 pub use middleware::require::RequireIampassMiddleware;
 pub use middleware::session::IampassMiddleware;

@@ -15,7 +15,7 @@ use tower_service::Service;
 
 use super::request::context_of;
 use super::responder::answer;
-use crate::core::{self, Iampass, RequestContext};
+use crate::core::{self, Iampass, RequestContext, Requirement};
 
 /// The IAMPASS middleware for axum: wraps a `Router` (or a part of one) so that its
 /// extractors and routes can judge the session cookie.
@@ -135,15 +135,20 @@ impl<S> Layer<S> for RequireIampassLayer {
         RequireIampassService {
             inner,
             iampass: self.iampass.clone(),
+            requirement: None,
         }
     }
 }
 
-/// The service made by [`RequireIampassLayer`].
+/// The service made by [`RequireIampassLayer`] and by
+/// [`RequireRecentLayer`](super::RequireRecentLayer).
 #[derive(Clone, Debug)]
 pub struct RequireIampassService<S> {
-    inner: S,
-    iampass: Iampass,
+    pub(crate) inner: S,
+    pub(crate) iampass: Iampass,
+    /// A step-up guard's requirement (`None`: a signed-in user is enough); the group's
+    /// handlers (`RecentApproval`) judge by the same one.
+    pub(crate) requirement: Option<Requirement>,
 }
 
 impl<S, B> Service<Request<B>> for RequireIampassService<S>
@@ -165,13 +170,26 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let iampass = self.iampass.clone();
+        let requirement = self.requirement.clone();
         // Judged on the head alone: a body need not be `Sync` to cross the await.
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         Box::pin(async move {
             let context = context_of(&parts.extensions);
-            match core::identify(&parts, context).await {
-                Ok(_) => inner.call(Request::from_parts(parts, body)).await,
-                Err((configured, denial)) => Ok(answer(
+            let refused = match requirement {
+                None => core::identify(&parts, context).await.err(),
+                Some(requirement) => {
+                    let refused = core::recent(&parts, context, Some(&requirement))
+                        .await
+                        .err();
+                    if refused.is_none() {
+                        parts.extensions.insert(requirement);
+                    }
+                    refused
+                }
+            };
+            match refused {
+                None => inner.call(Request::from_parts(parts, body)).await,
+                Some((configured, denial)) => Ok(answer(
                     configured.as_ref().or(Some(&iampass)),
                     &parts,
                     &denial,

@@ -47,5 +47,5 @@ pub use crate::core::{
 };
 pub use extract::{Rejection, RequireIampass};
 pub use layer::{IampassLayer, IampassService, RequireIampassLayer, RequireIampassService};
-pub use recent::{RequireRecentLayer, RequireRecentService};
+pub use recent::RequireRecentLayer;
 pub use routes::routes;

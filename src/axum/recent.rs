@@ -1,20 +1,15 @@
 //! [`RequireRecentLayer`]: the step-up guard of a group of routes, and the
 //! [`RecentApproval`] extractor.
 
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::response::Response;
-use futures_util::future::BoxFuture;
-use http::Request;
 use http::request::Parts;
 use tower_layer::Layer;
-use tower_service::Service;
 
 use super::extract::Rejection;
+use super::layer::RequireIampassService;
 use super::request::context_of;
-use super::responder::answer;
 use crate::AuthenticationMethod;
 use crate::core::{self, Iampass, RecentApproval, Requirement};
 
@@ -77,60 +72,14 @@ impl RequireRecentLayer {
 }
 
 impl<S> Layer<S> for RequireRecentLayer {
-    type Service = RequireRecentService<S>;
+    type Service = RequireIampassService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireRecentService {
+        RequireIampassService {
             inner,
             iampass: self.iampass.clone(),
-            requirement: self.requirement.clone(),
+            requirement: Some(self.requirement.clone()),
         }
-    }
-}
-
-/// The service made by [`RequireRecentLayer`].
-#[derive(Clone, Debug)]
-pub struct RequireRecentService<S> {
-    inner: S,
-    iampass: Iampass,
-    requirement: Requirement,
-}
-
-impl<S, B> Service<Request<B>> for RequireRecentService<S>
-where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let iampass = self.iampass.clone();
-        let requirement = self.requirement.clone();
-        let (mut parts, body) = req.into_parts();
-        Box::pin(async move {
-            let context = context_of(&parts.extensions);
-            match core::recent(&parts, context, Some(&requirement)).await {
-                Ok(_) => {
-                    // The group's handlers (RecentApproval) judge by the same requirement.
-                    parts.extensions.insert(requirement);
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Err((configured, denial)) => Ok(answer(
-                    configured.as_ref().or(Some(&iampass)),
-                    &parts,
-                    &denial,
-                )),
-            }
-        })
     }
 }
 

@@ -1,19 +1,16 @@
 //! The step-up guard made by [`Iampass::require_recent`]: [`RequireRecentMiddleware`] (the
-//! `Transform`) and its inner service.
+//! `Transform`), served by the scope guard's service (`super::require`).
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::HttpMessage as _;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use futures_util::future::LocalBoxFuture;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 
+use super::require::{Check, RequireIampassService};
 use crate::AuthenticationMethod;
-use crate::actix::request::context_of;
-use crate::actix::responder::answer;
-use crate::core::{self, Iampass, Requirement};
+use crate::core::{Iampass, Requirement};
 
 impl Iampass {
     /// A guard middleware for a `web::scope` of sensitive actions: every request in it needs
@@ -96,60 +93,15 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Transform = RequireRecentService<S>;
+    type Transform = RequireIampassService<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequireRecentService {
-            service: Rc::new(service),
-            iampass: self.iampass.clone(),
-            requirement: Rc::new(self.requirement.clone()),
-        }))
-    }
-}
-
-/// The service [`RequireRecentMiddleware`] wraps around a scope. Not used directly; public
-/// only because it appears in the `Transform` implementation.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct RequireRecentService<S> {
-    service: Rc<S>,
-    iampass: Iampass,
-    requirement: Rc<Requirement>,
-}
-
-impl<S, B> Service<ServiceRequest> for RequireRecentService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    S::Future: 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let service = self.service.clone();
-        let iampass = self.iampass.clone();
-        let requirement = self.requirement.clone();
-        Box::pin(async move {
-            // The scope's handlers (RecentApproval) judge by the same requirement.
-            req.extensions_mut().insert((*requirement).clone());
-            let context = context_of(req.request());
-            match core::recent(req.request(), context, Some(&requirement)).await {
-                Ok(_) => Ok(service.call(req).await?.map_into_left_body()),
-                Err((configured, denial)) => {
-                    let response = answer(
-                        configured.as_ref().or(Some(&iampass)),
-                        req.request(),
-                        &denial,
-                    );
-                    Ok(req.into_response(response).map_into_right_body())
-                }
-            }
-        })
+        ready(Ok(RequireIampassService::new(
+            service,
+            self.iampass.clone(),
+            Check::Recent(Rc::new(self.requirement.clone())),
+        )))
     }
 }

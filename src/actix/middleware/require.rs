@@ -1,5 +1,5 @@
 //! The scope guard made by [`Iampass::require`]: [`RequireIampassMiddleware`] (the
-//! `Transform`) and its inner service.
+//! `Transform`) and the guard service it shares with the step-up guard of [`super::recent`].
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -8,9 +8,12 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
 
+use actix_web::HttpMessage as _;
+
 use crate::actix::extract::identify;
+use crate::actix::request::context_of;
 use crate::actix::responder::answer;
-use crate::core::Iampass;
+use crate::core::{self, Iampass, Requirement};
 
 impl Iampass {
     /// A guard middleware for a whole `web::scope`: every request in it needs a signed-in
@@ -61,20 +64,44 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequireIampassService {
-            service: Rc::new(service),
-            iampass: self.iampass.clone(),
-        }))
+        ready(Ok(RequireIampassService::new(
+            service,
+            self.iampass.clone(),
+            Check::SignedIn,
+        )))
     }
 }
 
-/// The service [`RequireIampassMiddleware`] wraps around a scope. Not used directly; public
-/// only because it appears in the `Transform` implementation.
+/// What a scope guard asks of each request in its scope.
+#[derive(Debug, Clone)]
+pub(crate) enum Check {
+    /// A signed-in user ([`Iampass::require`]).
+    SignedIn,
+    /// A recent approval ([`Iampass::require_recent`]); the scope's handlers
+    /// ([`RecentApproval`](crate::actix::RecentApproval)) judge by the same requirement.
+    Recent(Rc<Requirement>),
+}
+
+/// The service a scope guard ([`RequireIampassMiddleware`], or
+/// [`RequireRecentMiddleware`](crate::actix::RequireRecentMiddleware)) wraps around a scope.
+/// Not used directly; public only because it appears in the `Transform` implementations.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct RequireIampassService<S> {
     service: Rc<S>,
     iampass: Iampass,
+    check: Check,
+}
+
+impl<S> RequireIampassService<S> {
+    /// `service` guarded by `check`, answered with `iampass`'s answers.
+    pub(crate) fn new(service: S, iampass: Iampass, check: Check) -> Self {
+        RequireIampassService {
+            service: Rc::new(service),
+            iampass,
+            check,
+        }
+    }
 }
 
 impl<S, B> Service<ServiceRequest> for RequireIampassService<S>
@@ -92,11 +119,30 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = self.service.clone();
         let iampass = self.iampass.clone();
+        let check = self.check.clone();
         Box::pin(async move {
-            match identify(req.request()).await {
-                Ok(_) => Ok(service.call(req).await?.map_into_left_body()),
-                Err((_, denial)) => {
-                    let response = answer(Some(&iampass), req.request(), &denial);
+            // Refused: the deployment that judged (a step-up's), and why.
+            let refused = match &check {
+                Check::SignedIn => identify(req.request())
+                    .await
+                    .err()
+                    .map(|(_, denial)| (None, denial)),
+                Check::Recent(requirement) => {
+                    req.extensions_mut().insert(Requirement::clone(requirement));
+                    let context = context_of(req.request());
+                    core::recent(req.request(), context, Some(requirement))
+                        .await
+                        .err()
+                }
+            };
+            match refused {
+                None => Ok(service.call(req).await?.map_into_left_body()),
+                Some((configured, denial)) => {
+                    let response = answer(
+                        configured.as_ref().or(Some(&iampass)),
+                        req.request(),
+                        &denial,
+                    );
                     Ok(req.into_response(response).map_into_right_body())
                 }
             }
