@@ -21,8 +21,10 @@
 //!    "x bare" and "x stack" columns are against the axum bare route and the axum stack.
 //!
 //! Besides req/s it prints p50/p99 latency and the CPU time the app's own worker thread spent
-//! per request (the emulator and the load generator run on other threads), so the extra CPU of
-//! a validation is "every request" minus "bare".
+//! per request (the emulator and the load generator run on other threads), and its user-space
+//! part (the rest is the kernel's: sockets and wake-ups), so the extra CPU of a validation is
+//! "every request" minus "bare": taken per round (each pair ran on the same machine moments
+//! apart), the median of the rounds counts.
 //!
 //! Knobs (environment): `IAMPASS_BENCH_SECS` (per scenario and round, default 3),
 //! `IAMPASS_BENCH_ROUNDS` (interleaved rounds, default 3), `IAMPASS_BENCH_CONCURRENCY`
@@ -121,7 +123,9 @@ macro_rules! serve {
             threads = load::thread_cpu()
                 .into_keys()
                 .filter(|t| {
-                    !before.contains(t) && load::thread_name(*t).starts_with("actix-server")
+                    // Workers only: "actix-server worker N", cut to 15 characters by the
+                    // kernel (the acceptor thread is "actix-server acceptor").
+                    !before.contains(t) && load::thread_name(*t).starts_with("actix-server wo")
                 })
                 .collect();
             if threads.len() >= $workers {
@@ -210,6 +214,8 @@ struct Measured {
     p99: Duration,
     /// CPU time of the app's worker thread(s) per successful request.
     cpu_per_request: Duration,
+    /// The part of it spent in user space (the rest is the kernel's: sockets, wake-ups).
+    user_per_request: Duration,
     /// Successful requests.
     requests: u64,
 }
@@ -226,7 +232,14 @@ async fn load(
     let cpu = |snapshot: &HashMap<u32, u64>| -> u64 {
         threads.iter().filter_map(|t| snapshot.get(t)).sum()
     };
+    let ticks = |snapshot: &HashMap<u32, (u64, u64)>| -> (u64, u64) {
+        threads
+            .iter()
+            .filter_map(|t| snapshot.get(t))
+            .fold((0, 0), |(u, s), (user, system)| (u + user, s + system))
+    };
     let cpu_before = cpu(&load::thread_cpu());
+    let ticks_before = ticks(&load::thread_ticks());
     let run = load::drive(concurrency, duration, move |task, http| {
         let request = http.get(&url);
         if cookies.is_empty() {
@@ -237,12 +250,20 @@ async fn load(
     })
     .await;
     let cpu_used = cpu(&load::thread_cpu()).saturating_sub(cpu_before);
+    let ticks_after = ticks(&load::thread_ticks());
+    let (user, system) = (
+        ticks_after.0.saturating_sub(ticks_before.0),
+        ticks_after.1.saturating_sub(ticks_before.1),
+    );
+    let user_share = user as f64 / (user + system).max(1) as f64;
+    let cpu_per_request = Duration::from_nanos(cpu_used / run.ok.max(1));
     Measured {
         rate: run.rate(),
         errors: run.errors,
         p50: run.p50,
         p99: run.p99,
-        cpu_per_request: Duration::from_nanos(cpu_used / run.ok.max(1)),
+        cpu_per_request,
+        user_per_request: cpu_per_request.mul_f64(user_share),
         requests: run.ok,
     }
 }
@@ -448,7 +469,7 @@ async fn main() {
     let rate_in =
         |section: &str, part: &str| row_in(section, part).map_or(f64::NAN, |i| medians[i].rate);
     println!(
-        "{:<52} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>9} {:>10}  rounds (req/s)",
+        "{:<52} {:>9} {:>7} {:>7} {:>8} {:>8} {:>10} {:>11} {:>9} {:>10}  rounds (req/s)",
         "scenario",
         "req/s",
         "x bare",
@@ -456,6 +477,7 @@ async fn main() {
         "p50 us",
         "p99 us",
         "CPU us/req",
+        "user us/req",
         "IAMPASS/s",
         "Redis/req"
     );
@@ -470,13 +492,14 @@ async fn main() {
             .unwrap_or(f64::NAN);
         let errors: u64 = runs[i].iter().map(|r| r.errors).sum();
         println!(
-            "{name:<52} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>9.1} {:>10.4}  {} errors {errors}",
+            "{name:<52} {:>9.0} {:>7.3} {:>7.3} {:>8} {:>8} {:>10.2} {:>11.2} {:>9.1} {:>10.4}  {} errors {errors}",
             m.rate,
             m.rate / bare_rate,
             m.rate / stack_rate,
             m.p50.as_micros(),
             m.p99.as_micros(),
             m.cpu_per_request.as_nanos() as f64 / 1000.0,
+            m.user_per_request.as_nanos() as f64 / 1000.0,
             calls[i] as f64 / total_secs,
             trips[i] as f64 / requests[i].max(1) as f64,
             runs[i]
@@ -486,17 +509,37 @@ async fn main() {
                 .join(" / "),
         );
     }
+    // Per round, every request minus bare (the rounds interleave, so each pair saw the same
+    // machine); the median of the rounds counts. The user-space part is what the code costs;
+    // the rest is the kernel's loopback TCP and wake-ups.
+    let micros = |d: Duration| d.as_nanos() as f64 / 1000.0;
     for section in ["", "axum: "] {
         if let (Some(every), Some(bare)) = (
             row_in(section, "every request"),
             row_in(section, "bare route"),
         ) {
-            let per_validation = medians[every].cpu_per_request.as_nanos() as f64
-                - medians[bare].cpu_per_request.as_nanos() as f64;
+            let pairs = runs[every].iter().zip(&runs[bare]);
+            let total: Vec<f64> = pairs
+                .clone()
+                .map(|(e, b)| micros(e.cpu_per_request) - micros(b.cpu_per_request))
+                .collect();
+            let user: Vec<f64> = pairs
+                .map(|(e, b)| micros(e.user_per_request) - micros(b.user_per_request))
+                .collect();
+            let show = |values: &[f64]| {
+                values
+                    .iter()
+                    .map(|v| format!("{v:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            };
             println!(
-                "{section}own CPU per validation (every request minus bare, app worker thread): \
-                 {:.2} us",
-                per_validation / 1000.0
+                "{section}own CPU per validation (every request minus bare, app worker thread, \
+                 median of rounds): {:.2} us, of which user space {:.2} us (rounds: {}; user {})",
+                median_by(&total, |v| *v),
+                median_by(&user, |v| *v),
+                show(&total),
+                show(&user),
             );
         }
     }

@@ -114,6 +114,37 @@ pub fn thread_cpu() -> std::collections::HashMap<u32, u64> {
     out
 }
 
+/// The clock ticks each thread of this process spent so far in user space and in the kernel
+/// (`utime`, `stime` of `/proc/self/task/*/stat`), by thread id: what splits a thread's CPU
+/// time (counted exactly by [`thread_cpu`]) into its user and kernel shares.
+#[allow(dead_code)]
+pub fn thread_ticks() -> std::collections::HashMap<u32, (u64, u64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state is field 3, utime 14, stime 15.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if let (Some(user), Some(system)) = (
+            fields.get(11).and_then(|v| v.parse().ok()),
+            fields.get(12).and_then(|v| v.parse().ok()),
+        ) {
+            out.insert(tid, (user, system));
+        }
+    }
+    out
+}
+
 /// The name of one of this process's threads (empty when unknown).
 #[allow(dead_code)]
 pub fn thread_name(tid: u32) -> String {

@@ -38,20 +38,27 @@ fn rejection(req: &HttpRequest, (iampass, denial): (Option<Iampass>, Denial)) ->
 type Extracted<T> =
     Either<Ready<Result<T, Rejection>>, LocalBoxFuture<'static, Result<T, Rejection>>>;
 
+/// The identity as the extractor `T` (`into` wraps it): at once when it is known, else in
+/// one boxed future (a few hundred bytes: the status call itself lives in its flight's box).
+fn extract<T: 'static>(req: &HttpRequest, into: fn(IampassIdentity) -> T) -> Extracted<T> {
+    if let Some(now) = identify_now(req) {
+        return Either::Left(ready(now.map(into)));
+    }
+    let req = req.clone();
+    Either::Right(Box::pin(async move {
+        identify(&req)
+            .await
+            .map(into)
+            .map_err(|denial| rejection(&req, denial))
+    }))
+}
+
 impl FromRequest for IampassIdentity {
     type Error = Rejection;
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(now) = identify_now(req) {
-            return Either::Left(ready(now));
-        }
-        let req = req.clone();
-        Either::Right(Box::pin(async move {
-            identify(&req)
-                .await
-                .map_err(|denial| rejection(&req, denial))
-        }))
+        extract(req, |identity| identity)
     }
 }
 
@@ -89,13 +96,8 @@ impl FromRequest for RequireIampass {
     type Error = Rejection;
     type Future = Extracted<Self>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        match IampassIdentity::from_request(req, payload) {
-            Either::Left(now) => Either::Left(ready(now.into_inner().map(RequireIampass))),
-            Either::Right(later) => {
-                Either::Right(Box::pin(async move { later.await.map(RequireIampass) }))
-            }
-        }
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        extract(req, RequireIampass)
     }
 }
 

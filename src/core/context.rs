@@ -297,7 +297,7 @@ impl RequestContext {
         async {
             // Two reference counts, not a copy of the session, for the call.
             let (asking, cookie) = (iampass.clone(), payload.clone());
-            let fetch = async move {
+            let fetch = move || async move {
                 asking
                     .authentication_api()
                     .session_status(cookie.session())

@@ -55,3 +55,26 @@ fn judged(req: &impl RequestHead, context: &RequestContext, outcome: Outcome) ->
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::request::TestHead;
+
+    /// Every validated request boxes this future (the actix extractors) or carries it in its
+    /// handler's (axum): the status call itself lives in its single-flight entry and the
+    /// shared store's calls are boxed apart, so it stays small (it was 13.8 KB).
+    #[tokio::test]
+    async fn the_validation_future_a_request_carries_is_small() {
+        let iampass = Iampass::builder("app", "secret")
+            .cookie_key(&[1; 64])
+            .server("http://127.0.0.1:1")
+            .build()
+            .unwrap();
+        let req = TestHead::get("/x");
+        let context = Arc::new(RequestContext::read(&iampass, &req));
+        let identifying = identify(&req, Some(context));
+        let size = std::mem::size_of_val(&identifying);
+        assert!(size <= 2048, "{size} bytes");
+    }
+}

@@ -7,6 +7,7 @@
 //! - `failures`: how each kind of failure is reported;
 //! - `wire`: every answer shape the documentation allows;
 //! - `resilience`: the circuit breaker and the cap on concurrent calls;
+//! - `pool`: keep-alive connections: reuse, servers that close them, the idle bounds;
 //! - `tls`: HTTPS with a certificate no public CA signed.
 //!
 //! `server` is the scripted server.
@@ -18,6 +19,7 @@ mod server;
 
 mod calls;
 mod failures;
+mod pool;
 mod resilience;
 mod session_json;
 mod signing;

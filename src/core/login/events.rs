@@ -299,7 +299,7 @@ async fn tick(iampass: Iampass, token: String, session: Session, feed: watch::Se
             return;
         }
         let (asking, asked) = (iampass.clone(), session.clone());
-        let fetch = async move { asking.authentication_api().session_status(&asked).await };
+        let fetch = move || async move { asking.authentication_api().session_status(&asked).await };
         let judged = iampass
             .state()
             .validator

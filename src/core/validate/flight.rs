@@ -77,11 +77,20 @@ impl Flights {
         self.lock().len()
     }
 
-    /// Joins the session's flight if it is young enough, else starts `fetch` as a new one;
-    /// `true` when this request started it.
-    pub(super) fn join_or_start<'a, F>(&'a self, token: &'a str, fetch: F) -> (Joined<'a>, bool)
+    /// Joins the session's flight if it is young enough, else starts the call `fetch` makes
+    /// as a new one; `true` when this request started it.
+    ///
+    /// `fetch` is called only to start a flight: the call's future (kilobytes of hyper's
+    /// state) is made straight inside the flight's box, never moved through the futures of
+    /// the requests that wait for it.
+    pub(super) fn join_or_start<'a, F, Fut>(
+        &'a self,
+        token: &'a str,
+        fetch: F,
+    ) -> (Joined<'a>, bool)
     where
-        F: Future<Output = Result<Status, Error>> + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Status, Error>> + Send + 'static,
     {
         let mut map = self.lock();
         if let Some(flight) = map.get(token)
@@ -96,8 +105,7 @@ impl Flights {
             return (joined, false);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let fetch = fetch
-            .map(|answer| answer.map_err(Arc::new))
+        let fetch = async move { fetch().await.map_err(Arc::new) }
             .boxed()
             .shared();
         map.insert(

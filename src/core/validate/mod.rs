@@ -154,9 +154,15 @@ impl Validator {
     /// for the same token (started less than [`MAX_JOIN_AGE`] ago), or the result of `fetch`
     /// (which then runs once for everyone). Errors are shared with the waiters but never
     /// cached.
-    pub(crate) async fn status<F>(&self, token: &str, fetch: F) -> Checked
+    ///
+    /// `fetch` makes the call only when this request starts it; the shared store's calls
+    /// here and in `remember` are boxed. Both keep the future every
+    /// validated request carries small: inline, they made it ~14 KB, copied and allocated
+    /// per request.
+    pub(crate) async fn status<F, Fut>(&self, token: &str, fetch: F) -> Checked
     where
-        F: Future<Output = Result<Status, Error>> + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Status, Error>> + Send + 'static,
     {
         let generation = self.generation.load(Ordering::Acquire);
         if let Some((status, at)) = self.cached(token) {
@@ -167,7 +173,7 @@ impl Validator {
             .then(|| session_handle(token));
         if let Some(handle) = handle.as_deref()
             && self.revalidate_after.is_some()
-            && let Ok(Some(cached)) = self.store.cached_status(handle).await
+            && let Ok(Some(cached)) = Box::pin(self.store.cached_status(handle)).await
         {
             metrics::status_cache(CacheResult::Hit);
             return Checked {
@@ -201,7 +207,7 @@ impl Validator {
     /// cached; `fetch` asks IAMPASS, run only when no call is in flight) → the walkaway /
     /// return audit event (with `user` when known) → on an outage, how long ago it was last
     /// good → the verdict by `policy`.
-    pub(crate) async fn judge<F>(
+    pub(crate) async fn judge<F, Fut>(
         &self,
         token: &str,
         user: Option<&str>,
@@ -209,7 +215,8 @@ impl Validator {
         fetch: F,
     ) -> Judged
     where
-        F: Future<Output = Result<Status, Error>> + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Status, Error>> + Send + 'static,
     {
         let checked = self.status(token, fetch).await;
         if let Some(transition) = checked.transition {
@@ -265,7 +272,7 @@ impl Validator {
             answers.insert(Arc::from(token), (status, at));
         } else if let (Some(ttl), Some(handle)) = (self.revalidate_after, handle) {
             let cached = CachedStatus::new(status, SystemTime::now());
-            if let Err(e) = self.store.put_status(handle, cached, ttl).await {
+            if let Err(e) = Box::pin(self.store.put_status(handle, cached, ttl)).await {
                 tracing::debug!(
                     error = text(&e),
                     "status not shared (the next instance asks IAMPASS)"
@@ -284,11 +291,7 @@ impl Validator {
         if let Some(handle) = handle
             && shared_at.is_none_or(|at| now.duration_since(at) >= SHARE_LAST_GOOD_EVERY)
         {
-            match self
-                .store
-                .set_last_good(handle, SystemTime::now(), *grace)
-                .await
-            {
+            match Box::pin(self.store.set_last_good(handle, SystemTime::now(), *grace)).await {
                 Ok(()) => entry.shared_at = Some(now),
                 Err(e) => tracing::debug!(error = text(&e), "last good time not shared"),
             }
@@ -308,7 +311,9 @@ impl Validator {
             return None;
         }
         // Unknown (Redis down) is no grace: fail closed.
-        let at = self.store.last_good(&session_handle(token)).await.ok()??;
+        let at = Box::pin(self.store.last_good(&session_handle(token)))
+            .await
+            .ok()??;
         let age = SystemTime::now().duration_since(at).unwrap_or_default();
         (age <= *grace).then_some(age)
     }

@@ -122,7 +122,7 @@ async fn concurrent_calls_share_one_fetch() {
         tasks.push(tokio::spawn(async move {
             started.fetch_add(1, Ordering::SeqCst);
             validator
-                .status("tok", async move {
+                .status("tok", move || async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     gate.wait_for(|open| *open).await.unwrap();
                     Ok(Status::Active)
@@ -150,7 +150,7 @@ async fn concurrent_calls_share_one_fetch() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Every-request mode: the next request asks again.
     let again = validator
-        .status("tok", async { Ok(Status::Walkaway) })
+        .status("tok", || async { Ok(Status::Walkaway) })
         .await
         .answer
         .unwrap();
@@ -166,7 +166,7 @@ async fn revalidate_after_caches_and_errors_are_not_cached() {
     );
     assert!(
         validator
-            .status("a", async { Err(Error::Timeout(Duration::ZERO)) })
+            .status("a", || async { Err(Error::Timeout(Duration::ZERO)) })
             .await
             .answer
             .is_err()
@@ -174,7 +174,7 @@ async fn revalidate_after_caches_and_errors_are_not_cached() {
     assert_eq!(validator.last_good_age("a").await, None);
     assert_eq!(
         validator
-            .status("a", async { Ok(Status::Active) })
+            .status("a", || async { Ok(Status::Active) })
             .await
             .answer
             .unwrap(),
@@ -182,7 +182,7 @@ async fn revalidate_after_caches_and_errors_are_not_cached() {
     );
     assert_eq!(
         validator
-            .status("a", async { Ok(Status::Closed) })
+            .status("a", || async { Ok(Status::Closed) })
             .await
             .answer
             .unwrap(),
@@ -192,7 +192,7 @@ async fn revalidate_after_caches_and_errors_are_not_cached() {
     validator.forget("a").await;
     assert_eq!(
         validator
-            .status("a", async { Ok(Status::Closed) })
+            .status("a", || async { Ok(Status::Closed) })
             .await
             .answer
             .unwrap(),
@@ -212,7 +212,7 @@ async fn gated_call(
         let validator = validator.clone();
         async move {
             validator
-                .status(token, async move {
+                .status(token, move || async move {
                     let _ = gate.await;
                     Ok(Status::Active)
                 })
@@ -237,7 +237,7 @@ async fn a_hung_call_is_not_joined_after_the_bound() {
     let (_never, hang) = tokio::sync::oneshot::channel::<()>();
     let hung = gated_call(&validator, "tok", hang).await;
     let fresh = validator
-        .status("tok", async { Ok(Status::Walkaway) })
+        .status("tok", || async { Ok(Status::Walkaway) })
         .await
         .answer
         .unwrap();
@@ -253,7 +253,7 @@ async fn walkaway_and_return_are_reported_once() {
         let validator = &validator;
         async move {
             validator
-                .status("t", async move { Ok(status) })
+                .status("t", move || async move { Ok(status) })
                 .await
                 .transition
         }
@@ -272,7 +272,7 @@ async fn walkaway_and_return_are_reported_once() {
 async fn revoke_forgets_here_and_in_the_store() {
     let store = Store::memory();
     let validator = Validator::new(Some(Duration::from_secs(60)), None, store.clone());
-    let _ = validator.status("t", async { Ok(Status::Active) }).await;
+    let _ = validator.status("t", || async { Ok(Status::Active) }).await;
     assert_eq!(validator.cached("t").map(|(s, _)| s), Some(Status::Active));
     let before = validator.generation();
     validator.revoke("t", Duration::from_secs(60)).await;
