@@ -96,22 +96,25 @@ where
 /// `/proc/self/task/*/schedstat`; empty elsewhere).
 #[allow(dead_code)]
 pub fn thread_cpu() -> std::collections::HashMap<u32, u64> {
-    let mut out = std::collections::HashMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
-            continue;
-        };
-        let ns = std::fs::read_to_string(task.path().join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
-        if let Some(ns) = ns {
-            out.insert(tid, ns);
-        }
-    }
-    out
+    tasks()
+        .filter_map(|(tid, path)| {
+            let schedstat = std::fs::read_to_string(path.join("schedstat")).ok()?;
+            Some((tid, schedstat.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// This process's threads: their ids and `/proc/self/task/<id>` (none off Linux).
+#[allow(dead_code)]
+fn tasks() -> impl Iterator<Item = (u32, std::path::PathBuf)> {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            Some((tid, task.path()))
+        })
 }
 
 /// The clock ticks each thread of this process spent so far in user space and in the kernel
@@ -119,30 +122,17 @@ pub fn thread_cpu() -> std::collections::HashMap<u32, u64> {
 /// time (counted exactly by [`thread_cpu`]) into its user and kernel shares.
 #[allow(dead_code)]
 pub fn thread_ticks() -> std::collections::HashMap<u32, (u64, u64)> {
-    let mut out = std::collections::HashMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // After the command name in parentheses: state is field 3, utime 14, stime 15.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if let (Some(user), Some(system)) = (
-            fields.get(11).and_then(|v| v.parse().ok()),
-            fields.get(12).and_then(|v| v.parse().ok()),
-        ) {
-            out.insert(tid, (user, system));
-        }
-    }
-    out
+    tasks()
+        .filter_map(|(tid, path)| {
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // After the command name in parentheses: state is field 3, utime 14, stime 15.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user = fields.get(11)?.parse().ok()?;
+            let system = fields.get(12)?.parse().ok()?;
+            Some((tid, (user, system)))
+        })
+        .collect()
 }
 
 /// The name of one of this process's threads (empty when unknown).

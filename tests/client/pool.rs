@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use super::server::{APP, SECRET};
+use super::server::{APP, SECRET, session_at};
 
 const ACTIVE: &str = r#"{"session_status": "active"}"#;
 
@@ -104,13 +104,7 @@ impl KeepAliveServer {
     }
 
     fn session(&self, api: &AuthenticationApi) -> Session {
-        api.attach(Session::new(
-            "tok-1",
-            "sess-secret",
-            format!("{}/authentication/status/tok-1", self.url),
-            format!("{}/authentication/logout/tok-1", self.url),
-            Status::Active,
-        ))
+        session_at(&self.url, api, Status::Active)
     }
 }
 

@@ -227,14 +227,20 @@ impl ScriptedServer {
 
     /// A started session whose status and logout URLs point here, attached to `api`.
     pub fn session(&self, api: &AuthenticationApi, status: Status) -> Session {
-        api.attach(Session::new(
-            "tok-1",
-            "sess-secret",
-            format!("{}/authentication/status/tok-1", self.url),
-            format!("{}/authentication/logout/tok-1", self.url),
-            status,
-        ))
+        session_at(&self.url, api, status)
     }
+}
+
+/// A session `tok-1` whose status and logout URLs are on the server at `url`, attached to
+/// `api`.
+pub fn session_at(url: &str, api: &AuthenticationApi, status: Status) -> Session {
+    api.attach(Session::new(
+        "tok-1",
+        "sess-secret",
+        format!("{url}/authentication/status/tok-1"),
+        format!("{url}/authentication/logout/tok-1"),
+        status,
+    ))
 }
 
 /// The answer of an authentication that started: a pending session `tok-1` whose secret is

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::server::{APP, SECRET};
+use super::server::{APP, SECRET, session_at};
 
 const CERTIFICATE: &[u8] = include_bytes!("../data/tls/localhost.pem");
 const KEY: &[u8] = include_bytes!("../data/tls/localhost.key");
@@ -71,13 +71,7 @@ impl TlsServer {
     }
 
     fn session(&self, api: &AuthenticationApi) -> Session {
-        api.attach(Session::new(
-            "tok-1",
-            "sess-secret",
-            format!("{}/authentication/status/tok-1", self.url),
-            format!("{}/authentication/logout/tok-1", self.url),
-            Status::Pending,
-        ))
+        session_at(&self.url, api, Status::Pending)
     }
 }
 
