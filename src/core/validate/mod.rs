@@ -155,10 +155,9 @@ impl Validator {
     /// (which then runs once for everyone). Errors are shared with the waiters but never
     /// cached.
     ///
-    /// `fetch` makes the call only when this request starts it; the shared store's calls
-    /// here and in `remember` are boxed. Both keep the future every
-    /// validated request carries small: inline, they made it ~14 KB, copied and allocated
-    /// per request.
+    /// `fetch` makes the call only when this request starts it, and the shared store's calls
+    /// here and in `remember` are boxed: both keep the future every validated request
+    /// carries small (inline, they made it ~14 KB, copied and allocated per request).
     pub(crate) async fn status<F, Fut>(&self, token: &str, fetch: F) -> Checked
     where
         F: FnOnce() -> Fut + Send + 'static,
