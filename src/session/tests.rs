@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// Answers that are no status answer at all: both readers refuse them.
+const NOT_STATUS_ANSWERS: [&[u8]; 8] = [
+    b"{}",
+    b"[]",
+    b"5",
+    b"",
+    br#"{"status": true}"#,
+    br#"{"authentication_status": 5}"#,
+    br#"{"authentication_status": {"session_status": "weird"}}"#,
+    br#"{"authenticated": "yes"}"#,
+];
+
 #[test]
 fn status_answers_are_read_wrapped_or_flat() {
     let wrapped =
@@ -23,16 +35,7 @@ fn status_answers_are_read_wrapped_or_flat() {
             .session_status,
         Some(Status::Closed)
     );
-    for bad in [
-        &b"{}"[..],
-        b"[]",
-        b"5",
-        b"",
-        br#"{"status": true}"#,
-        br#"{"authentication_status": 5}"#,
-        br#"{"authentication_status": {"session_status": "weird"}}"#,
-        br#"{"authenticated": "yes"}"#,
-    ] {
+    for bad in NOT_STATUS_ANSWERS {
         assert!(
             matches!(
                 AuthenticationStatus::from_answer(bad),
@@ -69,18 +72,11 @@ fn the_status_call_reads_answers_as_from_answer_does() {
             String::from_utf8_lossy(answer)
         );
     }
-    for bad in [
-        &b"{}"[..],
-        b"[]",
-        b"5",
-        b"",
-        br#"{"status": true}"#,
-        br#"{"authentication_status": 5}"#,
-        br#"{"authentication_status": {"session_status": "weird"}}"#,
+    let without_a_status: [&[u8]; 2] = [
         br#"{"authentication_status": {"authenticated": true}}"#,
-        br#"{"authenticated": "yes"}"#,
         br#"{"authenticated": true}"#,
-    ] {
+    ];
+    for bad in NOT_STATUS_ANSWERS.into_iter().chain(without_a_status) {
         assert!(
             matches!(status_of_answer(bad), Err(Error::Protocol(_))),
             "{}",

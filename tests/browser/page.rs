@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 
-use crate::harness::TestResult;
+use crate::chromium::{browser_available, console_errors};
+use crate::harness::{Example, ExampleApp, TestResult};
 
 /// Longest any one step may take.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -100,4 +102,70 @@ impl Browser {
         let _ = self.tab.close().await;
         outcome
     }
+}
+
+/// Runs `story` (the tab, the example, the seeded `demo` user's password) in a fresh Chromium
+/// against `example` in password mode; `what` names the test when Chromium is missing.
+pub async fn password_story(
+    example: Example,
+    what: &str,
+    profile: &str,
+    story: impl AsyncFnOnce(&Client, &ExampleApp, &str) -> TestResult,
+) -> TestResult {
+    if !browser_available(what) {
+        return Ok(());
+    }
+    let app = example.start_password()?;
+    let password = app
+        .demo_password
+        .clone()
+        .ok_or("no demo password printed")?;
+    let browser = Browser::open(profile).await?;
+    let outcome = story(&browser.tab, &app, &password).await;
+    browser.finish(&app, outcome).await
+}
+
+/// Fills and submits the example's sign-in form.
+pub async fn sign_in_with_password(c: &Client, user: &str, password: &str) -> TestResult {
+    let user_field = wait_css(c, "#user").await?;
+    user_field.clear().await?;
+    user_field.send_keys(user).await?;
+    let password_field = c.find(Locator::Css("#password")).await?;
+    password_field.clear().await?;
+    password_field.send_keys(password).await?;
+    c.find(Locator::Css("#signin-submit"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Opens the emulator's phone page in a new tab and shows it: `(the app's tab, the phone's)`.
+pub async fn open_phone(c: &Client, app: &ExampleApp) -> TestResult<(WindowHandle, WindowHandle)> {
+    let app_tab = c.window().await?;
+    let phone_tab = c.new_window(true).await?.handle;
+    c.switch_to_window(phone_tab.clone()).await?;
+    c.goto(&app.phone_url).await?;
+    Ok((app_tab, phone_tab))
+}
+
+/// On the phone page showing in `c`: approves `user`'s pending request once it is there.
+pub async fn approve_pending(c: &Client, user: &str) -> TestResult {
+    wait_css(
+        c,
+        &format!(r#"#pending [data-user="{user}"] button[data-action="approve"]"#),
+    )
+    .await?
+    .click()
+    .await?;
+    Ok(())
+}
+
+/// Fails with the page's console errors, if there are any.
+pub async fn no_console_errors(c: &Client) -> TestResult {
+    let errors = console_errors(c).await;
+    if !errors.is_empty() {
+        return Err(format!("console errors: {errors:#?}").into());
+    }
+    Ok(())
 }

@@ -2,26 +2,19 @@
 //! example's `/signin` checks the password, then the phone approves. A wrong password never
 //! rings the phone.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 
-use crate::chromium::{browser_available, console_errors};
+use crate::chromium::console_errors;
 use crate::harness::{ExampleApp, TestResult};
-use crate::page::{Browser, wait_css, wait_path};
+use crate::page::{
+    approve_pending, no_console_errors, open_phone, password_story, sign_in_with_password,
+    wait_css, wait_path,
+};
 
 each_example! {
 #[tokio::test]
 async fn password_then_phone_and_a_wrong_password_never_rings(example) -> TestResult {
-    if !browser_available("password browser test") {
-        return Ok(());
-    }
-    let app = example.start_password()?;
-    let password = app
-        .demo_password
-        .clone()
-        .ok_or("no demo password printed")?;
-    let browser = Browser::open("iampass-password-test").await?;
-    let outcome = story(&browser.tab, &app, &password).await;
-    browser.finish(&app, outcome).await
+    password_story(example, "password browser test", "iampass-password-test", story).await
 }
 }
 
@@ -32,7 +25,7 @@ async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
 
     // A wrong password: refused by the app, no request reaches the phone.
     let before = sessions_of(app, "demo").await?;
-    fill(c, "demo", "not the password").await?;
+    sign_in_with_password(c, "demo", "not the password").await?;
     let error = wait_css(c, "#signin-error").await?.text().await?;
     if !error.contains("Wrong user name or password") {
         return Err(format!("the wrong password is answered {error:?}").into());
@@ -44,7 +37,7 @@ async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
     let _ = console_errors(c).await;
 
     // The right one: the crate's wait page, branded like the example.
-    fill(c, "demo", password).await?;
+    sign_in_with_password(c, "demo", password).await?;
     wait_path(c, "/auth/login").await?;
     let home = wait_css(c, "#iampass-home").await?.text().await?;
     if home != "Acme Notes" {
@@ -55,43 +48,15 @@ async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
     }
 
     // Approve on the phone page, in a second tab; the wait page moves on by itself.
-    let app_tab = c.window().await?;
-    let phone_tab = c.new_window(true).await?.handle;
-    c.switch_to_window(phone_tab).await?;
-    c.goto(&app.phone_url).await?;
-    wait_css(
-        c,
-        r#"#pending [data-user="demo"] button[data-action="approve"]"#,
-    )
-    .await?
-    .click()
-    .await?;
+    let (app_tab, _phone_tab) = open_phone(c, app).await?;
+    approve_pending(c, "demo").await?;
     c.switch_to_window(app_tab).await?;
     wait_path(c, "/dashboard").await?;
     let who = wait_css(c, "#signed-in-user").await?.text().await?;
     if who != "demo" {
         return Err(format!("the dashboard greets {who:?}").into());
     }
-    let errors = console_errors(c).await;
-    if !errors.is_empty() {
-        return Err(format!("console errors: {errors:#?}").into());
-    }
-    Ok(())
-}
-
-/// Fills and submits the sign-in form.
-async fn fill(c: &Client, user: &str, password: &str) -> TestResult {
-    let user_field = wait_css(c, "#user").await?;
-    user_field.clear().await?;
-    user_field.send_keys(user).await?;
-    let password_field = c.find(Locator::Css("#password")).await?;
-    password_field.clear().await?;
-    password_field.send_keys(password).await?;
-    c.find(Locator::Css("#signin-submit"))
-        .await?
-        .click()
-        .await?;
-    Ok(())
+    no_console_errors(c).await
 }
 
 /// How many logins the emulator has seen for `user` (its control API).

@@ -4,51 +4,26 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::chromium::{browser_available, console_errors};
 use crate::harness::{ExampleApp, TestResult};
-use crate::page::{Browser, wait_css, wait_path};
+use crate::page::{
+    approve_pending, no_console_errors, open_phone, password_story, sign_in_with_password,
+    wait_css, wait_path,
+};
 
 each_example! {
 #[tokio::test]
 async fn dashboard_api_key_step_up_approve_key_shows(example) -> TestResult {
-    if !browser_available("step-up browser test") {
-        return Ok(());
-    }
-    let app = example.start_password()?;
-    let password = app
-        .demo_password
-        .clone()
-        .ok_or("no demo password printed")?;
-    let browser = Browser::open("iampass-step-up-test").await?;
-    let outcome = story(&browser.tab, &app, &password).await;
-    browser.finish(&app, outcome).await
+    password_story(example, "step-up browser test", "iampass-step-up-test", story).await
 }
 }
 
 async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
     // Sign in: the password, then the phone.
     c.goto(&format!("{}/signin", app.url)).await?;
-    wait_css(c, "#user").await?.send_keys("demo").await?;
-    c.find(Locator::Css("#password"))
-        .await?
-        .send_keys(password)
-        .await?;
-    c.find(Locator::Css("#signin-submit"))
-        .await?
-        .click()
-        .await?;
+    sign_in_with_password(c, "demo", password).await?;
     wait_path(c, "/auth/login").await?;
-    let app_tab = c.window().await?;
-    let phone_tab = c.new_window(true).await?.handle;
-    c.switch_to_window(phone_tab.clone()).await?;
-    c.goto(&app.phone_url).await?;
-    wait_css(
-        c,
-        r#"#pending [data-user="demo"] button[data-action="approve"]"#,
-    )
-    .await?
-    .click()
-    .await?;
+    let (app_tab, phone_tab) = open_phone(c, app).await?;
+    approve_pending(c, "demo").await?;
     c.switch_to_window(app_tab.clone()).await?;
     wait_path(c, "/dashboard").await?;
 
@@ -77,13 +52,7 @@ async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
     if !request.contains("Confirm again") || !request.contains("facial") {
         return Err(format!("the phone shows {request:?}").into());
     }
-    wait_css(
-        c,
-        r#"#pending [data-user="demo"] button[data-action="approve"]"#,
-    )
-    .await?
-    .click()
-    .await?;
+    approve_pending(c, "demo").await?;
 
     // The step-up page moves on by itself; the key shows.
     c.switch_to_window(app_tab).await?;
@@ -98,9 +67,5 @@ async fn story(c: &Client, app: &ExampleApp, password: &str) -> TestResult {
     if who != "demo" {
         return Err(format!("the dashboard greets {who:?}").into());
     }
-    let errors = console_errors(c).await;
-    if !errors.is_empty() {
-        return Err(format!("console errors: {errors:#?}").into());
-    }
-    Ok(())
+    no_console_errors(c).await
 }

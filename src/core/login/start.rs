@@ -192,13 +192,9 @@ impl Handler {
         if let Some(refused) = self.refuse_cross_site(req, form) {
             return refused;
         }
-        let deadline = self.iampass.settings().login.body_timeout;
-        let request = match read_body(req, body, deadline)
-            .await
-            .and_then(|body| parse_request(form, &body))
-        {
+        let request = match self.read_request(req, body, form, parse_request).await {
             Ok(request) => request,
-            Err(refusal) => return self.refuse(req, form, "", "/", refusal),
+            Err(refused) => return refused,
         };
         let next = safe_next(request.next.as_deref());
         // An explicit `Accept: application/json` wins over a form body.
@@ -228,6 +224,25 @@ impl Handler {
             .cookie(Some(cookie)),
             Err(refusal) => self.refuse(req, form, &request.user, &next, refusal),
         }
+    }
+
+    /// A login or step-up request's body, read within the body timeout and parsed by
+    /// `parse`; or the answer refusing it.
+    pub(super) async fn read_request<T, S, E>(
+        &self,
+        req: &impl RequestHead,
+        body: S,
+        form: bool,
+        parse: fn(bool, &[u8]) -> Result<T, Refusal>,
+    ) -> Result<T, Reply>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let deadline = self.iampass.settings().login.body_timeout;
+        read_body(req, body, deadline)
+            .await
+            .and_then(|body| parse(form, &body))
+            .map_err(|refusal| self.refuse(req, form, "", "/", refusal))
     }
 
     pub(super) fn refuse(

@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Handler;
-use super::body::read_body;
 use super::pending::PENDING_MAX_AGE;
 use super::progress::{Flow, Progress};
 use super::refusal::Refusal;
@@ -225,13 +224,9 @@ impl Handler {
         if let Some(refused) = self.refuse_cross_site(req, html) {
             return refused;
         }
-        let deadline = self.iampass.settings().login.body_timeout;
-        let request = match read_body(req, body, deadline)
-            .await
-            .and_then(|body| parse_request(form, &body))
-        {
+        let request = match self.read_request(req, body, form, parse_request).await {
             Ok(request) => request,
-            Err(refusal) => return self.refuse(req, form, "", "/", refusal),
+            Err(refused) => return refused,
         };
         let next = safe_next(request.next.as_deref());
         let main = match self.signed_in(req, &next, html).await {
