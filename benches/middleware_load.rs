@@ -107,7 +107,7 @@ macro_rules! serve {
     ($workers:expr, $factory:expr) => {{
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let before: HashSet<u32> = load::thread_cpu().into_keys().collect();
+        let before = load::thread_ids();
         let server = HttpServer::new($factory)
             .workers($workers)
             .disable_signals()
@@ -117,22 +117,7 @@ macro_rules! serve {
             .run();
         let handle = server.handle();
         tokio::spawn(server);
-        // The workers start once the server runs: wait (bounded) for the new worker threads.
-        let mut threads = HashSet::new();
-        for _ in 0..200 {
-            threads = load::thread_cpu()
-                .into_keys()
-                .filter(|t| {
-                    // Workers only: "actix-server worker N", cut to 15 characters by the
-                    // kernel (the acceptor thread is "actix-server acceptor").
-                    !before.contains(t) && load::thread_name(*t).starts_with("actix-server wo")
-                })
-                .collect();
-            if threads.len() >= $workers {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let threads = load::new_threads(&before, load::ACTIX_WORKER, $workers).await;
         Server {
             url,
             stop: Stop::Actix(handle),

@@ -135,6 +135,39 @@ pub fn thread_ticks() -> std::collections::HashMap<u32, (u64, u64)> {
         .collect()
 }
 
+/// This process's thread ids now: taken before a server starts, so that [`new_threads`] can
+/// tell its threads from the others.
+#[allow(dead_code)]
+pub fn thread_ids() -> std::collections::HashSet<u32> {
+    tasks().map(|(tid, _)| tid).collect()
+}
+
+/// The threads whose name starts with `prefix` that were not in `before`, once there are
+/// `count` of them (a server's threads start a moment after it runs; waits up to 2 s).
+///
+/// Every server in these benches must be waited for this way before the next one starts:
+/// actix names the workers of every server alike, so a server whose workers start late
+/// (the emulator's, say) would be taken for the next one's.
+#[allow(dead_code)]
+pub async fn new_threads(
+    before: &std::collections::HashSet<u32>,
+    prefix: &str,
+    count: usize,
+) -> std::collections::HashSet<u32> {
+    let mut threads = std::collections::HashSet::new();
+    for _ in 0..200 {
+        threads = tasks()
+            .map(|(tid, _)| tid)
+            .filter(|t| !before.contains(t) && thread_name(*t).starts_with(prefix))
+            .collect();
+        if threads.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    threads
+}
+
 /// The name of one of this process's threads (empty when unknown).
 #[allow(dead_code)]
 pub fn thread_name(tid: u32) -> String {
@@ -448,14 +481,23 @@ pub async fn emulator(
     secret: &str,
     workers: usize,
 ) -> iampass::emulator::RunningEmulator {
-    iampass::emulator::Emulator::builder()
+    let before = thread_ids();
+    let emulator = iampass::emulator::Emulator::builder()
         .application(app, secret)
         .bind("127.0.0.1:0")
         .workers(workers)
         .start()
         .await
-        .expect("emulator")
+        .expect("emulator");
+    // Its workers running before anything else starts (see `new_threads`).
+    new_threads(&before, ACTIX_WORKER, workers).await;
+    emulator
 }
+
+/// What the kernel shows of an actix worker thread's name ("actix-server worker N", cut to
+/// 15 characters; the acceptor thread is "actix-server acceptor").
+#[allow(dead_code)]
+pub const ACTIX_WORKER: &str = "actix-server wo";
 
 /// Registers a phone for `user` of `app` that approves every login at once.
 #[allow(dead_code)] // the emulator bench signs nobody in

@@ -7,7 +7,6 @@
 //!   `AuthSession` extractor (the usual axum session stack);
 //! - ours, `IampassLayer` + `RequireIampass`, `Revalidate::After(5 s)` and every request.
 
-use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -204,7 +203,7 @@ async fn serve(workers: usize, app: Router) -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let before: HashSet<u32> = load::thread_cpu().into_keys().collect();
+    let before = load::thread_ids();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.max(1))
         .thread_name("axum-app")
@@ -224,17 +223,7 @@ async fn serve(workers: usize, app: Router) -> Server {
                 .expect("server task");
         });
     });
-    let mut threads = HashSet::new();
-    for _ in 0..200 {
-        threads = load::thread_cpu()
-            .into_keys()
-            .filter(|t| !before.contains(t) && load::thread_name(*t).starts_with("axum-app"))
-            .collect();
-        if threads.len() >= workers.max(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let threads = load::new_threads(&before, "axum-app", workers.max(1)).await;
     Server {
         url,
         stop: Stop::Axum(stop),
