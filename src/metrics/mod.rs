@@ -411,36 +411,73 @@ impl UpstreamCall {
     }
 }
 
-/// The `outcome` label of a call's result (`None`: nothing was attempted, e.g. a bad argument).
-pub(crate) fn upstream_outcome<T>(result: &Result<T, Error>) -> Option<&'static str> {
-    Some(match result {
-        Ok(_) => "ok",
-        // 408, 429, 5xx: what the breaker counts.
-        Err(e @ Error::Http { .. }) if e.is_server_failure() => "server_error",
-        Err(Error::Http { .. }) => "client_error",
-        Err(Error::Timeout(_)) => "timeout",
-        Err(Error::Connect(_) | Error::Transport(_)) => "connect_error",
-        Err(Error::CircuitOpen { .. }) => "circuit_open",
-        Err(Error::Saturated { .. }) => "saturated",
-        Err(Error::Protocol(_)) => "invalid_answer",
-        Err(Error::Refused { .. }) => "refused",
-        Err(_) => return None,
-    })
+/// How an IAMPASS call ended: the `outcome` label of `iampass_upstream_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UpstreamOutcome {
+    Ok,
+    /// 408, 429, 5xx: what the breaker counts.
+    ServerError,
+    ClientError,
+    Timeout,
+    ConnectError,
+    CircuitOpen,
+    Saturated,
+    InvalidAnswer,
+    Refused,
 }
 
-/// Every value of the `outcome` label of `iampass_upstream_requests_total`.
-#[cfg(feature = "metrics")]
-const UPSTREAM_OUTCOMES: [&str; 9] = [
-    "ok",
-    "server_error",
-    "client_error",
-    "timeout",
-    "connect_error",
-    "circuit_open",
-    "saturated",
-    "invalid_answer",
-    "refused",
-];
+impl UpstreamOutcome {
+    /// Every outcome, in declaration order (`outcome as usize` indexes it).
+    #[cfg(feature = "metrics")]
+    const ALL: [UpstreamOutcome; 9] = [
+        UpstreamOutcome::Ok,
+        UpstreamOutcome::ServerError,
+        UpstreamOutcome::ClientError,
+        UpstreamOutcome::Timeout,
+        UpstreamOutcome::ConnectError,
+        UpstreamOutcome::CircuitOpen,
+        UpstreamOutcome::Saturated,
+        UpstreamOutcome::InvalidAnswer,
+        UpstreamOutcome::Refused,
+    ];
+
+    /// The `outcome` label's value.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            UpstreamOutcome::Ok => "ok",
+            UpstreamOutcome::ServerError => "server_error",
+            UpstreamOutcome::ClientError => "client_error",
+            UpstreamOutcome::Timeout => "timeout",
+            UpstreamOutcome::ConnectError => "connect_error",
+            UpstreamOutcome::CircuitOpen => "circuit_open",
+            UpstreamOutcome::Saturated => "saturated",
+            UpstreamOutcome::InvalidAnswer => "invalid_answer",
+            UpstreamOutcome::Refused => "refused",
+        }
+    }
+
+    /// A call's outcome (`None`: nothing was attempted, e.g. a bad argument).
+    pub(crate) fn of<T>(result: &Result<T, Error>) -> Option<UpstreamOutcome> {
+        Some(match result {
+            Ok(_) => UpstreamOutcome::Ok,
+            Err(e @ Error::Http { .. }) if e.is_server_failure() => UpstreamOutcome::ServerError,
+            Err(Error::Http { .. }) => UpstreamOutcome::ClientError,
+            Err(Error::Timeout(_)) => UpstreamOutcome::Timeout,
+            Err(Error::Connect(_) | Error::Transport(_)) => UpstreamOutcome::ConnectError,
+            Err(Error::CircuitOpen { .. }) => UpstreamOutcome::CircuitOpen,
+            Err(Error::Saturated { .. }) => UpstreamOutcome::Saturated,
+            Err(Error::Protocol(_)) => UpstreamOutcome::InvalidAnswer,
+            Err(Error::Refused { .. }) => UpstreamOutcome::Refused,
+            Err(_) => return None,
+        })
+    }
+}
+
+/// The `outcome` label of a call's result (`None`: nothing was attempted, e.g. a bad argument).
+#[cfg(test)]
+pub(crate) fn upstream_outcome<T>(result: &Result<T, Error>) -> Option<&'static str> {
+    UpstreamOutcome::of(result).map(UpstreamOutcome::as_str)
+}
 
 /// Every value of the `call` label, in [`UpstreamCall`]'s order.
 #[cfg(feature = "metrics")]
@@ -454,7 +491,8 @@ const UPSTREAM_CALLS: [UpstreamCall; 4] = [
 /// The keys of the upstream metrics, one per label combination, made on first use.
 #[cfg(feature = "metrics")]
 struct UpstreamKeys {
-    /// `iampass_upstream_requests_total{call, outcome}`, by `call * outcomes + outcome`.
+    /// `iampass_upstream_requests_total{call, outcome}`, by `call * outcomes + outcome`
+    /// (the enums' declaration order).
     requests: Vec<Key>,
     /// `iampass_upstream_request_duration_seconds{call}`, by `call`.
     durations: Vec<Key>,
@@ -467,12 +505,12 @@ fn upstream_keys() -> &'static UpstreamKeys {
         requests: UPSTREAM_CALLS
             .iter()
             .flat_map(|call| {
-                UPSTREAM_OUTCOMES.iter().map(move |outcome| {
+                UpstreamOutcome::ALL.iter().map(move |outcome| {
                     Key::from_parts(
                         UPSTREAM_REQUESTS_TOTAL,
                         vec![
                             Label::from_static_parts("call", call.as_str()),
-                            Label::from_static_parts("outcome", outcome),
+                            Label::from_static_parts("outcome", outcome.as_str()),
                         ],
                     )
                 })
@@ -514,17 +552,15 @@ impl UpstreamTimer {
     pub(crate) fn finish<T>(self, call: UpstreamCall, result: &Result<T, Error>) {
         #[cfg(feature = "metrics")]
         {
-            let Some(outcome) = upstream_outcome(result) else {
+            let Some(outcome) = UpstreamOutcome::of(result) else {
                 return;
             };
             // Keys made once: recording them allocates nothing, with or without a recorder.
             let keys = upstream_keys();
-            let Some(index) = UPSTREAM_OUTCOMES.iter().position(|o| *o == outcome) else {
-                debug_assert!(false, "outcome {outcome} missing from UPSTREAM_OUTCOMES");
-                return;
-            };
-            increment(&keys.requests[call as usize * UPSTREAM_OUTCOMES.len() + index]);
-            if outcome != "circuit_open" {
+            increment(
+                &keys.requests[call as usize * UpstreamOutcome::ALL.len() + outcome as usize],
+            );
+            if outcome != UpstreamOutcome::CircuitOpen {
                 let seconds = self.started.elapsed().as_secs_f64();
                 ::metrics::with_recorder(|recorder| {
                     recorder

@@ -25,6 +25,18 @@ fn upstream_outcomes_are_few_and_local_errors_are_not_calls() {
     );
 }
 
+/// The upstream metrics' keys are found by `call as usize * outcomes + outcome as usize`.
+#[cfg(feature = "metrics")]
+#[test]
+fn every_outcome_sits_at_its_own_index() {
+    for (index, outcome) in UpstreamOutcome::ALL.iter().enumerate() {
+        assert_eq!(*outcome as usize, index, "{}", outcome.as_str());
+    }
+    for (index, call) in UPSTREAM_CALLS.iter().enumerate() {
+        assert_eq!(*call as usize, index, "{}", call.as_str());
+    }
+}
+
 #[test]
 fn label_values_are_the_documented_ones() {
     let outcomes = [

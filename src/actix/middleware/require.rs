@@ -4,11 +4,10 @@
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
+use actix_web::HttpMessage as _;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use futures_util::future::LocalBoxFuture;
-
-use actix_web::HttpMessage as _;
 
 use crate::actix::extract::identify;
 use crate::actix::request::context_of;
